@@ -1,0 +1,607 @@
+//! Model bundle format v1: `manifest.json` (what the model means) + `weights.safetensors`
+//! (its numbers). The loader checks every name, shape and value before a model is built, so a
+//! broken or tampered bundle gives a typed error instead of a panic deep inside burn.
+
+use std::collections::{BTreeMap, HashSet};
+
+use safetensors::{Dtype, SafeTensors, View};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The only schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+/// Value of the manifest's `format` field.
+pub const FORMAT: &str = "mixlab-bundle";
+/// Limits that keep a hostile manifest from asking for absurd allocations.
+const MAX_MATERIALS: usize = 1_000_000;
+const MAX_WIDTH: usize = 4096;
+const MAX_LAYERS: usize = 32;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum BundleError {
+    #[error("manifest.json is not valid JSON for a Mixlab bundle: {0}")]
+    ManifestJson(String),
+    #[error("this is not a Mixlab bundle (format is {0:?}, expected \"{FORMAT}\")")]
+    NotABundle(String),
+    #[error(
+        "bundle schema version {found} is not supported (this Mixlab reads version {SCHEMA_VERSION})"
+    )]
+    UnsupportedVersion { found: u32 },
+    #[error("manifest is inconsistent: {0}")]
+    Manifest(String),
+    #[error("weights.safetensors cannot be read: {0}")]
+    Weights(String),
+    #[error("weights.safetensors has no tensor named {0:?}")]
+    MissingTensor(String),
+    #[error("tensor {name:?} has shape {found:?}, the manifest implies {expected:?}")]
+    Shape {
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
+    #[error("tensor {name:?} has dtype {found}, expected F32")]
+    Dtype { name: String, found: String },
+    #[error("tensor {name:?} holds a non-finite value at index {index}")]
+    NonFinite { name: String, index: usize },
+}
+
+/// Activation applied to each material code before mixing (the study's tanh by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeActivation {
+    #[default]
+    Tanh,
+    Sigmoid,
+    Identity,
+}
+
+/// Activation between the regressor's hidden layers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HiddenActivation {
+    #[default]
+    Relu,
+    Gelu,
+    Silu,
+    Tanh,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Architecture {
+    /// Length of each material's code.
+    pub code_dim: usize,
+    #[serde(default)]
+    pub code_activation: CodeActivation,
+    /// Widths of the hidden layers of the regressor.
+    pub hidden: Vec<usize>,
+    #[serde(default)]
+    pub hidden_activation: HiddenActivation,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Material {
+    pub name: String,
+    /// Free-form metadata (type, group, supplier...), shown as text.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// How many training formulations contain it, and its fraction range there: the
+    /// applicability domain.
+    #[serde(default)]
+    pub usage_count: u64,
+    #[serde(default)]
+    pub fraction_min: f64,
+    #[serde(default)]
+    pub fraction_max: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    pub name: String,
+    #[serde(default)]
+    pub unit: String,
+    /// Standardisation used in training: x' = (x - mean) / std.
+    pub mean: f64,
+    pub std: f64,
+    /// Range seen in training.
+    pub min: f64,
+    pub max: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// Standardised (optionally log-transformed) continuous value.
+    Regression,
+    /// Logit of a 0/1 outcome.
+    Binary,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transform {
+    #[default]
+    None,
+    /// The model learns log10(value); values must be > 0.
+    Log10,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    pub name: String,
+    #[serde(default)]
+    pub unit: String,
+    pub kind: TargetKind,
+    #[serde(default)]
+    pub transform: Transform,
+    /// Standardisation of the (transformed) value; unused for binary targets.
+    #[serde(default)]
+    pub mean: f64,
+    #[serde(default = "one")]
+    pub std: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub name: String,
+    pub file: String,
+    pub sha256: String,
+    pub rows: usize,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub licence: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub schema_version: u32,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub materials: Vec<Material>,
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    pub targets: Vec<Target>,
+    pub architecture: Architecture,
+    #[serde(default)]
+    pub dataset: DatasetInfo,
+    /// Free-form training figures (per-target errors, steps, seed...).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub training: BTreeMap<String, serde_json::Value>,
+    /// A formulation to show when the app opens: material name → fraction.
+    #[serde(default)]
+    pub default_formulation: BTreeMap<String, f64>,
+    /// Condition values for the default view: condition name → value.
+    #[serde(default)]
+    pub default_conditions: BTreeMap<String, f64>,
+}
+
+/// One dense layer, `y = x · weight + bias`, `weight` row-major `[d_in, d_out]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    pub d_in: usize,
+    pub d_out: usize,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// The numbers of a model: codes `[materials, code_dim]` row-major, then the regressor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weights {
+    pub codes: Vec<f32>,
+    pub layers: Vec<Dense>,
+}
+
+/// A validated bundle: manifest and weights that agree with each other.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bundle {
+    pub manifest: Manifest,
+    pub weights: Weights,
+}
+
+impl Manifest {
+    /// Width of the regressor's input: mixture vector + standardised conditions.
+    pub fn input_width(&self) -> usize {
+        self.architecture.code_dim + self.conditions.len()
+    }
+
+    /// `(d_in, d_out)` of each dense layer, hidden layers then the output head.
+    pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
+        let mut shapes = Vec::new();
+        let mut d_in = self.input_width();
+        for &w in &self.architecture.hidden {
+            shapes.push((d_in, w));
+            d_in = w;
+        }
+        shapes.push((d_in, self.targets.len()));
+        shapes
+    }
+
+    /// Position of a material by exact name.
+    pub fn material_index(&self, name: &str) -> Option<usize> {
+        self.materials.iter().position(|m| m.name == name)
+    }
+
+    /// Parse and check a manifest on its own (before any weights are read).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
+        // Read the envelope first so a future version gets "unsupported version", not a
+        // confusing field error.
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| BundleError::ManifestJson(e.to_string()))?;
+        let format = value.get("format").and_then(|v| v.as_str()).unwrap_or("");
+        if format != FORMAT {
+            return Err(BundleError::NotABundle(format.to_string()));
+        }
+        let found = value
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| BundleError::Manifest("schema_version is missing".into()))?;
+        if found != u64::from(SCHEMA_VERSION) {
+            return Err(BundleError::UnsupportedVersion {
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+            });
+        }
+        let manifest: Manifest =
+            serde_json::from_value(value).map_err(|e| BundleError::ManifestJson(e.to_string()))?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<(), BundleError> {
+        let bad = |msg: String| Err(BundleError::Manifest(msg));
+        let arch = &self.architecture;
+        if self.materials.is_empty() || self.materials.len() > MAX_MATERIALS {
+            return bad(format!(
+                "it lists {} materials (1 to {MAX_MATERIALS} allowed)",
+                self.materials.len()
+            ));
+        }
+        if !(1..=128).contains(&arch.code_dim) {
+            return bad(format!("code_dim {} is outside 1..=128", arch.code_dim));
+        }
+        if arch.hidden.len() > MAX_LAYERS || arch.hidden.iter().any(|&w| w == 0 || w > MAX_WIDTH)
+        {
+            return bad(format!(
+                "hidden layers {:?} (at most {MAX_LAYERS}, widths 1..={MAX_WIDTH})",
+                arch.hidden
+            ));
+        }
+        if self.targets.is_empty() {
+            return bad("it has no targets".into());
+        }
+        unique("material", self.materials.iter().map(|m| m.name.as_str()))?;
+        unique("condition", self.conditions.iter().map(|c| c.name.as_str()))?;
+        unique("target", self.targets.iter().map(|t| t.name.as_str()))?;
+        for c in &self.conditions {
+            if !(c.std.is_finite() && c.std > 0.0 && c.mean.is_finite()) {
+                return bad(format!("condition {:?} has an invalid mean/std", c.name));
+            }
+        }
+        for t in &self.targets {
+            if !(t.std.is_finite() && t.std > 0.0 && t.mean.is_finite()) {
+                return bad(format!("target {:?} has an invalid mean/std", t.name));
+            }
+        }
+        for (name, f) in &self.default_formulation {
+            if self.material_index(name).is_none() {
+                return bad(format!("default formulation names unknown material {name:?}"));
+            }
+            if !(f.is_finite() && (0.0..=1.0).contains(f)) {
+                return bad(format!("default fraction of {name:?} is {f}, not in 0..=1"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn to_json(&self) -> String {
+        // A manifest is plain data; serialising it cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+fn unique<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Result<(), BundleError> {
+    let mut seen = HashSet::new();
+    for n in names {
+        if n.trim().is_empty() {
+            return Err(BundleError::Manifest(format!("a {what} has an empty name")));
+        }
+        if !seen.insert(n) {
+            return Err(BundleError::Manifest(format!("{what} {n:?} appears twice")));
+        }
+    }
+    Ok(())
+}
+
+fn read_f32(
+    st: &SafeTensors<'_>,
+    name: &str,
+    expected: &[usize],
+) -> Result<Vec<f32>, BundleError> {
+    let view = st
+        .tensor(name)
+        .map_err(|_| BundleError::MissingTensor(name.to_string()))?;
+    if view.dtype() != Dtype::F32 {
+        return Err(BundleError::Dtype {
+            name: name.into(),
+            found: format!("{:?}", view.dtype()),
+        });
+    }
+    if view.shape() != expected {
+        return Err(BundleError::Shape {
+            name: name.into(),
+            found: view.shape().to_vec(),
+            expected: expected.to_vec(),
+        });
+    }
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if let Some(index) = values.iter().position(|v| !v.is_finite()) {
+        return Err(BundleError::NonFinite {
+            name: name.into(),
+            index,
+        });
+    }
+    Ok(values)
+}
+
+/// Tensor names inside `weights.safetensors`.
+pub fn layer_names(i: usize) -> (String, String) {
+    (format!("layers.{i}.weight"), format!("layers.{i}.bias"))
+}
+pub const CODES: &str = "codes";
+
+impl Bundle {
+    /// Read and check a bundle from the bytes of its two files.
+    pub fn from_bytes(manifest_json: &[u8], safetensors_bytes: &[u8]) -> Result<Self, BundleError> {
+        let manifest = Manifest::from_json(manifest_json)?;
+        let st = SafeTensors::deserialize(safetensors_bytes)
+            .map_err(|e| BundleError::Weights(e.to_string()))?;
+        let n = manifest.materials.len();
+        let d = manifest.architecture.code_dim;
+        let codes = read_f32(&st, CODES, &[n, d])?;
+        let mut layers = Vec::new();
+        for (i, (d_in, d_out)) in manifest.layer_shapes().into_iter().enumerate() {
+            let (wn, bn) = layer_names(i);
+            layers.push(Dense {
+                d_in,
+                d_out,
+                weight: read_f32(&st, &wn, &[d_in, d_out])?,
+                bias: read_f32(&st, &bn, &[d_out])?,
+            });
+        }
+        let expected = 1 + 2 * layers.len();
+        if st.len() != expected {
+            return Err(BundleError::Weights(format!(
+                "it holds {} tensors, the manifest implies {expected}",
+                st.len()
+            )));
+        }
+        Ok(Bundle {
+            manifest,
+            weights: Weights { codes, layers },
+        })
+    }
+
+    /// The bytes of `weights.safetensors` (little-endian f32, sorted names).
+    pub fn weights_bytes(&self) -> Vec<u8> {
+        let n = self.manifest.materials.len();
+        let d = self.manifest.architecture.code_dim;
+        let mut tensors: Vec<(String, F32Tensor)> =
+            vec![(CODES.to_string(), F32Tensor::new(&self.weights.codes, vec![n, d]))];
+        for (i, l) in self.weights.layers.iter().enumerate() {
+            let (wn, bn) = layer_names(i);
+            tensors.push((wn, F32Tensor::new(&l.weight, vec![l.d_in, l.d_out])));
+            tensors.push((bn, F32Tensor::new(&l.bias, vec![l.d_out])));
+        }
+        // Serialising in-memory f32 tensors with consistent shapes cannot fail.
+        safetensors::serialize(tensors, None).unwrap_or_default()
+    }
+
+    /// Write `manifest.json` and `weights.safetensors` into `dir` (created if needed).
+    pub fn write_to_dir(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("manifest.json"), self.manifest.to_json() + "\n")?;
+        std::fs::write(dir.join("weights.safetensors"), self.weights_bytes())
+    }
+
+    /// Read a bundle from a directory holding its two files.
+    pub fn read_dir(dir: &std::path::Path) -> Result<Self, BundleError> {
+        let read = |f: &str| {
+            std::fs::read(dir.join(f))
+                .map_err(|e| BundleError::Weights(format!("{}: {e}", dir.join(f).display())))
+        };
+        Self::from_bytes(&read("manifest.json")?, &read("weights.safetensors")?)
+    }
+}
+
+struct F32Tensor {
+    bytes: Vec<u8>,
+    shape: Vec<usize>,
+}
+
+impl F32Tensor {
+    fn new(values: &[f32], shape: Vec<usize>) -> Self {
+        let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        Self { bytes, shape }
+    }
+}
+
+impl View for F32Tensor {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A tiny valid bundle: 3 materials, code 2, one hidden layer of 4, one condition,
+    /// a regression and a binary target.
+    pub fn tiny() -> Bundle {
+        let mat = |name: &str| Material {
+            name: name.into(),
+            metadata: BTreeMap::new(),
+            usage_count: 10,
+            fraction_min: 0.0,
+            fraction_max: 1.0,
+        };
+        let manifest = Manifest {
+            format: FORMAT.into(),
+            schema_version: SCHEMA_VERSION,
+            name: "tiny".into(),
+            description: String::new(),
+            materials: vec![mat("water"), mat("salt"), mat("oil")],
+            conditions: vec![Condition {
+                name: "age".into(),
+                unit: "d".into(),
+                mean: 10.0,
+                std: 5.0,
+                min: 1.0,
+                max: 28.0,
+            }],
+            targets: vec![
+                Target {
+                    name: "viscosity".into(),
+                    unit: "cP".into(),
+                    kind: TargetKind::Regression,
+                    transform: Transform::Log10,
+                    mean: 2.0,
+                    std: 0.5,
+                },
+                Target {
+                    name: "stable".into(),
+                    unit: String::new(),
+                    kind: TargetKind::Binary,
+                    transform: Transform::None,
+                    mean: 0.0,
+                    std: 1.0,
+                },
+            ],
+            architecture: Architecture {
+                code_dim: 2,
+                code_activation: CodeActivation::Tanh,
+                hidden: vec![4],
+                hidden_activation: HiddenActivation::Relu,
+            },
+            dataset: DatasetInfo::default(),
+            metrics: BTreeMap::new(),
+            training: BTreeMap::new(),
+            default_formulation: [("water".to_string(), 0.7), ("salt".to_string(), 0.3)].into(),
+            default_conditions: [("age".to_string(), 7.0)].into(),
+        };
+        let seq = |n: usize, s: f32| (0..n).map(|i| ((i as f32) * s).sin()).collect::<Vec<_>>();
+        let weights = Weights {
+            codes: seq(6, 0.7),
+            layers: vec![
+                Dense {
+                    d_in: 3,
+                    d_out: 4,
+                    weight: seq(12, 0.3),
+                    bias: seq(4, 0.9),
+                },
+                Dense {
+                    d_in: 4,
+                    d_out: 2,
+                    weight: seq(8, 0.5),
+                    bias: seq(2, 1.1),
+                },
+            ],
+        };
+        Bundle { manifest, weights }
+    }
+
+    #[test]
+    fn round_trip_through_bytes() {
+        let b = tiny();
+        let back = Bundle::from_bytes(b.manifest.to_json().as_bytes(), &b.weights_bytes()).unwrap();
+        assert_eq!(back, b);
+    }
+
+    #[test]
+    fn rejects_unknown_version_with_a_clear_error() {
+        let b = tiny();
+        let json = b.manifest.to_json().replace("\"schema_version\": 1", "\"schema_version\": 7");
+        let err = Bundle::from_bytes(json.as_bytes(), &b.weights_bytes()).unwrap_err();
+        assert_eq!(err, BundleError::UnsupportedVersion { found: 7 });
+        assert!(err.to_string().contains("version 7"));
+    }
+
+    #[test]
+    fn rejects_non_bundle_json() {
+        let b = tiny();
+        let err = Bundle::from_bytes(b"{\"hello\": 1}", &b.weights_bytes()).unwrap_err();
+        assert!(matches!(err, BundleError::NotABundle(_)));
+        let err = Bundle::from_bytes(b"not json", &b.weights_bytes()).unwrap_err();
+        assert!(matches!(err, BundleError::ManifestJson(_)));
+    }
+
+    #[test]
+    fn rejects_shape_disagreeing_with_manifest() {
+        let mut b = tiny();
+        let good = b.weights_bytes();
+        b.manifest.architecture.hidden = vec![5];
+        let err = Bundle::from_bytes(b.manifest.to_json().as_bytes(), &good).unwrap_err();
+        assert_eq!(
+            err,
+            BundleError::Shape {
+                name: "layers.0.weight".into(),
+                found: vec![3, 4],
+                expected: vec![3, 5]
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_truncated_weights_and_nan() {
+        let b = tiny();
+        let bytes = b.weights_bytes();
+        let err = Bundle::from_bytes(b.manifest.to_json().as_bytes(), &bytes[..bytes.len() - 9])
+            .unwrap_err();
+        assert!(matches!(err, BundleError::Weights(_)), "{err:?}");
+        let mut nan = tiny();
+        nan.weights.layers[1].bias[1] = f32::NAN;
+        let err =
+            Bundle::from_bytes(nan.manifest.to_json().as_bytes(), &nan.weights_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            BundleError::NonFinite {
+                name: "layers.1.bias".into(),
+                index: 1
+            }
+        );
+    }
+
+    #[test]
+    fn rejects_duplicate_material_and_bad_default() {
+        let mut b = tiny();
+        b.manifest.materials[2].name = "water".into();
+        let err = Bundle::from_bytes(b.manifest.to_json().as_bytes(), &b.weights_bytes())
+            .unwrap_err();
+        assert!(err.to_string().contains("\"water\" appears twice"), "{err}");
+        let mut b = tiny();
+        b.manifest.default_formulation.insert("sugar".into(), 0.1);
+        let err = Bundle::from_bytes(b.manifest.to_json().as_bytes(), &b.weights_bytes())
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown material \"sugar\""), "{err}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Mixlab's core: everything that is not the DOM.
+//!
+//! Data flows one way: CSV ([`data`]) → model ([`model`], trained by [`train`]) → bundle
+//! ([`bundle`]) → app. The app and the CLI both call this crate; neither re-implements it.
+
+pub mod bundle;
+pub mod data;
+pub mod model;
+pub mod rng;
+#[cfg(feature = "train")]
+pub mod train;
+
+pub use burn_tensor::Device;
+pub use bundle::{Bundle, BundleError, Manifest};
+pub use model::{MixModel, Prediction, PredictError};

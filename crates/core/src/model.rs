@@ -1,0 +1,452 @@
+//! The Mixlab model: mixture vector `m = Σ fᵢ · act(codeᵢ)`, standardised conditions
+//! concatenated, then a shared MLP. One definition serves the trainer and the app.
+
+use burn_tensor::activation::{gelu, relu, sigmoid, silu};
+use burn_tensor::{Device, Tensor, TensorData};
+use thiserror::Error;
+
+#[cfg(not(target_arch = "wasm32"))]
+use crate::bundle::Dense;
+use crate::bundle::{
+    Bundle, CodeActivation, HiddenActivation, Manifest, TargetKind, Transform, Weights,
+};
+
+#[derive(Debug, Error, PartialEq)]
+pub enum PredictError {
+    #[error("input has {found} values per row, the model expects {expected}")]
+    Width { found: usize, expected: usize },
+    #[error("row {row}: {what} is not a finite number")]
+    NotFinite { row: usize, what: String },
+    #[error("the compute backend failed: {0}")]
+    Backend(String),
+}
+
+/// The trainable numbers as burn tensors. Autodiff or not depends only on the device.
+#[derive(Clone, Debug)]
+pub struct Params {
+    /// `[materials, code_dim]`.
+    pub codes: Tensor<2>,
+    /// Weight `[d_in, d_out]` and bias `[d_out]` of each layer; the last is the output head.
+    pub layers: Vec<(Tensor<2>, Tensor<1>)>,
+}
+
+impl Params {
+    pub fn from_weights(w: &Weights, code_dim: usize, device: &Device) -> Self {
+        let n = w.codes.len() / code_dim.max(1);
+        let codes = Tensor::from_data(TensorData::new(w.codes.clone(), [n, code_dim]), device);
+        let layers = w
+            .layers
+            .iter()
+            .map(|l| {
+                (
+                    Tensor::from_data(TensorData::new(l.weight.clone(), [l.d_in, l.d_out]), device),
+                    Tensor::from_data(TensorData::new(l.bias.clone(), [l.d_out]), device),
+                )
+            })
+            .collect();
+        Params { codes, layers }
+    }
+
+    /// Read the numbers back to the host (native: blocking readback).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn to_weights(&self) -> Weights {
+        let read = |t: Tensor<2>| {
+            let data = t.into_data();
+            data.as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()
+        };
+        let read1 = |t: Tensor<1>| {
+            let data = t.into_data();
+            data.as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()
+        };
+        Weights {
+            codes: read(self.codes.clone()),
+            layers: self
+                .layers
+                .iter()
+                .map(|(w, b)| {
+                    let [d_in, d_out] = w.dims();
+                    Dense {
+                        d_in,
+                        d_out,
+                        weight: read(w.clone()),
+                        bias: read1(b.clone()),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `act(code)` for every material: `[materials, code_dim]`.
+pub fn representations(codes: Tensor<2>, act: CodeActivation) -> Tensor<2> {
+    match act {
+        CodeActivation::Tanh => codes.tanh(),
+        CodeActivation::Sigmoid => sigmoid(codes),
+        CodeActivation::Identity => codes,
+    }
+}
+
+fn hidden_act(x: Tensor<2>, act: HiddenActivation) -> Tensor<2> {
+    match act {
+        HiddenActivation::Relu => relu(x),
+        HiddenActivation::Gelu => gelu(x),
+        HiddenActivation::Silu => silu(x),
+        HiddenActivation::Tanh => x.tanh(),
+    }
+}
+
+/// Raw head outputs `[batch, targets]` (standardised values / logits) for fractions
+/// `[batch, materials]` and standardised conditions `[batch, conditions]`.
+pub fn forward(
+    params: &Params,
+    manifest: &Manifest,
+    fractions: Tensor<2>,
+    conditions: Option<Tensor<2>>,
+) -> Tensor<2> {
+    let arch = &manifest.architecture;
+    let reps = representations(params.codes.clone(), arch.code_activation);
+    let mut x = fractions.matmul(reps);
+    if let Some(c) = conditions {
+        x = Tensor::cat(vec![x, c], 1);
+    }
+    let last = params.layers.len().saturating_sub(1);
+    for (i, (w, b)) in params.layers.iter().enumerate() {
+        x = x.matmul(w.clone()) + b.clone().unsqueeze_dim(0);
+        if i < last {
+            x = hidden_act(x, arch.hidden_activation);
+        }
+    }
+    x
+}
+
+/// A batch of formulations in the model's column order, on the host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub rows: usize,
+    /// `[rows, materials]` fractions, row-major.
+    pub fractions: Vec<f32>,
+    /// `[rows, conditions]` raw (not standardised) condition values.
+    pub conditions: Vec<f32>,
+}
+
+impl Batch {
+    /// The manifest's default formulation and conditions as a one-row batch.
+    pub fn default_of(manifest: &Manifest) -> Batch {
+        let mut fractions = vec![0.0; manifest.materials.len()];
+        for (name, f) in &manifest.default_formulation {
+            if let Some(i) = manifest.material_index(name) {
+                fractions[i] = *f as f32;
+            }
+        }
+        let conditions = manifest
+            .conditions
+            .iter()
+            .map(|c| {
+                manifest
+                    .default_conditions
+                    .get(&c.name)
+                    .copied()
+                    .unwrap_or(c.mean) as f32
+            })
+            .collect();
+        Batch {
+            rows: 1,
+            fractions,
+            conditions,
+        }
+    }
+
+    fn check(&self, manifest: &Manifest) -> Result<(), PredictError> {
+        let n = manifest.materials.len();
+        let c = manifest.conditions.len();
+        if self.fractions.len() != self.rows * n {
+            return Err(PredictError::Width {
+                found: self.fractions.len() / self.rows.max(1),
+                expected: n,
+            });
+        }
+        if self.conditions.len() != self.rows * c {
+            return Err(PredictError::Width {
+                found: self.conditions.len() / self.rows.max(1),
+                expected: c,
+            });
+        }
+        if let Some(i) = self.fractions.iter().position(|v| !v.is_finite()) {
+            return Err(PredictError::NotFinite {
+                row: i / n,
+                what: format!("the fraction of {:?}", manifest.materials[i % n].name),
+            });
+        }
+        if let Some(i) = self.conditions.iter().position(|v| !v.is_finite()) {
+            return Err(PredictError::NotFinite {
+                row: i / c,
+                what: format!("condition {:?}", manifest.conditions[i % c].name),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Predictions in user units: `values[row * targets + t]` is a value for regression targets
+/// and a probability for binary ones.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    pub rows: usize,
+    pub targets: usize,
+    pub values: Vec<f64>,
+}
+
+impl Prediction {
+    pub fn row(&self, r: usize) -> &[f64] {
+        &self.values[r * self.targets..(r + 1) * self.targets]
+    }
+}
+
+/// Undo the target standardisation/transform of raw head outputs.
+pub fn decode(manifest: &Manifest, raw: &[f32]) -> Prediction {
+    let t = manifest.targets.len();
+    let values = raw
+        .iter()
+        .enumerate()
+        .map(|(i, &z)| {
+            let target = &manifest.targets[i % t];
+            let z = f64::from(z);
+            match target.kind {
+                TargetKind::Binary => 1.0 / (1.0 + (-z).exp()),
+                TargetKind::Regression => {
+                    let v = z * target.std + target.mean;
+                    match target.transform {
+                        Transform::None => v,
+                        Transform::Log10 => 10f64.powf(v),
+                    }
+                }
+            }
+        })
+        .collect();
+    Prediction {
+        rows: raw.len() / t.max(1),
+        targets: t,
+        values,
+    }
+}
+
+/// A bundle's model built on one device, ready to predict.
+pub struct MixModel {
+    pub manifest: Manifest,
+    params: Params,
+    device: Device,
+}
+
+impl MixModel {
+    pub fn new(bundle: &Bundle, device: &Device) -> Self {
+        MixModel {
+            params: Params::from_weights(
+                &bundle.weights,
+                bundle.manifest.architecture.code_dim,
+                device,
+            ),
+            manifest: bundle.manifest.clone(),
+            device: device.clone(),
+        }
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn raw_output(&self, batch: &Batch) -> Result<Tensor<2>, PredictError> {
+        batch.check(&self.manifest)?;
+        let n = self.manifest.materials.len();
+        let fractions = Tensor::from_data(
+            TensorData::new(batch.fractions.clone(), [batch.rows, n]),
+            &self.device,
+        );
+        let conditions = standardise_conditions(&self.manifest, &batch.conditions).map(|c| {
+            let w = self.manifest.conditions.len();
+            Tensor::from_data(TensorData::new(c, [batch.rows, w]), &self.device)
+        });
+        Ok(forward(&self.params, &self.manifest, fractions, conditions))
+    }
+
+    /// Predict a batch, reading the result back asynchronously (required in the browser).
+    pub async fn predict_async(&self, batch: &Batch) -> Result<Prediction, PredictError> {
+        let out = self.raw_output(batch)?;
+        let data = out
+            .into_data_async()
+            .await
+            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+        let raw = data
+            .as_slice::<f32>()
+            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+        Ok(decode(&self.manifest, raw))
+    }
+
+    /// Predict a batch with a blocking readback (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn predict(&self, batch: &Batch) -> Result<Prediction, PredictError> {
+        let data = self.raw_output(batch)?.into_data();
+        let raw = data
+            .as_slice::<f32>()
+            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+        Ok(decode(&self.manifest, raw))
+    }
+}
+
+/// `(x - mean) / std` per condition column; `None` when the model has no conditions.
+pub fn standardise_conditions(manifest: &Manifest, raw: &[f32]) -> Option<Vec<f32>> {
+    let w = manifest.conditions.len();
+    if w == 0 {
+        return None;
+    }
+    Some(
+        raw.iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let c = &manifest.conditions[i % w];
+                ((f64::from(x) - c.mean) / c.std) as f32
+            })
+            .collect(),
+    )
+}
+
+/// The same forward pass in plain f64 on the host: the reference the burn model is tested
+/// against (and a readable statement of the method).
+pub fn reference_predict(bundle: &Bundle, batch: &Batch) -> Prediction {
+    let m = &bundle.manifest;
+    let (n, d) = (m.materials.len(), m.architecture.code_dim);
+    let act = |v: f64| match m.architecture.code_activation {
+        CodeActivation::Tanh => v.tanh(),
+        CodeActivation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+        CodeActivation::Identity => v,
+    };
+    let hidden = |v: f64| match m.architecture.hidden_activation {
+        HiddenActivation::Relu => v.max(0.0),
+        HiddenActivation::Gelu => 0.5 * v * (1.0 + erf(v / std::f64::consts::SQRT_2)),
+        HiddenActivation::Silu => v / (1.0 + (-v).exp()),
+        HiddenActivation::Tanh => v.tanh(),
+    };
+    let conds = standardise_conditions(m, &batch.conditions).unwrap_or_default();
+    let c = m.conditions.len();
+    let mut raw = Vec::new();
+    for r in 0..batch.rows {
+        let mut x = vec![0.0f64; d];
+        for i in 0..n {
+            let f = f64::from(batch.fractions[r * n + i]);
+            for (k, xk) in x.iter_mut().enumerate() {
+                *xk += f * act(f64::from(bundle.weights.codes[i * d + k]));
+            }
+        }
+        x.extend(conds[r * c..(r + 1) * c].iter().map(|&v| f64::from(v)));
+        let last = bundle.weights.layers.len() - 1;
+        for (li, l) in bundle.weights.layers.iter().enumerate() {
+            let mut y: Vec<f64> = l.bias.iter().map(|&b| f64::from(b)).collect();
+            for (i, xi) in x.iter().enumerate() {
+                for (o, yo) in y.iter_mut().enumerate() {
+                    *yo += xi * f64::from(l.weight[i * l.d_out + o]);
+                }
+            }
+            if li < last {
+                y.iter_mut().for_each(|v| *v = hidden(*v));
+            }
+            x = y;
+        }
+        raw.extend(x.iter().map(|&v| v as f32));
+    }
+    decode(m, &raw)
+}
+
+/// Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7), enough for a reference GELU.
+fn erf(x: f64) -> f64 {
+    let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
+    let y = 1.0
+        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t
+            + 0.254_829_592)
+            * t
+            * (-x * x).exp();
+    if x >= 0.0 { y } else { -y }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::tests::tiny;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-5 * b.abs().max(1e-3)
+    }
+
+    #[test]
+    fn burn_forward_matches_the_f64_reference() {
+        let bundle = tiny();
+        let model = MixModel::new(&bundle, &Device::flex());
+        let batch = Batch {
+            rows: 3,
+            fractions: vec![0.7, 0.3, 0.0, 0.2, 0.2, 0.6, 1.0, 0.0, 0.0],
+            conditions: vec![7.0, 28.0, 1.0],
+        };
+        let got = model.predict(&batch).unwrap();
+        let want = reference_predict(&bundle, &batch);
+        assert_eq!(got.rows, 3);
+        for (g, w) in got.values.iter().zip(&want.values) {
+            assert!(close(*g, *w), "{g} vs {w}");
+        }
+        // Binary target is a probability, regression is back in user units (log10 undone).
+        assert!(got.values.iter().skip(1).step_by(2).all(|p| (0.0..=1.0).contains(p)));
+        assert!(got.values.iter().step_by(2).all(|v| *v > 0.0));
+    }
+
+    #[test]
+    fn a_material_with_zero_code_contributes_nothing() {
+        let mut bundle = tiny();
+        // Code of "oil" at the origin: swapping salt for oil equals removing salt.
+        bundle.weights.codes[4] = 0.0;
+        bundle.weights.codes[5] = 0.0;
+        let model = MixModel::new(&bundle, &Device::flex());
+        let with_oil = Batch {
+            rows: 1,
+            fractions: vec![0.7, 0.0, 0.3],
+            conditions: vec![7.0],
+        };
+        let without = Batch {
+            rows: 1,
+            fractions: vec![0.7, 0.0, 0.0],
+            conditions: vec![7.0],
+        };
+        assert_eq!(
+            model.predict(&with_oil).unwrap(),
+            model.predict(&without).unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_batches_are_errors_not_panics() {
+        let bundle = tiny();
+        let model = MixModel::new(&bundle, &Device::flex());
+        let wide = Batch {
+            rows: 1,
+            fractions: vec![0.5; 4],
+            conditions: vec![7.0],
+        };
+        assert_eq!(
+            model.predict(&wide).unwrap_err(),
+            PredictError::Width {
+                found: 4,
+                expected: 3
+            }
+        );
+        let nan = Batch {
+            rows: 2,
+            fractions: vec![0.5, 0.5, 0.0, 0.5, f32::NAN, 0.5],
+            conditions: vec![7.0, 7.0],
+        };
+        let err = model.predict(&nan).unwrap_err();
+        assert_eq!(err.to_string(), "row 1: the fraction of \"salt\" is not a finite number");
+    }
+
+    #[test]
+    fn default_batch_follows_the_manifest() {
+        let b = Batch::default_of(&tiny().manifest);
+        assert_eq!(b.fractions, vec![0.7, 0.3, 0.0]);
+        assert_eq!(b.conditions, vec![7.0]);
+    }
+}

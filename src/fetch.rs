@@ -1,0 +1,36 @@
+//! Fetching files relative to the page.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+/// GET `url` and return its body, or a message that says which URL failed and how.
+pub async fn bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("Could not fetch {url}: {}", js_message(&e)))?;
+    let response: web_sys::Response = response
+        .dyn_into()
+        .map_err(|_| format!("Could not fetch {url}: not a response"))?;
+    if !response.ok() {
+        return Err(format!(
+            "Could not fetch {url}: HTTP {} {}",
+            response.status(),
+            response.status_text()
+        ));
+    }
+    let buffer = response
+        .array_buffer()
+        .map_err(|e| format!("Could not read {url}: {}", js_message(&e)))?;
+    let buffer = JsFuture::from(buffer)
+        .await
+        .map_err(|e| format!("Could not read {url}: {}", js_message(&e)))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+fn js_message(e: &wasm_bindgen::JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
