@@ -31,10 +31,7 @@ impl Backend {
 /// Ask `navigator.gpu` for an adapter ourselves first: burn's init is only tried when one
 /// exists, so a browser without WebGPU gets a clear note instead of a failed runtime.
 async fn webgpu_adapter_available() -> Result<(), String> {
-    let navigator: JsValue = web_sys::window()
-        .ok_or("no window")?
-        .navigator()
-        .into();
+    let navigator: JsValue = web_sys::window().ok_or("no window")?.navigator().into();
     let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).map_err(|_| "no navigator.gpu")?;
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
@@ -61,10 +58,18 @@ async fn webgpu_adapter_available() -> Result<(), String> {
 /// `forced` is the `?backend=` query value: `cpu` or `webgpu`.
 pub async fn choose_device(forced: Option<&str>) -> (Device, Backend, Option<String>) {
     if forced == Some("cpu") {
-        return (Device::flex(), Backend::Cpu, Some("CPU chosen in the link (?backend=cpu).".into()));
+        return (
+            Device::flex(),
+            Backend::Cpu,
+            Some("CPU chosen in the link (?backend=cpu).".into()),
+        );
     }
     if let Err(why) = webgpu_adapter_available().await {
-        return (Device::flex(), Backend::Cpu, Some(format!("Using the CPU: {why}.")));
+        return (
+            Device::flex(),
+            Backend::Cpu,
+            Some(format!("Using the CPU: {why}.")),
+        );
     }
     match Device::wgpu_options()
         .graphics_api(WgpuBackend::WebGpu)

@@ -6,9 +6,9 @@ mod fetch;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use mixlab_core::Bundle;
 use mixlab_core::bundle::{Manifest, TargetKind};
 use mixlab_core::model::{Batch, MixModel};
-use mixlab_core::Bundle;
 
 use backend::{Backend, choose_device};
 
@@ -58,7 +58,9 @@ enum Status {
 
 fn query_param(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
-    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get(name)
 }
 
 fn now_ms() -> f64 {
@@ -70,7 +72,11 @@ fn now_ms() -> f64 {
 
 async fn load_and_predict(set_status: WriteSignal<Status>) -> Result<(), String> {
     let base = query_param("model").unwrap_or_else(|| DEFAULT_MODEL.to_string());
-    let base = if base.ends_with('/') { base } else { format!("{base}/") };
+    let base = if base.ends_with('/') {
+        base
+    } else {
+        format!("{base}/")
+    };
     set_status.set(Status::Loading(format!("Loading model from {base}…")));
     let manifest = fetch::bytes(&format!("{base}manifest.json")).await?;
     let weights = fetch::bytes(&format!("{base}weights.safetensors")).await?;

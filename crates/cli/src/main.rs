@@ -13,7 +13,11 @@ use mixlab_core::{Bundle, Device};
 use thiserror::Error;
 
 #[derive(Parser)]
-#[command(name = "mixlab", version, about = "Train and use Mixlab mixture models")]
+#[command(
+    name = "mixlab",
+    version,
+    about = "Train and use Mixlab mixture models"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -266,8 +266,7 @@ impl Manifest {
         if !(1..=128).contains(&arch.code_dim) {
             return bad(format!("code_dim {} is outside 1..=128", arch.code_dim));
         }
-        if arch.hidden.len() > MAX_LAYERS || arch.hidden.iter().any(|&w| w == 0 || w > MAX_WIDTH)
-        {
+        if arch.hidden.len() > MAX_LAYERS || arch.hidden.iter().any(|&w| w == 0 || w > MAX_WIDTH) {
             return bad(format!(
                 "hidden layers {:?} (at most {MAX_LAYERS}, widths 1..={MAX_WIDTH})",
                 arch.hidden
@@ -291,7 +290,9 @@ impl Manifest {
         }
         for (name, f) in &self.default_formulation {
             if self.material_index(name).is_none() {
-                return bad(format!("default formulation names unknown material {name:?}"));
+                return bad(format!(
+                    "default formulation names unknown material {name:?}"
+                ));
             }
             if !(f.is_finite() && (0.0..=1.0).contains(f)) {
                 return bad(format!("default fraction of {name:?} is {f}, not in 0..=1"));
@@ -319,11 +320,7 @@ fn unique<'a>(what: &str, names: impl Iterator<Item = &'a str>) -> Result<(), Bu
     Ok(())
 }
 
-fn read_f32(
-    st: &SafeTensors<'_>,
-    name: &str,
-    expected: &[usize],
-) -> Result<Vec<f32>, BundleError> {
+fn read_f32(st: &SafeTensors<'_>, name: &str, expected: &[usize]) -> Result<Vec<f32>, BundleError> {
     let view = st
         .tensor(name)
         .map_err(|_| BundleError::MissingTensor(name.to_string()))?;
@@ -396,8 +393,10 @@ impl Bundle {
     pub fn weights_bytes(&self) -> Vec<u8> {
         let n = self.manifest.materials.len();
         let d = self.manifest.architecture.code_dim;
-        let mut tensors: Vec<(String, F32Tensor)> =
-            vec![(CODES.to_string(), F32Tensor::new(&self.weights.codes, vec![n, d]))];
+        let mut tensors: Vec<(String, F32Tensor)> = vec![(
+            CODES.to_string(),
+            F32Tensor::new(&self.weights.codes, vec![n, d]),
+        )];
         for (i, l) in self.weights.layers.iter().enumerate() {
             let (wn, bn) = layer_names(i);
             tensors.push((wn, F32Tensor::new(&l.weight, vec![l.d_in, l.d_out])));
@@ -540,7 +539,10 @@ pub(crate) mod tests {
     #[test]
     fn rejects_unknown_version_with_a_clear_error() {
         let b = tiny();
-        let json = b.manifest.to_json().replace("\"schema_version\": 1", "\"schema_version\": 7");
+        let json = b
+            .manifest
+            .to_json()
+            .replace("\"schema_version\": 1", "\"schema_version\": 7");
         let err = Bundle::from_bytes(json.as_bytes(), &b.weights_bytes()).unwrap_err();
         assert_eq!(err, BundleError::UnsupportedVersion { found: 7 });
         assert!(err.to_string().contains("version 7"));
@@ -580,8 +582,8 @@ pub(crate) mod tests {
         assert!(matches!(err, BundleError::Weights(_)), "{err:?}");
         let mut nan = tiny();
         nan.weights.layers[1].bias[1] = f32::NAN;
-        let err =
-            Bundle::from_bytes(nan.manifest.to_json().as_bytes(), &nan.weights_bytes()).unwrap_err();
+        let err = Bundle::from_bytes(nan.manifest.to_json().as_bytes(), &nan.weights_bytes())
+            .unwrap_err();
         assert_eq!(
             err,
             BundleError::NonFinite {
@@ -595,13 +597,16 @@ pub(crate) mod tests {
     fn rejects_duplicate_material_and_bad_default() {
         let mut b = tiny();
         b.manifest.materials[2].name = "water".into();
-        let err = Bundle::from_bytes(b.manifest.to_json().as_bytes(), &b.weights_bytes())
-            .unwrap_err();
+        let err =
+            Bundle::from_bytes(b.manifest.to_json().as_bytes(), &b.weights_bytes()).unwrap_err();
         assert!(err.to_string().contains("\"water\" appears twice"), "{err}");
         let mut b = tiny();
         b.manifest.default_formulation.insert("sugar".into(), 0.1);
-        let err = Bundle::from_bytes(b.manifest.to_json().as_bytes(), &b.weights_bytes())
-            .unwrap_err();
-        assert!(err.to_string().contains("unknown material \"sugar\""), "{err}");
+        let err =
+            Bundle::from_bytes(b.manifest.to_json().as_bytes(), &b.weights_bytes()).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown material \"sugar\""),
+            "{err}"
+        );
     }
 }

@@ -193,7 +193,10 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
             let v = match (v, t.kind, t.transform) {
                 (None, _, _) => f64::NAN,
                 (Some(v), TargetKind::Binary, _) if v != 0.0 && v != 1.0 => {
-                    return Err(cell_err(c, format!("binary target must be 0 or 1, not {v}")));
+                    return Err(cell_err(
+                        c,
+                        format!("binary target must be 0 or 1, not {v}"),
+                    ));
                 }
                 (Some(v), _, Transform::Log10) if v <= 0.0 => {
                     return Err(cell_err(c, format!("{v} cannot be log-transformed (≤ 0)")));
@@ -248,7 +251,17 @@ mod tests {
         );
         let csv = "id,water,salt,age,visc,note\nA,70,30,7,-1,x\n";
         let err = read_wide(csv, &spec()).unwrap_err();
-        assert!(matches!(err, DataError::Cell { row: 2, column: 5, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                DataError::Cell {
+                    row: 2,
+                    column: 5,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let csv = "id,water,salt,age,note\nA,70,30,7,x\n";
         assert_eq!(
             read_wide(csv, &spec()).unwrap_err(),

@@ -10,6 +10,6 @@ pub mod rng;
 #[cfg(feature = "train")]
 pub mod train;
 
-pub use burn_tensor::Device;
 pub use bundle::{Bundle, BundleError, Manifest};
-pub use model::{MixModel, Prediction, PredictError};
+pub use burn_tensor::Device;
+pub use model::{MixModel, PredictError, Prediction};

@@ -52,11 +52,15 @@ impl Params {
     pub fn to_weights(&self) -> Weights {
         let read = |t: Tensor<2>| {
             let data = t.into_data();
-            data.as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()
+            data.as_slice::<f32>()
+                .map(<[f32]>::to_vec)
+                .unwrap_or_default()
         };
         let read1 = |t: Tensor<1>| {
             let data = t.into_data();
-            data.as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()
+            data.as_slice::<f32>()
+                .map(<[f32]>::to_vec)
+                .unwrap_or_default()
         };
         Weights {
             codes: read(self.codes.clone()),
@@ -391,7 +395,13 @@ mod tests {
             assert!(close(*g, *w), "{g} vs {w}");
         }
         // Binary target is a probability, regression is back in user units (log10 undone).
-        assert!(got.values.iter().skip(1).step_by(2).all(|p| (0.0..=1.0).contains(p)));
+        assert!(
+            got.values
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .all(|p| (0.0..=1.0).contains(p))
+        );
         assert!(got.values.iter().step_by(2).all(|v| *v > 0.0));
     }
 
@@ -440,7 +450,10 @@ mod tests {
             conditions: vec![7.0, 7.0],
         };
         let err = model.predict(&nan).unwrap_err();
-        assert_eq!(err.to_string(), "row 1: the fraction of \"salt\" is not a finite number");
+        assert_eq!(
+            err.to_string(),
+            "row 1: the fraction of \"salt\" is not a finite number"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use burn_tensor::{Device, Tensor, TensorData};
 use serde_json::json;
 
 use crate::bundle::{
-    Architecture, Bundle, CodeActivation, Condition, DatasetInfo, Dense, FORMAT,
-    HiddenActivation, Manifest, Material, SCHEMA_VERSION, Target, TargetKind, Transform, Weights,
+    Architecture, Bundle, CodeActivation, Condition, DatasetInfo, Dense, FORMAT, HiddenActivation,
+    Manifest, Material, SCHEMA_VERSION, Target, TargetKind, Transform, Weights,
 };
 use crate::data::Dataset;
 use crate::model::{Batch, Params, forward, standardise_conditions};
@@ -415,7 +415,10 @@ pub fn train(
         ("seed".to_string(), json!(cfg.seed)),
         ("train_rows".to_string(), json!(train_rows.len())),
         ("validation_rows".to_string(), json!(validation_rows.len())),
-        ("final_loss".to_string(), json!(losses.last().copied().unwrap_or(f64::NAN))),
+        (
+            "final_loss".to_string(),
+            json!(losses.last().copied().unwrap_or(f64::NAN)),
+        ),
     ]
     .into();
     let mut bundle = Bundle { manifest, weights };
@@ -523,12 +526,16 @@ mod tests {
         for i in 0..200 {
             let (s, o) = (rng.uniform() * 0.5, rng.uniform() * 0.5);
             ds.ids.push(format!("r{i}"));
-            ds.fractions.extend([(1.0 - s - o) as f32, s as f32, o as f32]);
+            ds.fractions
+                .extend([(1.0 - s - o) as f32, s as f32, o as f32]);
             let y = 3.0 * f64::from(s as f32) - 2.0 * f64::from(o as f32);
             ds.target_values.push(y);
             // Every third row has no binary label: the mask must handle it.
-            ds.target_values
-                .push(if i % 3 == 0 { f64::NAN } else { f64::from(u8::from(s > 0.25)) });
+            ds.target_values.push(if i % 3 == 0 {
+                f64::NAN
+            } else {
+                f64::from(u8::from(s > 0.25))
+            });
         }
         ds
     }
@@ -549,15 +556,25 @@ mod tests {
         let ds = synthetic();
         let (a, report) = train(&ds, &cfg(), |_, _| {});
         let first: f64 = report.losses[..20].iter().sum::<f64>() / 20.0;
-        let last: f64 = report.losses[report.losses.len() - 20..].iter().sum::<f64>() / 20.0;
+        let last: f64 = report.losses[report.losses.len() - 20..]
+            .iter()
+            .sum::<f64>()
+            / 20.0;
         assert!(last < 0.25 * first, "loss {first} -> {last}");
-        let mae = a.manifest.metrics["y.validation.mae"]["value"].as_f64().unwrap();
+        let mae = a.manifest.metrics["y.validation.mae"]["value"]
+            .as_f64()
+            .unwrap();
         // y spans about [-1, 1.5]; a learned model is far better than predicting the mean.
         assert!(mae < 0.15, "validation MAE {mae}");
-        let acc = a.manifest.metrics["salty.train.accuracy"]["value"].as_f64().unwrap();
+        let acc = a.manifest.metrics["salty.train.accuracy"]["value"]
+            .as_f64()
+            .unwrap();
         assert!(acc > 0.85, "train accuracy {acc}");
         let (b, _) = train(&ds, &cfg(), |_, _| {});
-        assert_eq!(a.weights, b.weights, "same seed must give bit-identical weights");
+        assert_eq!(
+            a.weights, b.weights,
+            "same seed must give bit-identical weights"
+        );
         let (c, _) = train(&ds, &TrainConfig { seed: 2, ..cfg() }, |_, _| {});
         assert_ne!(a.weights, c.weights);
     }
@@ -566,9 +583,11 @@ mod tests {
     fn trained_bundle_round_trips_and_predicts_like_the_reference() {
         let ds = synthetic();
         let (bundle, _) = train(&ds, &TrainConfig { steps: 50, ..cfg() }, |_, _| {});
-        let back =
-            Bundle::from_bytes(bundle.manifest.to_json().as_bytes(), &bundle.weights_bytes())
-                .unwrap();
+        let back = Bundle::from_bytes(
+            bundle.manifest.to_json().as_bytes(),
+            &bundle.weights_bytes(),
+        )
+        .unwrap();
         assert_eq!(back, bundle);
         let batch = Batch::default_of(&bundle.manifest);
         let model = crate::model::MixModel::new(&bundle, &Device::flex());

@@ -1,0 +1,106 @@
+// The foundation's promises, checked in a real headless Chromium against the built app.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  ROOT, assertClose, launch, nativePredictions, open, serve, settled, shownPredictions,
+} from './harness.mjs';
+
+const BUNDLE = join(ROOT, 'public/models/shampoo');
+const native = nativePredictions(BUNDLE);
+
+describe('with WebGPU (SwiftShader)', () => {
+  let browser, site;
+  before(async () => { browser = await launch({ webgpu: true }); site = await serve(); });
+  after(async () => { await browser.close(); await site.close(); });
+
+  test('loads without console errors and predicts on WebGPU like the native core', async () => {
+    const { page, errors } = await open(browser.context, site.url);
+    assert.equal(await settled(page), 'ready', await page.textContent('body'));
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
+    assert.match(await page.textContent('#backend'), /WebGPU/);
+    assertClose(assert, await shownPredictions(page), native);
+    assert.match(await page.textContent('#model-name'), /Shampoo/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('?backend=cpu switches to the CPU and gives the same numbers', async () => {
+    const { page, errors } = await open(browser.context, `${site.url}?backend=cpu`);
+    assert.equal(await settled(page), 'ready');
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+    assertClose(assert, await shownPredictions(page), native);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+describe('without WebGPU', () => {
+  let browser, site;
+  before(async () => { browser = await launch({ webgpu: false }); site = await serve(); });
+  after(async () => { await browser.close(); await site.close(); });
+
+  test('falls back to the CPU, says why, and predicts the same', async () => {
+    const { page, errors } = await open(browser.context, site.url);
+    assert.equal(await settled(page), 'ready');
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+    assert.match(await page.textContent('#backend-note'), /Using the CPU/);
+    assertClose(assert, await shownPredictions(page), native);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
+
+describe('static hosting', () => {
+  test('works from a sub-path of a plain static server', async () => {
+    const browser = await launch({ webgpu: true });
+    const site = await serve({ prefix: '/project/mixlab/' });
+    try {
+      const { page, errors } = await open(browser.context, site.url);
+      assert.equal(await settled(page), 'ready');
+      assertClose(assert, await shownPredictions(page), native);
+      assert.deepEqual(errors, []);
+    } finally { await browser.close(); await site.close(); }
+  });
+});
+
+describe('broken bundles give a readable error, not a blank page', () => {
+  let browser, site, dir;
+  const manifest = readFileSync(join(BUNDLE, 'manifest.json'), 'utf8');
+  const weights = readFileSync(join(BUNDLE, 'weights.safetensors'));
+  const cases = {
+    'truncated-weights': [manifest, weights.subarray(0, weights.length - 100), /weights\.safetensors cannot be read/],
+    'future-version': [manifest.replace('"schema_version": 1', '"schema_version": 99'), weights, /schema version 99 is not supported/],
+    'not-json': ['{ this is not json', weights, /not valid JSON/],
+    'shape-mismatch': [manifest.replace('"code_dim": 8', '"code_dim": 9'), weights, /tensor "codes" has shape \[19, 8\], the manifest implies \[19, 9\]/],
+    'missing': [null, null, /HTTP 404/],
+  };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mixlab-bad-bundles-'));
+    for (const [name, [m, w]] of Object.entries(cases)) {
+      if (m === null) continue;
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'manifest.json'), m);
+      writeFileSync(join(dir, name, 'weights.safetensors'), w);
+    }
+    browser = await launch({ webgpu: true });
+    site = await serve({ mounts: [['/bad/', dir]] });
+  });
+  after(async () => { await browser.close(); await site.close(); rmSync(dir, { recursive: true, force: true }); });
+
+  for (const [name, [, , message]] of Object.entries(cases)) {
+    test(name, async () => {
+      const { page, errors } = await open(browser.context, `${site.url}?model=bad/${name}/`);
+      assert.equal(await settled(page), 'error');
+      const text = await page.textContent('#error');
+      assert.match(text, message);
+      assert.match(text, new RegExp(`bad/${name}/`), 'the message names the bundle');
+      // The page is still alive (no panic took the wasm instance down): its header is there.
+      assert.equal(await page.textContent('h1'), 'Mixlab');
+      assert.ok(errors.every((e) => e.includes('404')), `unexpected console errors: ${errors}`);
+      await page.close();
+    });
+  }
+});
