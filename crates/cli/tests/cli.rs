@@ -1,0 +1,139 @@
+//! The `mixlab` binary end to end: train → bundle on disk → predict; errors on bad input.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn mixlab() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mixlab"))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mixlab-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// 60 rows of water/salt/sugar with y = 10·salt + 2·sugar and a condition.
+fn write_csv(dir: &std::path::Path) -> PathBuf {
+    let mut csv = String::from("id,water,salt,sugar,temp,y\n");
+    for i in 0..60 {
+        let salt = (i % 7) as f64 * 5.0;
+        let sugar = (i % 5) as f64 * 4.0;
+        let temp = 20.0 + (i % 3) as f64 * 10.0;
+        let y = 10.0 * salt / 100.0 + 2.0 * sugar / 100.0 + temp / 100.0;
+        csv.push_str(&format!(
+            "r{i},{},{salt},{sugar},{temp},{y}\n",
+            100.0 - salt - sugar
+        ));
+    }
+    let path = dir.join("data.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+#[test]
+fn train_then_predict_round_trip() {
+    let dir = temp_dir("train");
+    let data = write_csv(&dir);
+    let out = dir.join("bundle");
+    let status = mixlab()
+        .args(["train", "--data"])
+        .arg(&data)
+        .args([
+            "--targets",
+            "y",
+            "--conditions",
+            "temp",
+            "--steps",
+            "200",
+            "--hidden",
+            "8",
+        ])
+        .args(["--code-dim", "3", "--name", "salty", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["name"], "salty");
+    assert_eq!(manifest["dataset"]["rows"], 60);
+    assert_eq!(manifest["materials"].as_array().unwrap().len(), 3);
+    assert_eq!(manifest["conditions"][0]["name"], "temp");
+
+    let output = mixlab()
+        .args(["predict", "--bundle"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let y = json["predictions"]["y"].as_f64().unwrap();
+    assert!(y.is_finite() && (0.0..3.0).contains(&y), "prediction {y}");
+
+    // Same seed, same data: the weights file is byte-identical.
+    let again = dir.join("again");
+    let status = mixlab()
+        .args(["train", "--data"])
+        .arg(&data)
+        .args([
+            "--targets",
+            "y",
+            "--conditions",
+            "temp",
+            "--steps",
+            "200",
+            "--hidden",
+            "8",
+        ])
+        .args(["--code-dim", "3", "--name", "salty", "--out"])
+        .arg(&again)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read(out.join("weights.safetensors")).unwrap(),
+        std::fs::read(again.join("weights.safetensors")).unwrap()
+    );
+}
+
+#[test]
+fn bad_input_is_a_clear_error_with_row_and_column() {
+    let dir = temp_dir("bad");
+    let data = dir.join("bad.csv");
+    std::fs::write(&data, "id,water,salt,y\na,90,10,1\nb,80,lots,2\n").unwrap();
+    let output = mixlab()
+        .args(["train", "--data"])
+        .arg(&data)
+        .args(["--targets", "y", "--out"])
+        .arg(dir.join("never"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("row 3, column 3 (\"salt\"): \"lots\" is not a number"),
+        "{stderr}"
+    );
+
+    let broken = dir.join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("manifest.json"),
+        "{\"format\": \"mixlab-bundle\", \"schema_version\": 2}",
+    )
+    .unwrap();
+    std::fs::write(broken.join("weights.safetensors"), b"").unwrap();
+    let output = mixlab()
+        .args(["predict", "--bundle"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("schema version 2 is not supported"));
+}
