@@ -32,29 +32,25 @@ fn write_csv(dir: &std::path::Path) -> PathBuf {
     path
 }
 
+/// Train a small seeded model on `data` into `out`.
+fn train_small(data: &std::path::Path, out: &std::path::Path) {
+    let status = mixlab()
+        .args(["train", "--data"])
+        .arg(data)
+        .args(["--targets", "y", "--conditions", "temp", "--steps", "200", "--hidden", "8"])
+        .args(["--code-dim", "3", "--name", "salty", "--out"])
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 #[test]
 fn train_then_predict_round_trip() {
     let dir = temp_dir("train");
     let data = write_csv(&dir);
     let out = dir.join("bundle");
-    let status = mixlab()
-        .args(["train", "--data"])
-        .arg(&data)
-        .args([
-            "--targets",
-            "y",
-            "--conditions",
-            "temp",
-            "--steps",
-            "200",
-            "--hidden",
-            "8",
-        ])
-        .args(["--code-dim", "3", "--name", "salty", "--out"])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    train_small(&data, &out);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["name"], "salty");
@@ -78,24 +74,7 @@ fn train_then_predict_round_trip() {
 
     // Same seed, same data: the weights file is byte-identical.
     let again = dir.join("again");
-    let status = mixlab()
-        .args(["train", "--data"])
-        .arg(&data)
-        .args([
-            "--targets",
-            "y",
-            "--conditions",
-            "temp",
-            "--steps",
-            "200",
-            "--hidden",
-            "8",
-        ])
-        .args(["--code-dim", "3", "--name", "salty", "--out"])
-        .arg(&again)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    train_small(&data, &again);
     assert_eq!(
         std::fs::read(out.join("weights.safetensors")).unwrap(),
         std::fs::read(again.join("weights.safetensors")).unwrap()
