@@ -37,7 +37,16 @@ fn train_small(data: &std::path::Path, out: &std::path::Path) {
     let status = mixlab()
         .args(["train", "--data"])
         .arg(data)
-        .args(["--targets", "y", "--conditions", "temp", "--steps", "200", "--hidden", "8"])
+        .args([
+            "--targets",
+            "y",
+            "--conditions",
+            "temp",
+            "--steps",
+            "200",
+            "--hidden",
+            "8",
+        ])
         .args(["--code-dim", "3", "--name", "salty", "--out"])
         .arg(out)
         .status()

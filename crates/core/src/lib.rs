@@ -5,6 +5,7 @@
 
 pub mod bundle;
 pub mod data;
+pub mod metrics;
 pub mod model;
 pub mod rng;
 #[cfg(feature = "train")]

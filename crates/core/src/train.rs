@@ -473,10 +473,7 @@ pub fn evaluate(
                 continue;
             }
             let (name, value) = match target.kind {
-                TargetKind::Regression => (
-                    "mae",
-                    pairs.iter().map(|(p, y)| (p - y).abs()).sum::<f64>() / pairs.len() as f64,
-                ),
+                TargetKind::Regression => ("mae", crate::metrics::mae(&pairs)),
                 TargetKind::Binary => (
                     "accuracy",
                     pairs
