@@ -5,6 +5,8 @@
 
 pub mod bundle;
 pub mod data;
+#[cfg(feature = "train")]
+pub mod evaluate;
 pub mod metrics;
 pub mod model;
 pub mod rng;

@@ -14,7 +14,7 @@ use crate::bundle::{
     Manifest, Material, SCHEMA_VERSION, Target, TargetKind, Transform, Weights,
 };
 use crate::data::Dataset;
-use crate::model::{Batch, Params, forward, standardise_conditions};
+use crate::model::{Params, forward, standardise_conditions};
 use crate::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -309,10 +309,8 @@ pub struct TrainReport {
 pub fn train(
     ds: &Dataset,
     cfg: &TrainConfig,
-    mut progress: impl FnMut(usize, f64),
+    progress: impl FnMut(usize, f64),
 ) -> (Bundle, TrainReport) {
-    let device = Device::flex();
-    let ad = device.clone().autodiff();
     let mut rng = Rng::new(cfg.seed);
     let mut order: Vec<usize> = (0..ds.rows()).collect();
     rng.shuffle(&mut order);
@@ -321,9 +319,32 @@ pub fn train(
     let validation_rows = order[..n_val].to_vec();
     let mut train_rows = order[n_val..].to_vec();
     train_rows.sort_unstable();
+    fit(ds, cfg, train_rows, validation_rows, &mut rng, progress)
+}
 
+/// Train on exactly `train_rows` (the evaluation protocol chooses them); seeded by `cfg.seed`.
+pub fn train_on_rows(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    train_rows: &[usize],
+    progress: impl FnMut(usize, f64),
+) -> Bundle {
+    let mut rng = Rng::new(cfg.seed);
+    fit(ds, cfg, train_rows.to_vec(), Vec::new(), &mut rng, progress).0
+}
+
+fn fit(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    train_rows: Vec<usize>,
+    validation_rows: Vec<usize>,
+    rng: &mut Rng,
+    mut progress: impl FnMut(usize, f64),
+) -> (Bundle, TrainReport) {
+    let device = Device::flex();
+    let ad = device.clone().autodiff();
     let mut manifest = manifest_for(ds, cfg, &train_rows);
-    let weights = init_weights(&manifest, &mut rng);
+    let weights = init_weights(&manifest, rng);
     let n = manifest.materials.len();
     let (c, t) = (manifest.conditions.len(), manifest.targets.len());
 
@@ -433,59 +454,25 @@ pub fn train(
     )
 }
 
-/// Per-target error on the train and validation rows: MAE for regression targets (in the
-/// target's units), accuracy for binary ones.
+/// Per-target error on the train and validation rows, for the manifest: MAE for regression
+/// targets (in the target's units), accuracy for binary ones.
 pub fn evaluate(
     bundle: &Bundle,
     ds: &Dataset,
     train_rows: &[usize],
     validation_rows: &[usize],
 ) -> BTreeMap<String, serde_json::Value> {
-    let model = crate::model::MixModel::new(bundle, &Device::flex());
-    let (n, c, t) = (ds.materials.len(), ds.conditions.len(), ds.targets.len());
     let mut out = BTreeMap::new();
     for (split, rows) in [("train", train_rows), ("validation", validation_rows)] {
-        if rows.is_empty() {
-            continue;
-        }
-        let batch = Batch {
-            rows: rows.len(),
-            fractions: rows
-                .iter()
-                .flat_map(|&r| ds.fractions[r * n..(r + 1) * n].iter().copied())
-                .collect(),
-            conditions: rows
-                .iter()
-                .flat_map(|&r| ds.condition_values[r * c..(r + 1) * c].iter().copied())
-                .collect(),
-        };
-        let Ok(pred) = model.predict(&batch) else {
-            continue;
-        };
-        for (k, target) in bundle.manifest.targets.iter().enumerate() {
-            let pairs: Vec<(f64, f64)> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, &r)| (pred.row(i)[k], ds.target_values[r * t + k]))
-                .filter(|(_, y)| y.is_finite())
-                .collect();
-            if pairs.is_empty() {
-                continue;
-            }
-            let (name, value) = match target.kind {
-                TargetKind::Regression => ("mae", crate::metrics::mae(&pairs)),
-                TargetKind::Binary => (
-                    "accuracy",
-                    pairs
-                        .iter()
-                        .filter(|(p, y)| (*p >= 0.5) == (*y >= 0.5))
-                        .count() as f64
-                        / pairs.len() as f64,
-                ),
+        for (target, s) in crate::evaluate::score_rows(bundle, ds, rows) {
+            let (name, value) = if s.accuracy.is_nan() {
+                ("mae", s.mae)
+            } else {
+                ("accuracy", s.accuracy)
             };
             out.insert(
-                format!("{}.{split}.{name}", target.name),
-                json!({"value": value, "rows": pairs.len()}),
+                format!("{target}.{split}.{name}"),
+                json!({"value": value, "rows": s.rows}),
             );
         }
     }
@@ -586,7 +573,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back, bundle);
-        let batch = Batch::default_of(&bundle.manifest);
+        let batch = crate::model::Batch::default_of(&bundle.manifest);
         let model = crate::model::MixModel::new(&bundle, &Device::flex());
         let got = model.predict(&batch).unwrap();
         let want = crate::model::reference_predict(&bundle, &batch);
