@@ -3,10 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use mixlab_core::bundle::{CodeActivation, HiddenActivation, TargetKind, Transform};
-use mixlab_core::data::{TargetSpec, WideSpec, read_wide};
+use mixlab_core::data::{Dataset, TargetSpec, WideSpec, read_wide};
+use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
+use mixlab_core::metrics::{fold_splits, random_splits};
 use mixlab_core::model::{Batch, MixModel};
 use mixlab_core::train::{TrainConfig, train};
 use mixlab_core::{Bundle, Device};
@@ -38,24 +40,81 @@ enum HiddenAct {
     Tanh,
 }
 
+/// Which CSV and which of its columns mean what.
+#[derive(Args)]
+struct DataOpts {
+    /// Wide CSV: id, one column per material, condition and target columns.
+    #[arg(long)]
+    data: PathBuf,
+    /// Target columns as NAME[:regression|:log10|:binary], comma separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    targets: Vec<String>,
+    /// Condition columns (process inputs such as age), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    conditions: Vec<String>,
+    /// Columns to ignore, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    drop: Vec<String>,
+}
+
+/// The model and its training.
+#[derive(Args)]
+struct ModelOpts {
+    /// Length of each material's code.
+    #[arg(long, default_value_t = 8)]
+    code_dim: usize,
+    #[arg(long, value_enum, default_value = "tanh")]
+    code_activation: CodeAct,
+    /// Hidden layer widths, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "64,64")]
+    hidden: Vec<usize>,
+    #[arg(long, value_enum, default_value = "relu")]
+    hidden_activation: HiddenAct,
+    #[arg(long, default_value_t = 3000)]
+    steps: usize,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 3e-3)]
+    learning_rate: f64,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+impl ModelOpts {
+    fn config(&self, validation_fraction: f64) -> TrainConfig {
+        TrainConfig {
+            code_dim: self.code_dim,
+            code_activation: match self.code_activation {
+                CodeAct::Tanh => CodeActivation::Tanh,
+                CodeAct::Sigmoid => CodeActivation::Sigmoid,
+                CodeAct::Identity => CodeActivation::Identity,
+            },
+            hidden: self.hidden.clone(),
+            hidden_activation: match self.hidden_activation {
+                HiddenAct::Relu => HiddenActivation::Relu,
+                HiddenAct::Gelu => HiddenActivation::Gelu,
+                HiddenAct::Silu => HiddenActivation::Silu,
+                HiddenAct::Tanh => HiddenActivation::Tanh,
+            },
+            steps: self.steps,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed,
+            validation_fraction,
+        }
+    }
+}
+
 // Parsed once per run: the size difference between variants costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Train a model on a wide formulation CSV and write a bundle directory.
     Train {
-        /// Wide CSV: id, one column per material, condition and target columns.
-        #[arg(long)]
-        data: PathBuf,
-        /// Target columns as NAME[:regression|:log10|:binary], comma separated.
-        #[arg(long, value_delimiter = ',', required = true)]
-        targets: Vec<String>,
-        /// Condition columns (process inputs such as age), comma separated.
-        #[arg(long, value_delimiter = ',')]
-        conditions: Vec<String>,
-        /// Columns to ignore, comma separated.
-        #[arg(long, value_delimiter = ',')]
-        drop: Vec<String>,
+        #[command(flatten)]
+        data: DataOpts,
+        #[command(flatten)]
+        model: ModelOpts,
         /// Output bundle directory.
         #[arg(long)]
         out: PathBuf,
@@ -64,30 +123,40 @@ enum Command {
         name: String,
         #[arg(long, default_value = "")]
         description: String,
-        /// Length of each material's code.
-        #[arg(long, default_value_t = 8)]
-        code_dim: usize,
-        #[arg(long, value_enum, default_value = "tanh")]
-        code_activation: CodeAct,
-        /// Hidden layer widths, comma separated.
-        #[arg(long, value_delimiter = ',', default_value = "64,64")]
-        hidden: Vec<usize>,
-        #[arg(long, value_enum, default_value = "relu")]
-        hidden_activation: HiddenAct,
-        #[arg(long, default_value_t = 3000)]
-        steps: usize,
-        #[arg(long, default_value_t = 64)]
-        batch_size: usize,
-        #[arg(long, default_value_t = 3e-3)]
-        learning_rate: f64,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
         /// Share of rows held out for the validation figures in the manifest.
         #[arg(long, default_value_t = 0.1)]
         validation_fraction: f64,
-        /// JSON file merged into the manifest's dataset info (name, source, licence...).
+        /// JSON file merged into the manifest's dataset info (name, source, licence, units).
         #[arg(long)]
         dataset_info: Option<PathBuf>,
+    },
+    /// The study's protocol: k random splits (or given folds, or splits that keep each
+    /// mixture on one side), a sweep of code lengths, Full / Eval / Train errors as
+    /// mean ± std, written as report.md and report.json.
+    Evaluate {
+        #[command(flatten)]
+        data: DataOpts,
+        #[command(flatten)]
+        model: ModelOpts,
+        /// Code lengths to sweep, comma separated (overrides --code-dim).
+        #[arg(long, value_delimiter = ',', default_value = "2,4,6,10,20,50,100")]
+        code_dims: Vec<usize>,
+        /// Number of random splits.
+        #[arg(long, default_value_t = 5)]
+        splits: usize,
+        /// Share of rows in each random split's test set.
+        #[arg(long, default_value_t = 0.2)]
+        test_fraction: f64,
+        /// CSV of official folds (columns id, fold); replaces the random splits.
+        #[arg(long)]
+        folds: Option<PathBuf>,
+        /// Keep rows with the same mixture (equal fractions) on one side of every split, as
+        /// for concrete measured at several ages.
+        #[arg(long)]
+        group_by_mixture: bool,
+        /// Output directory for report.md and report.json.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Predict the bundle's default formulation (or check a bundle) and print JSON.
     Predict {
@@ -144,62 +213,16 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Train {
             data,
-            targets,
-            conditions,
-            drop,
+            model,
             out,
             name,
             description,
-            code_dim,
-            code_activation,
-            hidden,
-            hidden_activation,
-            steps,
-            batch_size,
-            learning_rate,
-            seed,
             validation_fraction,
             dataset_info,
         } => {
-            let text = read_text(&data)?;
-            let spec = WideSpec {
-                id_column: None,
-                targets: targets
-                    .iter()
-                    .map(|t| parse_target(t))
-                    .collect::<Result<_, _>>()?,
-                conditions,
-                drop,
-            };
-            let ds = read_wide(&text, &spec)?;
-            eprintln!(
-                "{}: {} rows, {} materials, {} conditions, {} targets",
-                data.display(),
-                ds.rows(),
-                ds.materials.len(),
-                ds.conditions.len(),
-                ds.targets.len()
-            );
-            let cfg = TrainConfig {
-                code_dim,
-                code_activation: match code_activation {
-                    CodeAct::Tanh => CodeActivation::Tanh,
-                    CodeAct::Sigmoid => CodeActivation::Sigmoid,
-                    CodeAct::Identity => CodeActivation::Identity,
-                },
-                hidden,
-                hidden_activation: match hidden_activation {
-                    HiddenAct::Relu => HiddenActivation::Relu,
-                    HiddenAct::Gelu => HiddenActivation::Gelu,
-                    HiddenAct::Silu => HiddenActivation::Silu,
-                    HiddenAct::Tanh => HiddenActivation::Tanh,
-                },
-                steps,
-                batch_size,
-                learning_rate,
-                seed,
-                validation_fraction,
-            };
+            let (ds, text) = load(&data)?;
+            let cfg = model.config(validation_fraction);
+            let steps = cfg.steps;
             let bar = ProgressBar::new(steps as u64).with_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} steps, loss {msg} [{elapsed}]")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -212,6 +235,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             bundle.manifest.name = name;
             bundle.manifest.description = description;
             bundle.manifest.dataset.file = data
+                .data
                 .file_name()
                 .map(|f| f.to_string_lossy().into_owned())
                 .unwrap_or_default();
@@ -248,6 +272,69 @@ fn run(cli: Cli) -> Result<(), CliError> {
             eprintln!("wrote {}", out.display());
             Ok(())
         }
+        Command::Evaluate {
+            data,
+            model,
+            code_dims,
+            splits,
+            test_fraction,
+            folds,
+            group_by_mixture,
+            out,
+        } => {
+            let (ds, _) = load(&data)?;
+            let split_list = match folds {
+                Some(path) => fold_splits(&read_folds(&path, &ds.ids)?),
+                None => {
+                    let groups = group_by_mixture.then(|| mixture_keys(&ds));
+                    random_splits(
+                        ds.rows(),
+                        groups.as_deref(),
+                        splits,
+                        test_fraction,
+                        model.seed,
+                    )
+                }
+            };
+            let cfg = model.config(0.0);
+            let total = (code_dims.len() * split_list.len() * cfg.steps) as u64;
+            let bar = ProgressBar::new(total).with_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {msg} [{elapsed}/{eta}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let (n_splits, steps) = (split_list.len(), cfg.steps);
+            let sweep = sweep_code_dims(&ds, &cfg, &code_dims, &split_list, |d, s, step, _| {
+                let done = code_dims.iter().position(|&x| x == d).unwrap_or(0) * n_splits + s;
+                bar.set_position((done * steps + step) as u64);
+                bar.set_message(format!("d={d} split {}/{n_splits}", s + 1));
+            });
+            bar.finish();
+            let table = markdown_table(&sweep);
+            let report = serde_json::json!({
+                "data": data.data.display().to_string(),
+                "rows": ds.rows(),
+                "splits": split_list.iter().map(|s| serde_json::json!({"train": s.train.len(), "test": s.test.len()})).collect::<Vec<_>>(),
+                "steps": steps,
+                "results": sweep.iter().map(|(d, per_split)| serde_json::json!({"code_dim": d, "splits": per_split})).collect::<Vec<_>>(),
+            });
+            std::fs::create_dir_all(&out).map_err(|source| CliError::Io {
+                path: out.display().to_string(),
+                source,
+            })?;
+            let write = |name: &str, text: String| {
+                std::fs::write(out.join(name), text).map_err(|source| CliError::Io {
+                    path: out.join(name).display().to_string(),
+                    source,
+                })
+            };
+            write("report.md", table.clone())?;
+            write(
+                "report.json",
+                serde_json::to_string_pretty(&report).unwrap_or_default(),
+            )?;
+            println!("{table}");
+            Ok(())
+        }
         Command::Predict { bundle } => {
             let bundle = Bundle::read_dir(&bundle)?;
             let model = MixModel::new(&bundle, &Device::flex());
@@ -264,6 +351,65 @@ fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
     }
+}
+
+/// Read a wide CSV as the data options say; returns the dataset and the file's text.
+fn load(opts: &DataOpts) -> Result<(Dataset, String), CliError> {
+    let text = read_text(&opts.data)?;
+    let spec = WideSpec {
+        id_column: None,
+        targets: opts
+            .targets
+            .iter()
+            .map(|t| parse_target(t))
+            .collect::<Result<_, _>>()?,
+        conditions: opts.conditions.clone(),
+        drop: opts.drop.clone(),
+    };
+    let ds = read_wide(&text, &spec)?;
+    eprintln!(
+        "{}: {} rows, {} materials, {} conditions, {} targets",
+        opts.data.display(),
+        ds.rows(),
+        ds.materials.len(),
+        ds.conditions.len(),
+        ds.targets.len()
+    );
+    Ok((ds, text))
+}
+
+/// Fold of each dataset row from a CSV with columns `id,fold`.
+fn read_folds(path: &Path, ids: &[String]) -> Result<Vec<usize>, CliError> {
+    let text = read_text(path)?;
+    let mut fold_of = std::collections::HashMap::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let Some((id, fold)) = line.split_once(',') else {
+            continue;
+        };
+        let fold: usize = fold.trim().parse().map_err(|_| {
+            CliError::Usage(format!(
+                "{}: line {}: fold {fold:?} is not a number",
+                path.display(),
+                i + 1
+            ))
+        })?;
+        fold_of.insert(id.trim().to_string(), fold);
+    }
+    ids.iter()
+        .map(|id| {
+            fold_of.get(id).copied().ok_or_else(|| {
+                CliError::Usage(format!("{}: no fold for row id {id:?}", path.display()))
+            })
+        })
+        .collect()
+}
+
+/// A key per row that is equal for rows with the same mixture.
+fn mixture_keys(ds: &Dataset) -> Vec<String> {
+    let n = ds.materials.len();
+    (0..ds.rows())
+        .map(|r| format!("{:?}", &ds.fractions[r * n..(r + 1) * n]))
+        .collect()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

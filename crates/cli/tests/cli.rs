@@ -125,3 +125,91 @@ fn bad_input_is_a_clear_error_with_row_and_column() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("schema version 2 is not supported"));
 }
+
+#[test]
+fn evaluate_writes_the_protocol_table_for_each_code_length() {
+    let dir = temp_dir("evaluate");
+    let data = write_csv(&dir);
+    let out = dir.join("report");
+    let output = mixlab()
+        .args(["evaluate", "--data"])
+        .arg(&data)
+        .args([
+            "--targets",
+            "y",
+            "--conditions",
+            "temp",
+            "--steps",
+            "60",
+            "--hidden",
+            "8",
+        ])
+        .args([
+            "--code-dims",
+            "2,3",
+            "--splits",
+            "3",
+            "--group-by-mixture",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let rows: Vec<&str> = md.lines().skip(2).collect();
+    assert_eq!(rows.len(), 2, "{md}");
+    assert!(
+        rows[0].starts_with("| 2 | y | ") && rows[1].starts_with("| 3 | y | "),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["results"].as_array().unwrap().len(), 2);
+    assert_eq!(json["splits"].as_array().unwrap().len(), 3);
+    let eval = &json["results"][0]["splits"][0]["y"]["eval"];
+    assert!(eval["mae"].as_f64().unwrap().is_finite());
+
+    // Official folds: one split per fold, every row tested once.
+    let folds = dir.join("folds.csv");
+    let mut text = String::from("id,fold\n");
+    (0..60).for_each(|i| text.push_str(&format!("r{i},{}\n", i % 4)));
+    std::fs::write(&folds, text).unwrap();
+    let output = mixlab()
+        .args(["evaluate", "--data"])
+        .arg(&data)
+        .args([
+            "--targets",
+            "y",
+            "--conditions",
+            "temp",
+            "--steps",
+            "20",
+            "--hidden",
+            "4",
+        ])
+        .args(["--code-dims", "2", "--folds"])
+        .arg(&folds)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let tests: Vec<u64> = json["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["test"].as_u64().unwrap())
+        .collect();
+    assert_eq!(tests, vec![15, 15, 15, 15]);
+}
