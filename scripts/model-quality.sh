@@ -13,4 +13,18 @@ out="$MIXLAB_CACHE/model-quality"
   --drop turbidity_error_ntu,viscosity_class,rheology_type \
   --code-dims 2,4,6,10,20,50,100 --splits 5 --test-fraction 0.2 --steps 3000 --seed 1 \
   --out "$out/shampoo"
+
+# Concrete: 20 random 90/10 splits, then the same grouped by mixture (one mixture, several ages).
+for grouped in "" "--group-by-mixture"; do
+  "$mixlab" evaluate --data data/concrete/data.csv --targets strength_mpa \
+    --conditions age_days,total_mass_kg_per_m3 --code-dims 8 --splits 20 --test-fraction 0.1 \
+    --steps 3000 --seed 1 $grouped --out "$out/concrete${grouped:+-grouped}"
+done
+
+# matbench_steels and matbench_glass: official 5-fold splits.
+"$mixlab" evaluate --data data/steels/data.csv --targets yield_strength_mpa \
+  --folds data/steels/folds.csv --code-dims 8 --steps 3000 --seed 1 --out "$out/steels"
+"$mixlab" evaluate --data data/glass/data.csv --targets gfa_glass_forming:binary \
+  --folds data/glass/folds.csv --code-dims 8,20 --hidden 128,128 --steps 10000 --seed 1 \
+  --out "$out/glass"
 echo "reports in $out"
