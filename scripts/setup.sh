@@ -3,6 +3,7 @@
 # Debian/Ubuntu with a rustup toolchain assumed. Nothing is downloaded at build time after this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"   # rustup/cargo tools, also where CI's PATH lacks them
 for_tests=0
 [ "${1:-}" = "--tests" ] && for_tests=1
 
