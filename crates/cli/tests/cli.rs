@@ -126,33 +126,23 @@ fn bad_input_is_a_clear_error_with_row_and_column() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("schema version 2 is not supported"));
 }
 
-#[test]
-fn evaluate_writes_the_protocol_table_for_each_code_length() {
-    let dir = temp_dir("evaluate");
-    let data = write_csv(&dir);
-    let out = dir.join("report");
+/// Run `mixlab evaluate` on `data` into `out` with common small settings plus `extra`;
+/// returns report.json.
+fn evaluate(data: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> serde_json::Value {
     let output = mixlab()
         .args(["evaluate", "--data"])
-        .arg(&data)
+        .arg(data)
         .args([
             "--targets",
             "y",
             "--conditions",
             "temp",
-            "--steps",
-            "60",
             "--hidden",
             "8",
-        ])
-        .args([
-            "--code-dims",
-            "2,3",
-            "--splits",
-            "3",
-            "--group-by-mixture",
             "--out",
         ])
-        .arg(&out)
+        .arg(out)
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -160,6 +150,24 @@ fn evaluate_writes_the_protocol_table_for_each_code_length() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn evaluate_writes_the_protocol_table_for_each_code_length() {
+    let dir = temp_dir("evaluate");
+    let data = write_csv(&dir);
+    let out = dir.join("report");
+    let args = [
+        "--steps",
+        "60",
+        "--code-dims",
+        "2,3",
+        "--splits",
+        "3",
+        "--group-by-mixture",
+    ];
+    let json = evaluate(&data, &out, &args);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let rows: Vec<&str> = md.lines().skip(2).collect();
     assert_eq!(rows.len(), 2, "{md}");
@@ -167,8 +175,6 @@ fn evaluate_writes_the_protocol_table_for_each_code_length() {
         rows[0].starts_with("| 2 | y | ") && rows[1].starts_with("| 3 | y | "),
         "{md}"
     );
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["results"].as_array().unwrap().len(), 2);
     assert_eq!(json["splits"].as_array().unwrap().len(), 3);
     let eval = &json["results"][0]["splits"][0]["y"]["eval"];
@@ -179,32 +185,12 @@ fn evaluate_writes_the_protocol_table_for_each_code_length() {
     let mut text = String::from("id,fold\n");
     (0..60).for_each(|i| text.push_str(&format!("r{i},{}\n", i % 4)));
     std::fs::write(&folds, text).unwrap();
-    let output = mixlab()
-        .args(["evaluate", "--data"])
-        .arg(&data)
-        .args([
-            "--targets",
-            "y",
-            "--conditions",
-            "temp",
-            "--steps",
-            "20",
-            "--hidden",
-            "4",
-        ])
-        .args(["--code-dims", "2", "--folds"])
-        .arg(&folds)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let folds = folds.to_string_lossy().into_owned();
+    let json = evaluate(
+        &data,
+        &out,
+        &["--steps", "20", "--code-dims", "2", "--folds", &folds],
     );
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     let tests: Vec<u64> = json["splits"]
         .as_array()
         .unwrap()
