@@ -78,10 +78,20 @@ struct ModelOpts {
     learning_rate: f64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Share of the training rows held out for validation figures and early stopping.
+    #[arg(long, default_value_t = 0.1)]
+    validation_fraction: f64,
+    /// Decoupled weight decay on the regressor's weights (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Stop when the validation loss has not improved for N checks (one every 50 steps),
+    /// keeping the best weights.
+    #[arg(long, value_name = "N")]
+    early_stopping: Option<usize>,
 }
 
 impl ModelOpts {
-    fn config(&self, validation_fraction: f64) -> TrainConfig {
+    fn config(&self) -> TrainConfig {
         TrainConfig {
             code_dim: self.code_dim,
             code_activation: match self.code_activation {
@@ -100,7 +110,9 @@ impl ModelOpts {
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
             seed: self.seed,
-            validation_fraction,
+            validation_fraction: self.validation_fraction,
+            weight_decay: self.weight_decay,
+            early_stopping: self.early_stopping,
         }
     }
 }
@@ -123,9 +135,6 @@ enum Command {
         name: String,
         #[arg(long, default_value = "")]
         description: String,
-        /// Share of rows held out for the validation figures in the manifest.
-        #[arg(long, default_value_t = 0.1)]
-        validation_fraction: f64,
         /// JSON file merged into the manifest's dataset info (name, source, licence, units).
         #[arg(long)]
         dataset_info: Option<PathBuf>,
@@ -217,11 +226,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             out,
             name,
             description,
-            validation_fraction,
             dataset_info,
         } => {
             let (ds, text) = load(&data)?;
-            let cfg = model.config(validation_fraction);
+            let cfg = model.config();
             let steps = cfg.steps;
             let bar = ProgressBar::new(steps as u64).with_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} steps, loss {msg} [{elapsed}]")
@@ -296,7 +304,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     )
                 }
             };
-            let cfg = model.config(0.0);
+            let cfg = model.config();
             let total = (code_dims.len() * split_list.len() * cfg.steps) as u64;
             let bar = ProgressBar::new(total).with_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {msg} [{elapsed}/{eta}]")

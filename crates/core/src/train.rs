@@ -27,9 +27,17 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub learning_rate: f64,
     pub seed: u64,
-    /// Fraction of rows held out to report validation error.
+    /// Fraction of rows held out to report validation error (and to stop early on).
     pub validation_fraction: f64,
+    /// Decoupled (AdamW-style) weight decay on the regressor's weights; 0 = off.
+    pub weight_decay: f64,
+    /// Stop when the validation loss has not improved for this many checks (one every
+    /// [`CHECK_EVERY`] steps) and keep the best weights; `None` = train all steps.
+    pub early_stopping: Option<usize>,
 }
+
+/// Steps between validation checks (and progress reports).
+pub const CHECK_EVERY: usize = 50;
 
 impl Default for TrainConfig {
     fn default() -> Self {
@@ -43,6 +51,8 @@ impl Default for TrainConfig {
             learning_rate: 3e-3,
             seed: 1,
             validation_fraction: 0.1,
+            weight_decay: 0.0,
+            early_stopping: None,
         }
     }
 }
@@ -330,7 +340,18 @@ pub fn train_on_rows(
     progress: impl FnMut(usize, f64),
 ) -> Bundle {
     let mut rng = Rng::new(cfg.seed);
-    fit(ds, cfg, train_rows.to_vec(), Vec::new(), &mut rng, progress).0
+    let (fit_rows, validation_rows) = if cfg.early_stopping.is_some() {
+        let mut order = train_rows.to_vec();
+        rng.shuffle(&mut order);
+        let n_val = ((order.len() as f64) * cfg.validation_fraction).round() as usize;
+        let n_val = n_val.clamp(1, order.len().saturating_sub(1).max(1));
+        let mut fit_rows = order[n_val..].to_vec();
+        fit_rows.sort_unstable();
+        (fit_rows, order[..n_val].to_vec())
+    } else {
+        (train_rows.to_vec(), Vec::new())
+    };
+    fit(ds, cfg, fit_rows, validation_rows, &mut rng, progress).0
 }
 
 fn fit(
@@ -355,6 +376,21 @@ fn fit(
         .collect();
     let shapes: Vec<[usize; 2]> = params.iter().map(Tensor::dims).collect();
     let mut adam = Adam::new(&shapes, &device);
+
+    // Validation rows as constant tensors, for early stopping.
+    let validation = (cfg.early_stopping.is_some() && !validation_rows.is_empty()).then(|| {
+        let v = gather(ds, &manifest, &validation_rows);
+        let rows = validation_rows.len();
+        (
+            Tensor::<2>::from_data(TensorData::new(v.fractions, [rows, n]), &device),
+            v.conditions
+                .map(|x| Tensor::<2>::from_data(TensorData::new(x, [rows, c]), &device)),
+            Tensor::<2>::from_data(TensorData::new(v.targets, [rows, t]), &device),
+            Tensor::<2>::from_data(TensorData::new(v.mask, [rows, t]), &device),
+        )
+    });
+    let mut best: Option<(f64, usize, Vec<Tensor<2>>)> = None;
+    let mut checks_since_best = 0;
 
     let mut losses = Vec::new();
     let mut epoch = train_rows.clone();
@@ -390,20 +426,48 @@ fn fit(
             .map(|(i, p)| {
                 let g = p.grad(&grads);
                 let inner_p = p.inner();
-                match g {
+                let updated = match g {
                     Some(g) => adam.update(i, inner_p, g, lr),
                     None => inner_p,
+                };
+                // Decay the regressor's weight matrices (odd indices after the codes), not
+                // the codes or the biases.
+                let decays = cfg.weight_decay > 0.0 && i % 2 == 1;
+                if decays {
+                    updated.clone() - updated.mul_scalar(lr * cfg.weight_decay)
+                } else {
+                    updated
                 }
                 .autodiff()
                 .require_grad()
             })
             .collect();
         losses.push(loss_value);
-        if step % 50 == 0 || step == cfg.steps {
+        if step % CHECK_EVERY == 0 || step == cfg.steps {
             progress(step, loss_value);
+            if let (Some((x, cond, y, mask)), Some(patience)) = (&validation, cfg.early_stopping) {
+                let plain: Vec<Tensor<2>> = params.iter().map(|p| p.clone().inner()).collect();
+                let out = forward(&unflat(plain.clone()), &manifest, x.clone(), cond.clone());
+                let v = f64::from(
+                    loss(&manifest, out, y.clone(), mask.clone(), &device).into_scalar::<f32>(),
+                );
+                if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
+                    best = Some((v, step, plain));
+                    checks_since_best = 0;
+                } else {
+                    checks_since_best += 1;
+                    if checks_since_best >= patience {
+                        break;
+                    }
+                }
+            }
         }
     }
-    let final_params = unflat(params.into_iter().map(Tensor::inner).collect());
+    let best_step = best.as_ref().map(|(_, s, _)| *s);
+    let final_params = match best {
+        Some((_, _, plain)) => unflat(plain),
+        None => unflat(params.into_iter().map(Tensor::inner).collect()),
+    };
     let weights = final_params.to_weights();
 
     // A default formulation for the app: the first training row with every target present.
@@ -440,6 +504,10 @@ fn fit(
             "final_loss".to_string(),
             json!(losses.last().copied().unwrap_or(f64::NAN)),
         ),
+        ("steps_run".to_string(), json!(losses.len())),
+        ("best_step".to_string(), json!(best_step)),
+        ("weight_decay".to_string(), json!(cfg.weight_decay)),
+        ("early_stopping".to_string(), json!(cfg.early_stopping)),
     ]
     .into();
     let mut bundle = Bundle { manifest, weights };
@@ -561,6 +629,48 @@ mod tests {
         );
         let (c, _) = train(&ds, &TrainConfig { seed: 2, ..cfg() }, |_, _| {});
         assert_ne!(a.weights, c.weights);
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_best_step_and_weight_decay_shrinks_weights() {
+        let ds = synthetic();
+        let long = TrainConfig {
+            steps: 20_000,
+            learning_rate: 3e-2,
+            early_stopping: Some(3),
+            ..cfg()
+        };
+        let (bundle, report) = train(&ds, &long, |_, _| {});
+        let best = bundle.manifest.training["best_step"].as_u64().unwrap() as usize;
+        assert!(report.losses.len() < 20_000, "did not stop early");
+        assert_eq!(
+            report.losses.len(),
+            best + 3 * CHECK_EVERY,
+            "stops 3 checks after the best"
+        );
+        let norm = |b: &Bundle| -> f64 {
+            b.weights
+                .layers
+                .iter()
+                .flat_map(|l| &l.weight)
+                .map(|w| f64::from(*w).powi(2))
+                .sum()
+        };
+        let (plain, _) = train(&ds, &cfg(), |_, _| {});
+        let (decayed, _) = train(
+            &ds,
+            &TrainConfig {
+                weight_decay: 0.5,
+                ..cfg()
+            },
+            |_, _| {},
+        );
+        assert!(
+            norm(&decayed) < 0.9 * norm(&plain),
+            "{} vs {}",
+            norm(&decayed),
+            norm(&plain)
+        );
     }
 
     #[test]
