@@ -167,6 +167,23 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Score a wide CSV with a bundle: the input's columns plus one `<target>_predicted`
+    /// column per target.
+    Score {
+        /// Bundle directory (manifest.json + weights.safetensors).
+        #[arg(long)]
+        bundle: PathBuf,
+        /// Wide CSV: id, material columns (amounts or fractions), the bundle's conditions.
+        #[arg(long)]
+        data: PathBuf,
+        /// Output CSV (standard output when absent).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Columns to carry through unscored (anything the model does not know otherwise
+        /// stops the run), comma separated.
+        #[arg(long, value_delimiter = ',')]
+        ignore: Vec<String>,
+    },
     /// Predict the bundle's default formulation (or check a bundle) and print JSON.
     Predict {
         /// Bundle directory (manifest.json + weights.safetensors).
@@ -188,6 +205,8 @@ enum CliError {
     Bundle(#[from] mixlab_core::BundleError),
     #[error("{0}")]
     Predict(#[from] mixlab_core::PredictError),
+    #[error("{0}")]
+    Score(#[from] mixlab_core::score::ScoreError),
     #[error("{0}")]
     Usage(String),
 }
@@ -341,6 +360,24 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 serde_json::to_string_pretty(&report).unwrap_or_default(),
             )?;
             println!("{table}");
+            Ok(())
+        }
+        Command::Score {
+            bundle,
+            data,
+            out,
+            ignore,
+        } => {
+            let bundle = Bundle::read_dir(&bundle)?;
+            let model = MixModel::new(&bundle, &Device::flex());
+            let scored = mixlab_core::score::score_csv(&model, &read_text(&data)?, &ignore)?;
+            match out {
+                Some(path) => std::fs::write(&path, scored).map_err(|source| CliError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?,
+                None => print!("{scored}"),
+            }
             Ok(())
         }
         Command::Predict { bundle } => {

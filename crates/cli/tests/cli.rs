@@ -199,3 +199,40 @@ fn evaluate_writes_the_protocol_table_for_each_code_length() {
         .collect();
     assert_eq!(tests, vec![15, 15, 15, 15]);
 }
+
+#[test]
+fn score_appends_predictions_for_every_row() {
+    let dir = temp_dir("score");
+    let data = write_csv(&dir);
+    let bundle = dir.join("bundle");
+    train_small(&data, &bundle);
+    let out = dir.join("scored.csv");
+    let status = mixlab()
+        .args(["score", "--bundle"])
+        .arg(&bundle)
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,water,salt,sugar,temp,y,y_predicted"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 60);
+    // Predictions track the truth (y spans ~0.2..4.2): mean absolute error well under 1.
+    let err: f64 = rows
+        .iter()
+        .map(|l| {
+            let c: Vec<f64> = l.split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+            (c[4] - c[5]).abs()
+        })
+        .sum::<f64>()
+        / 60.0;
+    assert!(err < 1.0, "mean error {err}");
+}

@@ -10,6 +10,9 @@ pub mod evaluate;
 pub mod metrics;
 pub mod model;
 pub mod rng;
+// Blocking readback: native only until the app scores in a worker (predict_async).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod score;
 #[cfg(feature = "train")]
 pub mod train;
 
