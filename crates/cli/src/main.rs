@@ -138,6 +138,10 @@ enum Command {
         /// JSON file merged into the manifest's dataset info (name, source, licence, units).
         #[arg(long)]
         dataset_info: Option<PathBuf>,
+        /// CSV describing materials: first column the material name, other columns become
+        /// the material's metadata (type, group...) in the bundle.
+        #[arg(long)]
+        materials_info: Option<PathBuf>,
     },
     /// The study's protocol: k random splits (or given folds, or splits that keep each
     /// mixture on one side), a sweep of code lengths, Full / Eval / Train errors as
@@ -246,6 +250,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             name,
             description,
             dataset_info,
+            materials_info,
         } => {
             let (ds, text) = load(&data)?;
             let cfg = model.config();
@@ -288,6 +293,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         }
                     }
                 }
+            }
+            if let Some(path) = materials_info {
+                add_material_metadata(&mut bundle.manifest, &path)?;
             }
             bundle.write_to_dir(&out).map_err(|source| CliError::Io {
                 path: out.display().to_string(),
@@ -447,6 +455,39 @@ fn read_folds(path: &Path, ids: &[String]) -> Result<Vec<usize>, CliError> {
             })
         })
         .collect()
+}
+
+/// Copy each material's row of a materials CSV into its manifest metadata.
+fn add_material_metadata(
+    manifest: &mut mixlab_core::Manifest,
+    path: &Path,
+) -> Result<(), CliError> {
+    let text = read_text(path)?;
+    let bad = |e: String| CliError::Usage(format!("{}: {e}", path.display()));
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    for record in reader.records() {
+        let record = record.map_err(|e| bad(e.to_string()))?;
+        let name = record.get(0).unwrap_or("").trim();
+        let Some(i) = manifest.material_index(name) else {
+            eprintln!(
+                "{}: {name:?} is not a material of this data; skipped",
+                path.display()
+            );
+            continue;
+        };
+        for (key, value) in header.iter().zip(record.iter()).skip(1) {
+            manifest.materials[i]
+                .metadata
+                .insert(key.clone(), value.to_string());
+        }
+    }
+    Ok(())
 }
 
 /// A key per row that is equal for rows with the same mixture.

@@ -29,6 +29,11 @@ fn write_csv(dir: &std::path::Path) -> PathBuf {
     }
     let path = dir.join("data.csv");
     std::fs::write(&path, csv).unwrap();
+    std::fs::write(
+        dir.join("materials.csv"),
+        "name,kind\nwater,solvent\nsalt,mineral\nsugar,carbohydrate\nlead,metal\n",
+    )
+    .unwrap();
     path
 }
 
@@ -49,6 +54,8 @@ fn train_small(data: &std::path::Path, out: &std::path::Path) {
         ])
         .args(["--code-dim", "3", "--name", "salty", "--out"])
         .arg(out)
+        .arg("--materials-info")
+        .arg(data.with_file_name("materials.csv"))
         .status()
         .unwrap();
     assert!(status.success());
@@ -66,6 +73,7 @@ fn train_then_predict_round_trip() {
     assert_eq!(manifest["dataset"]["rows"], 60);
     assert_eq!(manifest["materials"].as_array().unwrap().len(), 3);
     assert_eq!(manifest["conditions"][0]["name"], "temp");
+    assert_eq!(manifest["materials"][1]["metadata"]["kind"], "mineral");
 
     let output = mixlab()
         .args(["predict", "--bundle"])
