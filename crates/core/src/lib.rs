@@ -13,6 +13,7 @@ pub mod rng;
 // Blocking readback: native only until the app scores in a worker (predict_async).
 #[cfg(not(target_arch = "wasm32"))]
 pub mod score;
+pub mod synthetic;
 #[cfg(feature = "train")]
 pub mod train;
 
