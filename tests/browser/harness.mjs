@@ -3,11 +3,13 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/static-server.mjs';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+// (not import.meta.dirname: Debian's Node 18 lacks it)
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = resolve(ROOT, process.env.MIXLAB_DIST ?? 'dist-test');
 export const CHROMIUM = process.env.MIXLAB_CHROMIUM ?? '/usr/bin/chromium';
 
