@@ -67,12 +67,32 @@ impl Dataset {
     }
 }
 
-fn parse_cell(s: &str) -> Option<f64> {
-    let t = s.trim();
+/// One numeric cell: `Ok(None)` when empty, else a finite number or what is wrong with it.
+pub(crate) fn parse_number(raw: &str) -> Result<Option<f64>, String> {
+    let t = raw.trim();
     if t.is_empty() {
-        return None;
+        return Ok(None);
     }
-    t.parse::<f64>().ok()
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        Ok(v) => Err(format!("{v} is not a finite number")),
+        Err(_) => Err(format!("{raw:?} is not a number")),
+    }
+}
+
+/// A row's amounts as fractions summing to 1 (percentages and masses alike); the error for
+/// the spreadsheet row `row` when they sum to 0.
+pub(crate) fn to_fractions(amounts: &[f64], row: usize) -> Result<Vec<f32>, DataError> {
+    let total: f64 = amounts.iter().sum();
+    if total <= 0.0 {
+        return Err(DataError::Cell {
+            row,
+            column: 1,
+            name: "(all materials)".into(),
+            problem: "the amounts sum to 0".into(),
+        });
+    }
+    Ok(amounts.iter().map(|v| (v / total) as f32).collect())
 }
 
 /// Read a wide CSV (comma separated, UTF-8, BOM allowed). Fractions that sum to about 100
@@ -153,15 +173,8 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
             name: header[c].clone(),
             problem,
         };
-        let number = |c: usize| -> Result<Option<f64>, DataError> {
-            let raw = record.get(c).unwrap_or("");
-            match parse_cell(raw) {
-                Some(v) if v.is_finite() => Ok(Some(v)),
-                Some(v) => Err(cell_err(c, format!("{v} is not a finite number"))),
-                None if raw.trim().is_empty() => Ok(None),
-                None => Err(cell_err(c, format!("{raw:?} is not a number"))),
-            }
-        };
+        let number =
+            |c: usize| parse_number(record.get(c).unwrap_or("")).map_err(|p| cell_err(c, p));
         ds.ids.push(match id_col {
             Some(c) => record.get(c).unwrap_or("").to_string(),
             None => format!("row{row}"),
@@ -174,16 +187,7 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
             }
             fr.push(v);
         }
-        let total: f64 = fr.iter().sum();
-        if total <= 0.0 {
-            return Err(DataError::Cell {
-                row,
-                column: 1,
-                name: "(all materials)".into(),
-                problem: "the amounts sum to 0".into(),
-            });
-        }
-        ds.fractions.extend(fr.iter().map(|v| (v / total) as f32));
+        ds.fractions.extend(to_fractions(&fr, row)?);
         for &c in &cond_cols {
             let v = number(c)?.ok_or_else(|| cell_err(c, "condition value is empty".into()))?;
             ds.condition_values.push(v as f32);

@@ -5,6 +5,7 @@
 use thiserror::Error;
 
 use crate::bundle::Manifest;
+use crate::data::{DataError, parse_number, to_fractions};
 use crate::model::{Batch, MixModel, PredictError};
 
 #[derive(Debug, Error, PartialEq)]
@@ -18,13 +19,8 @@ pub enum ScoreError {
     UnknownColumn { name: String, column: usize },
     #[error("condition column {0:?} is missing")]
     MissingCondition(String),
-    #[error("row {row}, column {column} ({name:?}): {problem}")]
-    Cell {
-        row: usize,
-        column: usize,
-        name: String,
-        problem: String,
-    },
+    #[error(transparent)]
+    Data(#[from] DataError),
     #[error("{0}")]
     Predict(#[from] PredictError),
 }
@@ -93,42 +89,27 @@ pub fn score_csv(model: &MixModel, text: &str, ignore: &[String]) -> Result<Stri
             let (Role::Material(k) | Role::Condition(k)) = *role else {
                 continue;
             };
-            let raw = record.get(c).unwrap_or("").trim();
-            let cell = |problem: String| ScoreError::Cell {
+            let cell = |problem: String| DataError::Cell {
                 row,
                 column: c + 1,
                 name: header[c].clone(),
                 problem,
             };
-            let v = if raw.is_empty() && matches!(role, Role::Material(_)) {
-                0.0
-            } else {
-                raw.parse::<f64>()
-                    .map_err(|_| cell(format!("{raw:?} is not a number")))?
+            let parsed = parse_number(record.get(c).unwrap_or("")).map_err(cell)?;
+            let v = match (parsed, role) {
+                (Some(v), _) => v,
+                (None, Role::Material(_)) => 0.0,
+                (None, _) => return Err(cell("condition value is empty".into()).into()),
             };
-            if !v.is_finite() {
-                return Err(cell(format!("{raw} is not a finite number")));
-            }
             match role {
                 Role::Material(_) if v < 0.0 => {
-                    return Err(cell(format!("negative amount {v}")));
+                    return Err(cell(format!("negative amount {v}")).into());
                 }
                 Role::Material(_) => fr[k] = v,
                 _ => cond[k] = v,
             }
         }
-        let total: f64 = fr.iter().sum();
-        if total <= 0.0 {
-            return Err(ScoreError::Cell {
-                row,
-                column: 1,
-                name: "(all materials)".into(),
-                problem: "the amounts sum to 0".into(),
-            });
-        }
-        batch
-            .fractions
-            .extend(fr.iter().map(|v| (v / total) as f32));
+        batch.fractions.extend(to_fractions(&fr, row)?);
         batch.conditions.extend(cond.iter().map(|&v| v as f32));
         batch.rows += 1;
         records.push(record);
