@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use thiserror::Error;
 
 use crate::bundle::{TargetKind, Transform};
+use crate::model::Batch;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum DataError {
@@ -65,6 +66,22 @@ impl Dataset {
     pub fn rows(&self) -> usize {
         self.ids.len()
     }
+
+    /// The given rows' fractions and raw conditions, in model order.
+    pub fn batch(&self, rows: &[usize]) -> Batch {
+        let (n, c) = (self.materials.len(), self.conditions.len());
+        Batch {
+            rows: rows.len(),
+            fractions: rows
+                .iter()
+                .flat_map(|&r| self.fractions[r * n..(r + 1) * n].iter().copied())
+                .collect(),
+            conditions: rows
+                .iter()
+                .flat_map(|&r| self.condition_values[r * c..(r + 1) * c].iter().copied())
+                .collect(),
+        }
+    }
 }
 
 /// One numeric cell: `Ok(None)` when empty, else a finite number or what is wrong with it.
@@ -95,9 +112,9 @@ pub(crate) fn to_fractions(amounts: &[f64], row: usize) -> Result<Vec<f32>, Data
     Ok(amounts.iter().map(|v| (v / total) as f32).collect())
 }
 
-/// Read a wide CSV (comma separated, UTF-8, BOM allowed). Fractions that sum to about 100
-/// are taken as percentages; every row is normalised to sum to 1.
-pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
+/// A CSV reader past its header, and the trimmed header names (UTF-8, BOM allowed, comma
+/// separated); an empty header or a name that appears twice is an error.
+pub(crate) fn open_csv(text: &str) -> Result<(csv::Reader<&[u8]>, Vec<String>), DataError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -121,6 +138,13 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
             });
         }
     }
+    Ok((reader, header))
+}
+
+/// Read a wide CSV. Every row's amounts are normalised to sum to 1, so fractions, percentages
+/// and masses all work.
+pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
+    let (mut reader, header) = open_csv(text)?;
     let col = |name: &str| {
         header
             .iter()

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::Device;
-use crate::bundle::{Bundle, TargetKind};
+use crate::bundle::TargetKind;
 use crate::data::Dataset;
 use crate::metrics::{Split, mae, r2, rmse, roc_auc};
-use crate::model::{Batch, MixModel};
+use crate::model::MixModel;
 use crate::train::{TrainConfig, train_on_rows};
 
 /// Errors of one target on one set of rows (NaN where a metric does not apply).
@@ -24,30 +24,18 @@ pub struct Scores {
     pub accuracy: f64,
 }
 
-/// Scores of every target of `bundle` on `rows` of `ds`; targets with no measured value in
+/// Scores of every target of `model` on `rows` of `ds`; targets with no measured value in
 /// those rows are left out.
-pub fn score_rows(bundle: &Bundle, ds: &Dataset, rows: &[usize]) -> BTreeMap<String, Scores> {
-    let (n, c, t) = (ds.materials.len(), ds.conditions.len(), ds.targets.len());
+pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<String, Scores> {
+    let t = ds.targets.len();
     let mut out = BTreeMap::new();
     if rows.is_empty() {
         return out;
     }
-    let batch = Batch {
-        rows: rows.len(),
-        fractions: rows
-            .iter()
-            .flat_map(|&r| ds.fractions[r * n..(r + 1) * n].iter().copied())
-            .collect(),
-        conditions: rows
-            .iter()
-            .flat_map(|&r| ds.condition_values[r * c..(r + 1) * c].iter().copied())
-            .collect(),
-    };
-    let model = MixModel::new(bundle, &Device::flex());
-    let Ok(pred) = model.predict(&batch) else {
+    let Ok(pred) = model.predict(&ds.batch(rows)) else {
         return out;
     };
-    for (k, target) in bundle.manifest.targets.iter().enumerate() {
+    for (k, target) in model.manifest.targets.iter().enumerate() {
         let pairs: Vec<(f64, f64)> = rows
             .iter()
             .enumerate()
@@ -95,13 +83,14 @@ pub fn cross_validate(
         .enumerate()
         .map(|(i, split)| {
             let bundle = train_on_rows(ds, cfg, &split.train, |step, loss| progress(i, step, loss));
+            let model = MixModel::new(&bundle, &Device::flex());
             let mut scores = SplitScores::new();
             for (subset, rows) in [
                 ("full", &all),
                 ("eval", &split.test),
                 ("train", &split.train),
             ] {
-                for (target, s) in score_rows(&bundle, ds, rows) {
+                for (target, s) in score_rows(&model, ds, rows) {
                     scores
                         .entry(target)
                         .or_default()
@@ -276,7 +265,8 @@ mod tests {
             &(0..100).collect::<Vec<_>>(),
             |_, _| {},
         );
-        let s = score_rows(&bundle, &ds, &(100..120).collect::<Vec<_>>())["y"];
+        let model = MixModel::new(&bundle, &Device::flex());
+        let s = score_rows(&model, &ds, &(100..120).collect::<Vec<_>>())["y"];
         assert_eq!(s.rows, 20);
         assert!((0.0..=1.0).contains(&s.roc_auc) && (0.0..=1.0).contains(&s.accuracy));
         assert!(s.r2.is_nan());

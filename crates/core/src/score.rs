@@ -5,7 +5,7 @@
 use thiserror::Error;
 
 use crate::bundle::Manifest;
-use crate::data::{DataError, parse_number, to_fractions};
+use crate::data::{DataError, open_csv, parse_number, to_fractions};
 use crate::model::{Batch, MixModel, PredictError};
 
 #[derive(Debug, Error, PartialEq)]
@@ -39,14 +39,7 @@ enum Role {
 /// Amounts are normalised per row (percentages and masses work).
 pub fn score_csv(model: &MixModel, text: &str, ignore: &[String]) -> Result<String, ScoreError> {
     let m: &Manifest = &model.manifest;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| ScoreError::Csv(e.to_string()))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let (mut reader, header) = open_csv(text)?;
     let roles = header
         .iter()
         .enumerate()

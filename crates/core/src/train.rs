@@ -198,14 +198,11 @@ struct Rows {
 }
 
 fn gather(ds: &Dataset, m: &Manifest, rows: &[usize]) -> Rows {
-    let (n, c, t) = (ds.materials.len(), ds.conditions.len(), ds.targets.len());
-    let mut fractions = Vec::with_capacity(rows.len() * n);
-    let mut conds = Vec::with_capacity(rows.len() * c);
+    let t = ds.targets.len();
+    let batch = ds.batch(rows);
     let mut targets = Vec::with_capacity(rows.len() * t);
     let mut mask = Vec::with_capacity(rows.len() * t);
     for &r in rows {
-        fractions.extend_from_slice(&ds.fractions[r * n..(r + 1) * n]);
-        conds.extend_from_slice(&ds.condition_values[r * c..(r + 1) * c]);
         for (k, target) in m.targets.iter().enumerate() {
             let v = ds.target_values[r * t + k];
             if v.is_finite() {
@@ -224,8 +221,8 @@ fn gather(ds: &Dataset, m: &Manifest, rows: &[usize]) -> Rows {
         }
     }
     Rows {
-        fractions,
-        conditions: standardise_conditions(m, &conds),
+        conditions: standardise_conditions(m, &batch.conditions),
+        fractions: batch.fractions,
         targets,
         mask,
     }
@@ -530,9 +527,10 @@ pub fn evaluate(
     train_rows: &[usize],
     validation_rows: &[usize],
 ) -> BTreeMap<String, serde_json::Value> {
+    let model = crate::model::MixModel::new(bundle, &Device::flex());
     let mut out = BTreeMap::new();
     for (split, rows) in [("train", train_rows), ("validation", validation_rows)] {
-        for (target, s) in crate::evaluate::score_rows(bundle, ds, rows) {
+        for (target, s) in crate::evaluate::score_rows(&model, ds, rows) {
             let (name, value) = if s.accuracy.is_nan() {
                 ("mae", s.mae)
             } else {
