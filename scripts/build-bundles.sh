@@ -14,5 +14,5 @@ mixlab="$CARGO_TARGET_DIR/release/mixlab"
   --name "Shampoo (BASF raw materials)" \
   --description "Phase stability, turbidity and viscosity at 10/s of robot-made shampoos: 18 BASF raw materials + water." \
   --dataset-info data/shampoo/info.json --materials-info data/shampoo/ingredients.csv \
-  --code-dim 8 --hidden 64,64 --steps 4000 --batch-size 64 --learning-rate 3e-3 --seed 1 \
+  --code-dim 8 --hidden 64,64 --steps 4000 --batch-size 64 --learning-rate 3e-3 --seed 1 --members 5 \
   --out public/models/shampoo

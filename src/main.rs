@@ -40,6 +40,8 @@ struct Shown {
     unit: String,
     kind: TargetKind,
     value: f64,
+    /// Standard deviation over the ensemble's members (0 for a single model).
+    spread: f64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -95,23 +97,24 @@ async fn load_and_predict(set_status: WriteSignal<Status>) -> Result<(), String>
         model: bundle.manifest.name.clone(),
         backend,
         note,
-        predictions: shown(&bundle.manifest, pred.row(0)),
+        predictions: shown(&bundle.manifest, pred.row(0), pred.spread_row(0)),
         formulation: formulation_rows(&bundle.manifest, &batch),
         elapsed_ms: now_ms(),
     });
     Ok(())
 }
 
-fn shown(manifest: &Manifest, values: &[f64]) -> Vec<Shown> {
+fn shown(manifest: &Manifest, values: &[f64], spread: &[f64]) -> Vec<Shown> {
     manifest
         .targets
         .iter()
-        .zip(values)
-        .map(|(t, &value)| Shown {
+        .zip(values.iter().zip(spread))
+        .map(|(t, (&value, &spread))| Shown {
             name: t.name.clone(),
             unit: t.unit.clone(),
             kind: t.kind,
             value,
+            spread,
         })
         .collect()
 }
@@ -173,13 +176,13 @@ fn App() -> impl IntoView {
                             <tbody>
                                 {predictions.into_iter().map(|p| {
                                     let text = match p.kind {
-                                        TargetKind::Binary => format!("{:.1} % probability", 100.0 * p.value),
-                                        TargetKind::Regression => format!("{} {}", format_value(p.value), p.unit),
+                                        TargetKind::Binary => format!("{:.1} ± {:.1} % probability", 100.0 * p.value, 100.0 * p.spread),
+                                        TargetKind::Regression => format!("{} ± {} {}", format_value(p.value), format_value(p.spread), p.unit),
                                     };
                                     view! {
                                         <tr data-target=p.name.clone()>
                                             <td>{p.name.clone()}</td>
-                                            <td class="value" data-value=p.value.to_string()>{text}</td>
+                                            <td class="value" data-value=p.value.to_string() data-spread=p.spread.to_string()>{text}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  ROOT, assertClose, launch, nativePredictions, open, serve, settled, shownPredictions,
+  ROOT, assertClose, launch, nativePrediction, open, serve, settled, shownPredictions, shownSpreads,
 } from './harness.mjs';
 
 const BUNDLE = join(ROOT, 'public/models/shampoo');
-const native = nativePredictions(BUNDLE);
+const { predictions: native, spread: nativeSpread, members } = nativePrediction(BUNDLE);
 
 describe('with WebGPU (SwiftShader)', () => {
   let browser, site;
@@ -22,6 +22,14 @@ describe('with WebGPU (SwiftShader)', () => {
     assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
     assert.match(await page.textContent('#backend'), /WebGPU/);
     assertClose(assert, await shownPredictions(page), native);
+    // The default bundle is an ensemble: its spread is shown and equals the native one.
+    assert.ok(members > 1, `default bundle has ${members} member(s)`);
+    const spreads = await shownSpreads(page);
+    for (const [k, w] of Object.entries(nativeSpread)) {
+      assert.ok(w > 0, `${k}: native spread ${w}`);
+      assert.ok(Math.abs(spreads[k] - w) <= 1e-3 * w + 1e-4 * Math.abs(native[k]), `${k}: spread ${spreads[k]} vs ${w}`);
+    }
+    assert.match(await page.textContent('#predictions'), /±/);
     assert.match(await page.textContent('#model-name'), /Shampoo/);
     assert.deepEqual(errors, []);
     await page.close();
@@ -72,7 +80,7 @@ describe('broken bundles give a readable error, not a blank page', () => {
   const weights = readFileSync(join(BUNDLE, 'weights.safetensors'));
   const cases = {
     'truncated-weights': [manifest, weights.subarray(0, weights.length - 100), /weights\.safetensors cannot be read/],
-    'future-version': [manifest.replace('"schema_version": 1', '"schema_version": 99'), weights, /schema version 99 is not supported/],
+    'future-version': [manifest.replace(/"schema_version": \d+/, '"schema_version": 99'), weights, /schema version 99 is not supported/],
     'not-json': ['{ this is not json', weights, /not valid JSON/],
     'shape-mismatch': [manifest.replace('"code_dim": 8', '"code_dim": 9'), weights, /tensor "codes" has shape \[19, 8\], the manifest implies \[19, 9\]/],
     'missing': [null, null, /HTTP 404/],

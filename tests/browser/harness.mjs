@@ -58,12 +58,21 @@ export async function shownPredictions(page) {
     rows.map((r) => [r.dataset.target, Number(r.querySelector('.value').dataset.value)])));
 }
 
-/** What the native core predicts for a bundle's default formulation. */
-export function nativePredictions(bundleDir) {
+/** The ensemble spread shown per target (0 for a single model). */
+export async function shownSpreads(page) {
+  return page.$$eval('#predictions tr[data-target]', (rows) => Object.fromEntries(
+    rows.map((r) => [r.dataset.target, Number(r.querySelector('.value').dataset.spread)])));
+}
+
+/** What the native core predicts for a bundle's default formulation: `{predictions, spread}`. */
+export function nativePrediction(bundleDir) {
   const cli = process.env.MIXLAB_CLI;
   if (!cli) throw new Error('MIXLAB_CLI must point at the mixlab binary (scripts/test.sh sets it)');
-  const out = execFileSync(cli, ['predict', '--bundle', bundleDir], { encoding: 'utf8' });
-  return JSON.parse(out).predictions;
+  return JSON.parse(execFileSync(cli, ['predict', '--bundle', bundleDir], { encoding: 'utf8' }));
+}
+
+export function nativePredictions(bundleDir) {
+  return nativePrediction(bundleDir).predictions;
 }
 
 export function assertClose(assert, got, want, rel = 1e-4) {

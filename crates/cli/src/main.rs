@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use mixlab_core::bundle::{CodeActivation, HiddenActivation, TargetKind, Transform};
-use mixlab_core::data::{Dataset, TargetSpec, WideSpec, read_wide};
+use mixlab_core::data::{Dataset, TargetSpec, WideSpec, is_long_header, read_long, read_wide};
 use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
+use mixlab_core::fit_material::{FitConfig, fit_material};
 use mixlab_core::metrics::{fold_splits, random_splits};
 use mixlab_core::model::{Batch, MixModel};
-use mixlab_core::train::{TrainConfig, train};
+use mixlab_core::synthetic::{SyntheticConfig, generate};
+use mixlab_core::train::{TrainConfig, log_spaced_steps, train};
 use mixlab_core::{Bundle, Device};
 use thiserror::Error;
 
@@ -43,9 +45,14 @@ enum HiddenAct {
 /// Which CSV and which of its columns mean what.
 #[derive(Args)]
 struct DataOpts {
-    /// Wide CSV: id, one column per material, condition and target columns.
+    /// Formulation CSV, wide (id, one column per material, condition and target columns) or
+    /// long (formulation_id, material, amount rows; recognised by those column names).
     #[arg(long)]
     data: PathBuf,
+    /// For a long CSV: a wide CSV of conditions and targets keyed by an id column
+    /// (otherwise they are read from the long file's own columns).
+    #[arg(long)]
+    properties: Option<PathBuf>,
     /// Target columns as NAME[:regression|:log10|:binary], comma separated.
     #[arg(long, value_delimiter = ',', required = true)]
     targets: Vec<String>,
@@ -88,6 +95,16 @@ struct ModelOpts {
     /// keeping the best weights.
     #[arg(long, value_name = "N")]
     early_stopping: Option<usize>,
+    /// Skip connections around hidden layers of equal width.
+    #[arg(long)]
+    residual: bool,
+    /// Dropout rate on the hidden activations during training.
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f64,
+    /// Ensemble size: K members trained with different seeds; predictions are their mean and
+    /// uncertainty their spread.
+    #[arg(long, default_value_t = 1)]
+    members: usize,
 }
 
 impl ModelOpts {
@@ -113,7 +130,34 @@ impl ModelOpts {
             validation_fraction: self.validation_fraction,
             weight_decay: self.weight_decay,
             early_stopping: self.early_stopping,
+            residual: self.residual,
+            dropout: self.dropout,
+            members: self.members,
+            snapshot_steps: Vec::new(),
         }
+    }
+
+    fn check(&self) -> Result<(), CliError> {
+        let bad = |m: String| Err(CliError::Usage(m));
+        if !(1..=128).contains(&self.code_dim) {
+            return bad(format!("--code-dim {} is outside 1..=128", self.code_dim));
+        }
+        if !(1..=64).contains(&self.members) {
+            return bad(format!("--members {} is outside 1..=64", self.members));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("--dropout {} is outside 0..1", self.dropout));
+        }
+        if self.steps == 0 || self.batch_size == 0 {
+            return bad("--steps and --batch-size must be at least 1".into());
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(format!(
+                "--learning-rate {} must be > 0",
+                self.learning_rate
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -142,6 +186,10 @@ enum Command {
         /// the material's metadata (type, group...) in the bundle.
         #[arg(long)]
         materials_info: Option<PathBuf>,
+        /// Number of snapshots of the codes kept in the bundle (log-spaced steps from 0 to the
+        /// end) for the app's learning-dynamics animation; 0 = none.
+        #[arg(long, default_value_t = 24)]
+        snapshots: usize,
     },
     /// The study's protocol: k random splits (or given folds, or splits that keep each
     /// mixture on one side), a sweep of code lengths, Full / Eval / Train errors as
@@ -188,6 +236,53 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         ignore: Vec<String>,
     },
+    /// Add a new material to a bundle from a few formulations that contain it (with measured
+    /// targets): only its code is trained, the regressor and all other codes stay frozen.
+    FitMaterial {
+        /// Bundle directory to start from.
+        #[arg(long)]
+        bundle: PathBuf,
+        /// Name of the new material (a column of the wide CSV or a material of the long one).
+        #[arg(long)]
+        material: String,
+        #[command(flatten)]
+        data: DataOpts,
+        /// Start from the code of this existing material (one you judge similar) instead of
+        /// the origin.
+        #[arg(long)]
+        start_from: Option<String>,
+        #[arg(long, default_value_t = 500)]
+        steps: usize,
+        #[arg(long, default_value_t = 0.05)]
+        learning_rate: f64,
+        /// Output bundle directory (may equal --bundle).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write synthetic formulations with planted material groups (long CSV) and the groups
+    /// (materials CSV, usable as --materials-info), for scale tests.
+    Synthetic {
+        #[arg(long, default_value_t = 5400)]
+        materials: usize,
+        #[arg(long, default_value_t = 30)]
+        groups: usize,
+        #[arg(long, default_value_t = 30000)]
+        recipes: usize,
+        /// Materials per recipe, MIN,MAX.
+        #[arg(long, value_delimiter = ',', default_value = "10,60")]
+        per_recipe: Vec<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write a wide CSV (one column per material) instead of a long one.
+        #[arg(long)]
+        wide: bool,
+        /// Output CSV of formulations.
+        #[arg(long)]
+        out: PathBuf,
+        /// Output CSV of materials and their planted group.
+        #[arg(long)]
+        groups_out: Option<PathBuf>,
+    },
     /// Predict the bundle's default formulation (or check a bundle) and print JSON.
     Predict {
         /// Bundle directory (manifest.json + weights.safetensors).
@@ -211,6 +306,8 @@ enum CliError {
     Predict(#[from] mixlab_core::PredictError),
     #[error("{0}")]
     Score(#[from] mixlab_core::score::ScoreError),
+    #[error("{0}")]
+    Fit(#[from] mixlab_core::fit_material::FitError),
     #[error("{0}")]
     Usage(String),
 }
@@ -251,10 +348,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
             description,
             dataset_info,
             materials_info,
+            snapshots,
         } => {
+            model.check()?;
             let (ds, text) = load(&data)?;
-            let cfg = model.config();
-            let steps = cfg.steps;
+            let mut cfg = model.config();
+            cfg.snapshot_steps = log_spaced_steps(cfg.steps, snapshots);
+            let steps = cfg.steps * cfg.members;
             let bar = ProgressBar::new(steps as u64).with_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} steps, loss {msg} [{elapsed}]")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -297,10 +397,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             if let Some(path) = materials_info {
                 add_material_metadata(&mut bundle.manifest, &path)?;
             }
-            bundle.write_to_dir(&out).map_err(|source| CliError::Io {
-                path: out.display().to_string(),
-                source,
-            })?;
+            write_bundle(&bundle, &out)?;
             for (k, v) in &bundle.manifest.metrics {
                 eprintln!("{k}: {}", v["value"]);
             }
@@ -317,6 +414,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             group_by_mixture,
             out,
         } => {
+            model.check()?;
             let (ds, _) = load(&data)?;
             let split_list = match folds {
                 Some(path) => fold_splits(&read_folds(&path, &ds.ids)?),
@@ -332,12 +430,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 }
             };
             let cfg = model.config();
-            let total = (code_dims.len() * split_list.len() * cfg.steps) as u64;
+            let total = (code_dims.len() * split_list.len() * cfg.steps * cfg.members) as u64;
             let bar = ProgressBar::new(total).with_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {msg} [{elapsed}/{eta}]")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            let (n_splits, steps) = (split_list.len(), cfg.steps);
+            let (n_splits, steps) = (split_list.len(), cfg.steps * cfg.members);
             let sweep = sweep_code_dims(&ds, &cfg, &code_dims, &split_list, |d, s, step, _| {
                 let done = code_dims.iter().position(|&x| x == d).unwrap_or(0) * n_splits + s;
                 bar.set_position((done * steps + step) as u64);
@@ -388,22 +486,190 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::FitMaterial {
+            bundle,
+            material,
+            data,
+            start_from,
+            steps,
+            learning_rate,
+            out,
+        } => {
+            let base = Bundle::read_dir(&bundle)?;
+            let (ds, _) = load(&data)?;
+            let cfg = FitConfig {
+                steps,
+                learning_rate,
+                start_from,
+            };
+            let bar = ProgressBar::new((steps * base.members.len()) as u64).with_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} steps, loss {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let (grown, report) = fit_material(&base, &material, &ds, &cfg, |step, loss| {
+                bar.set_position(step as u64);
+                bar.set_message(format!("{loss:.4}"));
+            })?;
+            bar.finish();
+            write_bundle(&grown, &out)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            for (target, after) in &report.after {
+                if let Some(before) = report.before.get(target) {
+                    eprintln!(
+                        "{target}: MAE on the {} formulations {} -> {} ({:.0} % lower)",
+                        after.rows,
+                        before.mae,
+                        after.mae,
+                        100.0 * (1.0 - after.mae / before.mae)
+                    );
+                }
+            }
+            eprintln!("wrote {}", out.display());
+            Ok(())
+        }
+        Command::Synthetic {
+            materials,
+            groups,
+            recipes,
+            per_recipe,
+            seed,
+            wide,
+            out,
+            groups_out,
+        } => {
+            let (lo, hi) = match per_recipe[..] {
+                [lo, hi] if 1 <= lo && lo <= hi && hi <= materials => (lo, hi),
+                _ => {
+                    return Err(CliError::Usage(format!(
+                        "--per-recipe must be MIN,MAX with 1 ≤ MIN ≤ MAX ≤ {materials}"
+                    )));
+                }
+            };
+            if groups == 0 || groups > materials {
+                return Err(CliError::Usage(format!("--groups must be 1..={materials}")));
+            }
+            let cfg = SyntheticConfig {
+                materials,
+                groups,
+                recipes,
+                per_recipe: (lo, hi),
+                seed,
+                ..SyntheticConfig::default()
+            };
+            let (ds, group_of) = generate(&cfg);
+            let io = |path: &Path| {
+                let p = path.display().to_string();
+                move |source| CliError::Io { path: p, source }
+            };
+            let file = std::fs::File::create(&out).map_err(io(&out))?;
+            write_dataset(&ds, wide, std::io::BufWriter::new(file)).map_err(io(&out))?;
+            if let Some(path) = groups_out {
+                let mut text = String::from("material,group\n");
+                for (name, g) in ds.materials.iter().zip(&group_of) {
+                    text.push_str(&format!("{name},g{g}\n"));
+                }
+                std::fs::write(&path, text).map_err(io(&path))?;
+            }
+            eprintln!(
+                "wrote {}: {} formulations, {} materials, {} entries",
+                out.display(),
+                ds.rows(),
+                materials,
+                ds.entries.len()
+            );
+            Ok(())
+        }
         Command::Predict { bundle } => {
             let bundle = Bundle::read_dir(&bundle)?;
             let model = MixModel::new(&bundle, &Device::flex());
             let batch = Batch::default_of(&bundle.manifest);
             let pred = model.predict(&batch)?;
-            let targets: serde_json::Map<String, serde_json::Value> = bundle
-                .manifest
-                .targets
-                .iter()
-                .zip(pred.row(0))
-                .map(|(t, v)| (t.name.clone(), serde_json::json!(v)))
-                .collect();
-            println!("{}", serde_json::json!({ "predictions": targets }));
+            let collect = |values: &[f64]| -> serde_json::Map<String, serde_json::Value> {
+                bundle
+                    .manifest
+                    .targets
+                    .iter()
+                    .zip(values)
+                    .map(|(t, v)| (t.name.clone(), serde_json::json!(v)))
+                    .collect()
+            };
+            println!(
+                "{}",
+                serde_json::json!({
+                    "predictions": collect(pred.row(0)),
+                    "spread": collect(pred.spread_row(0)),
+                    "members": bundle.members.len(),
+                })
+            );
             Ok(())
         }
     }
+}
+
+fn write_bundle(bundle: &Bundle, out: &Path) -> Result<(), CliError> {
+    bundle.write_to_dir(out).map_err(|source| CliError::Io {
+        path: out.display().to_string(),
+        source,
+    })
+}
+
+/// A dataset as CSV: long (`formulation_id,material,amount` + targets on each row) or wide.
+fn write_dataset(ds: &Dataset, wide: bool, out: impl std::io::Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let t = ds.targets.len();
+    let targets = |r: usize| -> Vec<String> {
+        ds.target_values[r * t..(r + 1) * t]
+            .iter()
+            .map(|v| {
+                if v.is_finite() {
+                    v.to_string()
+                } else {
+                    String::new()
+                }
+            })
+            .collect()
+    };
+    let names = ds.targets.iter().map(|s| s.name.clone());
+    if wide {
+        let mut head = vec!["id".to_string()];
+        head.extend(ds.materials.iter().cloned());
+        head.extend(names);
+        w.write_record(&head)?;
+        for r in 0..ds.rows() {
+            let mut rec = vec![ds.ids[r].clone()];
+            rec.extend(ds.dense_row(r).iter().map(|f| {
+                if *f == 0.0 {
+                    String::new()
+                } else {
+                    f.to_string()
+                }
+            }));
+            rec.extend(targets(r));
+            w.write_record(&rec)?;
+        }
+    } else {
+        let mut head: Vec<String> = ["formulation_id", "material", "amount"]
+            .map(String::from)
+            .to_vec();
+        head.extend(names);
+        w.write_record(&head)?;
+        for r in 0..ds.rows() {
+            let ys = targets(r);
+            for &(i, f) in ds.row(r) {
+                let mut rec = vec![
+                    ds.ids[r].clone(),
+                    ds.materials[i as usize].clone(),
+                    f.to_string(),
+                ];
+                rec.extend(ys.iter().cloned());
+                w.write_record(&rec)?;
+            }
+        }
+    }
+    w.flush()
 }
 
 /// Read a wide CSV as the data options say; returns the dataset and the file's text.
@@ -419,7 +685,18 @@ fn load(opts: &DataOpts) -> Result<(Dataset, String), CliError> {
         conditions: opts.conditions.clone(),
         drop: opts.drop.clone(),
     };
-    let ds = read_wide(&text, &spec)?;
+    let ds = if is_long_header(&text) {
+        let props = opts.properties.as_deref().map(read_text).transpose()?;
+        read_long(&text, props.as_deref(), &spec)?
+    } else if opts.properties.is_some() {
+        return Err(CliError::Usage(format!(
+            "--properties is for long CSVs, but {} has no formulation_id, material and amount \
+             columns",
+            opts.data.display()
+        )));
+    } else {
+        read_wide(&text, &spec)?
+    };
     eprintln!(
         "{}: {} rows, {} materials, {} conditions, {} targets",
         opts.data.display(),
@@ -492,10 +769,7 @@ fn add_material_metadata(
 
 /// A key per row that is equal for rows with the same mixture.
 fn mixture_keys(ds: &Dataset) -> Vec<String> {
-    let n = ds.materials.len();
-    (0..ds.rows())
-        .map(|r| format!("{:?}", &ds.fractions[r * n..(r + 1) * n]))
-        .collect()
+    (0..ds.rows()).map(|r| format!("{:?}", ds.row(r))).collect()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

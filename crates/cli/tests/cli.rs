@@ -121,7 +121,7 @@ fn bad_input_is_a_clear_error_with_row_and_column() {
     std::fs::create_dir_all(&broken).unwrap();
     std::fs::write(
         broken.join("manifest.json"),
-        "{\"format\": \"mixlab-bundle\", \"schema_version\": 2}",
+        "{\"format\": \"mixlab-bundle\", \"schema_version\": 99}",
     )
     .unwrap();
     std::fs::write(broken.join("weights.safetensors"), b"").unwrap();
@@ -131,7 +131,7 @@ fn bad_input_is_a_clear_error_with_row_and_column() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("schema version 2 is not supported"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("schema version 99 is not supported"));
 }
 
 /// Run `mixlab evaluate` on `data` into `out` with common small settings plus `extra`;
@@ -243,4 +243,159 @@ fn score_appends_predictions_for_every_row() {
         .sum::<f64>()
         / 60.0;
     assert!(err < 1.0, "mean error {err}");
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let output = cmd.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// An ensemble trained on a long CSV, a new material fitted from a few formulations, and the
+/// spread in scores; synthetic data round-trips through the long format.
+#[test]
+fn ensemble_long_format_fit_material_and_synthetic() {
+    let dir = temp_dir("ensemble");
+    // Long CSV without sugar: y = 3·salt − 2·oil, with the target on every row.
+    let mut long = String::from("formulation_id,material,amount,y\n");
+    for i in 0..150 {
+        let (s, o) = ((i % 9) as f64 * 4.0, (i % 7) as f64 * 5.0);
+        let y = 3.0 * s / 100.0 - 2.0 * o / 100.0;
+        long.push_str(&format!("F{i},water,{},{y}\n", 100.0 - s - o));
+        if s > 0.0 {
+            long.push_str(&format!("F{i},salt,{s},{y}\n"));
+        }
+        if o > 0.0 {
+            long.push_str(&format!("F{i},oil,{o},{y}\n"));
+        }
+    }
+    std::fs::write(dir.join("long.csv"), long).unwrap();
+    let bundle = dir.join("bundle");
+    run_ok(
+        mixlab()
+            .args(["train", "--data"])
+            .arg(dir.join("long.csv"))
+            .args([
+                "--targets",
+                "y",
+                "--steps",
+                "600",
+                "--hidden",
+                "16",
+                "--code-dim",
+                "3",
+            ])
+            .args([
+                "--learning-rate",
+                "0.01",
+                "--members",
+                "3",
+                "--snapshots",
+                "5",
+                "--out",
+            ])
+            .arg(&bundle),
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bundle.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["architecture"]["members"], 3);
+    assert_eq!(manifest["snapshot_steps"].as_array().unwrap().len(), 5);
+    assert_eq!(manifest["materials"].as_array().unwrap().len(), 3);
+    let predict: serde_json::Value =
+        serde_json::from_str(&run_ok(mixlab().args(["predict", "--bundle"]).arg(&bundle))).unwrap();
+    assert_eq!(predict["members"], 3);
+    assert!(predict["spread"]["y"].as_f64().unwrap() > 0.0);
+
+    // Sugar (y += 1·sugar) from 10 formulations, wide.
+    let mut wide = String::from("id,water,salt,sugar,y\n");
+    for i in 0..10 {
+        let (s, g) = ((i % 4) as f64 * 5.0, 5.0 + (i % 5) as f64 * 5.0);
+        let y = 3.0 * s / 100.0 + g / 100.0;
+        wide.push_str(&format!("N{i},{},{s},{g},{y}\n", 100.0 - s - g));
+    }
+    std::fs::write(dir.join("sugar.csv"), &wide).unwrap();
+    let grown = dir.join("grown");
+    let report: serde_json::Value = serde_json::from_str(&run_ok(
+        mixlab()
+            .args(["fit-material", "--bundle"])
+            .arg(&bundle)
+            .args(["--material", "sugar", "--targets", "y", "--data"])
+            .arg(dir.join("sugar.csv"))
+            .arg("--out")
+            .arg(&grown),
+    ))
+    .unwrap();
+    let (before, after) = (
+        report["before"]["y"]["mae"].as_f64().unwrap(),
+        report["after"]["y"]["mae"].as_f64().unwrap(),
+    );
+    assert!(after < 0.5 * before, "fit-material MAE {before} -> {after}");
+    let scored = run_ok(
+        mixlab()
+            .args(["score", "--bundle"])
+            .arg(&grown)
+            .arg("--data")
+            .arg(dir.join("sugar.csv")),
+    );
+    let header = scored.lines().next().unwrap();
+    assert_eq!(header, "id,water,salt,sugar,y,y_predicted,y_spread");
+    assert_eq!(scored.lines().count(), 11);
+
+    // Fitting a material the model already has is refused with a clear message.
+    let output = mixlab()
+        .args(["fit-material", "--bundle"])
+        .arg(&bundle)
+        .args(["--material", "salt", "--targets", "y", "--data"])
+        .arg(dir.join("sugar.csv"))
+        .arg("--out")
+        .arg(dir.join("nope"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("\"salt\" is already a material"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Synthetic data (long) with its groups as material metadata trains.
+    run_ok(
+        mixlab()
+            .args([
+                "synthetic",
+                "--materials",
+                "40",
+                "--groups",
+                "4",
+                "--recipes",
+                "300",
+            ])
+            .args(["--per-recipe", "3,8", "--out"])
+            .arg(dir.join("syn.csv"))
+            .arg("--groups-out")
+            .arg(dir.join("groups.csv")),
+    );
+    let syn = dir.join("syn-bundle");
+    run_ok(
+        mixlab()
+            .args(["train", "--data"])
+            .arg(dir.join("syn.csv"))
+            .args([
+                "--targets",
+                "property",
+                "--steps",
+                "100",
+                "--materials-info",
+            ])
+            .arg(dir.join("groups.csv"))
+            .arg("--out")
+            .arg(&syn),
+    );
+    let manifest = std::fs::read_to_string(syn.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"group\": \"g3\""));
 }

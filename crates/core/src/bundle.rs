@@ -1,5 +1,5 @@
-//! Model bundle format v1: `manifest.json` (what the model means) + `weights.safetensors`
-//! (its numbers). The loader checks every name, shape and value before a model is built, so a
+//! Model bundle format v2: `manifest.json` (what the model means) + `weights.safetensors`
+//! (its numbers: the ensemble's members, optional code snapshots and projections). The loader checks every name, shape and value before a model is built, so a
 //! broken or tampered bundle gives a typed error instead of a panic deep inside burn.
 
 use std::collections::{BTreeMap, HashSet};
@@ -8,14 +8,18 @@ use safetensors::{Dtype, SafeTensors, View};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// The only schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this build writes; it also reads version 1 (one member, no snapshots).
+pub const SCHEMA_VERSION: u32 = 2;
+const OLDEST_READABLE: u32 = 1;
 /// Value of the manifest's `format` field.
 pub const FORMAT: &str = "mixlab-bundle";
 /// Limits that keep a hostile manifest from asking for absurd allocations.
 const MAX_MATERIALS: usize = 1_000_000;
 const MAX_WIDTH: usize = 4096;
 const MAX_LAYERS: usize = 32;
+const MAX_MEMBERS: usize = 64;
+const MAX_SNAPSHOTS: usize = 1000;
+const MAX_PROJECTIONS: usize = 64;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum BundleError {
@@ -24,7 +28,7 @@ pub enum BundleError {
     #[error("this is not a Mixlab bundle (format is {0:?}, expected \"{FORMAT}\")")]
     NotABundle(String),
     #[error(
-        "bundle schema version {found} is not supported (this Mixlab reads version {SCHEMA_VERSION})"
+        "bundle schema version {found} is not supported (this Mixlab reads versions {OLDEST_READABLE} to {SCHEMA_VERSION})"
     )]
     UnsupportedVersion { found: u32 },
     #[error("manifest is inconsistent: {0}")]
@@ -76,6 +80,21 @@ pub struct Architecture {
     pub hidden: Vec<usize>,
     #[serde(default)]
     pub hidden_activation: HiddenActivation,
+    /// Skip connections `x + h(x·W + b)` around hidden layers whose input and output widths
+    /// agree.
+    #[serde(default)]
+    pub residual: bool,
+    /// Dropout rate used in training (prediction does not drop anything).
+    #[serde(default)]
+    pub dropout: f64,
+    /// Ensemble size: members share the data and differ by seed; prediction is their mean and
+    /// uncertainty their spread.
+    #[serde(default = "one_member")]
+    pub members: usize,
+}
+
+fn one_member() -> usize {
+    1
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -181,6 +200,26 @@ pub struct Manifest {
     /// Condition values for the default view: condition name → value.
     #[serde(default)]
     pub default_conditions: BTreeMap<String, f64>,
+    /// Training steps at which member 0's codes were recorded (tensor `snapshots.codes`).
+    #[serde(default)]
+    pub snapshot_steps: Vec<u64>,
+    /// Precomputed projections of member 0's representations (tensor `projections.<name>`).
+    #[serde(default)]
+    pub projections: Vec<ProjectionInfo>,
+}
+
+/// A precomputed low-dimensional map of the materials' representations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionInfo {
+    /// Unique key; the tensor is `projections.<name>`.
+    pub name: String,
+    /// `pca`, `tsne`, `umap`, `isomap`, `lle`...
+    pub method: String,
+    /// 2 or 3.
+    pub dims: usize,
+    /// Parameters and seed that reproduce it.
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
 }
 
 /// One dense layer, `y = x · weight + bias`, `weight` row-major `[d_in, d_out]`.
@@ -203,7 +242,12 @@ pub struct Weights {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bundle {
     pub manifest: Manifest,
-    pub weights: Weights,
+    /// The ensemble's members (at least one), each a complete model.
+    pub members: Vec<Weights>,
+    /// `[snapshot_steps, materials, code_dim]` codes of member 0 during training.
+    pub snapshots: Vec<f32>,
+    /// `[materials, dims]` coordinates for each entry of `manifest.projections`.
+    pub projections: Vec<Vec<f32>>,
 }
 
 impl Manifest {
@@ -243,7 +287,7 @@ impl Manifest {
             .get("schema_version")
             .and_then(|v| v.as_u64())
             .ok_or_else(|| BundleError::Manifest("schema_version is missing".into()))?;
-        if found != u64::from(SCHEMA_VERSION) {
+        if !(u64::from(OLDEST_READABLE)..=u64::from(SCHEMA_VERSION)).contains(&found) {
             return Err(BundleError::UnsupportedVersion {
                 found: u32::try_from(found).unwrap_or(u32::MAX),
             });
@@ -274,6 +318,34 @@ impl Manifest {
         }
         if self.targets.is_empty() {
             return bad("it has no targets".into());
+        }
+        if !(1..=MAX_MEMBERS).contains(&arch.members) {
+            return bad(format!(
+                "ensemble of {} members (1 to {MAX_MEMBERS} allowed)",
+                arch.members
+            ));
+        }
+        if !(0.0..1.0).contains(&arch.dropout) {
+            return bad(format!("dropout {} is outside 0..1", arch.dropout));
+        }
+        if self.snapshot_steps.len() > MAX_SNAPSHOTS {
+            return bad(format!(
+                "{} snapshots (at most {MAX_SNAPSHOTS})",
+                self.snapshot_steps.len()
+            ));
+        }
+        if self.projections.len() > MAX_PROJECTIONS {
+            return bad(format!(
+                "{} projections (at most {MAX_PROJECTIONS})",
+                self.projections.len()
+            ));
+        }
+        unique(
+            "projection",
+            self.projections.iter().map(|p| p.name.as_str()),
+        )?;
+        if let Some(p) = self.projections.iter().find(|p| !(1..=3).contains(&p.dims)) {
+            return bad(format!("projection {:?} has {} dimensions", p.name, p.dims));
         }
         unique("material", self.materials.iter().map(|m| m.name.as_str()))?;
         unique("condition", self.conditions.iter().map(|c| c.name.as_str()))?;
@@ -351,13 +423,46 @@ fn read_f32(st: &SafeTensors<'_>, name: &str, expected: &[usize]) -> Result<Vec<
     Ok(values)
 }
 
-/// Tensor names inside `weights.safetensors`.
-pub fn layer_names(i: usize) -> (String, String) {
-    (format!("layers.{i}.weight"), format!("layers.{i}.bias"))
+/// Tensor names inside `weights.safetensors`: member 0 keeps the version-1 names (`codes`,
+/// `layers.i.weight`, `layers.i.bias`); member k > 0 prefixes them with `members.k.`.
+fn member_prefix(k: usize) -> String {
+    if k == 0 {
+        String::new()
+    } else {
+        format!("members.{k}.")
+    }
 }
-pub const CODES: &str = "codes";
+pub fn layer_names(member: usize, i: usize) -> (String, String) {
+    let p = member_prefix(member);
+    (
+        format!("{p}layers.{i}.weight"),
+        format!("{p}layers.{i}.bias"),
+    )
+}
+pub fn codes_name(member: usize) -> String {
+    format!("{}codes", member_prefix(member))
+}
+pub const SNAPSHOTS: &str = "snapshots.codes";
+pub fn projection_name(name: &str) -> String {
+    format!("projections.{name}")
+}
 
 impl Bundle {
+    /// A single-member bundle with no snapshots or projections.
+    pub fn single(manifest: Manifest, weights: Weights) -> Self {
+        Bundle {
+            manifest,
+            members: vec![weights],
+            snapshots: Vec::new(),
+            projections: Vec::new(),
+        }
+    }
+
+    /// Member 0: the model whose codes the explorer shows.
+    pub fn weights(&self) -> &Weights {
+        &self.members[0]
+    }
+
     /// Read and check a bundle from the bytes of its two files.
     pub fn from_bytes(manifest_json: &[u8], safetensors_bytes: &[u8]) -> Result<Self, BundleError> {
         let manifest = Manifest::from_json(manifest_json)?;
@@ -365,18 +470,33 @@ impl Bundle {
             .map_err(|e| BundleError::Weights(e.to_string()))?;
         let n = manifest.materials.len();
         let d = manifest.architecture.code_dim;
-        let codes = read_f32(&st, CODES, &[n, d])?;
-        let mut layers = Vec::new();
-        for (i, (d_in, d_out)) in manifest.layer_shapes().into_iter().enumerate() {
-            let (wn, bn) = layer_names(i);
-            layers.push(Dense {
-                d_in,
-                d_out,
-                weight: read_f32(&st, &wn, &[d_in, d_out])?,
-                bias: read_f32(&st, &bn, &[d_out])?,
-            });
+        let mut members = Vec::new();
+        for k in 0..manifest.architecture.members {
+            let codes = read_f32(&st, &codes_name(k), &[n, d])?;
+            let mut layers = Vec::new();
+            for (i, (d_in, d_out)) in manifest.layer_shapes().into_iter().enumerate() {
+                let (wn, bn) = layer_names(k, i);
+                layers.push(Dense {
+                    d_in,
+                    d_out,
+                    weight: read_f32(&st, &wn, &[d_in, d_out])?,
+                    bias: read_f32(&st, &bn, &[d_out])?,
+                });
+            }
+            members.push(Weights { codes, layers });
         }
-        let expected = 1 + 2 * layers.len();
+        let mut expected = members.len() * (1 + 2 * manifest.layer_shapes().len());
+        let snapshots = if manifest.snapshot_steps.is_empty() {
+            Vec::new()
+        } else {
+            expected += 1;
+            read_f32(&st, SNAPSHOTS, &[manifest.snapshot_steps.len(), n, d])?
+        };
+        let mut projections = Vec::new();
+        for p in &manifest.projections {
+            projections.push(read_f32(&st, &projection_name(&p.name), &[n, p.dims])?);
+            expected += 1;
+        }
         if st.len() != expected {
             return Err(BundleError::Weights(format!(
                 "it holds {} tensors, the manifest implies {expected}",
@@ -385,7 +505,9 @@ impl Bundle {
         }
         Ok(Bundle {
             manifest,
-            weights: Weights { codes, layers },
+            members,
+            snapshots,
+            projections,
         })
     }
 
@@ -393,14 +515,27 @@ impl Bundle {
     pub fn weights_bytes(&self) -> Vec<u8> {
         let n = self.manifest.materials.len();
         let d = self.manifest.architecture.code_dim;
-        let mut tensors: Vec<(String, F32Tensor)> = vec![(
-            CODES.to_string(),
-            F32Tensor::new(&self.weights.codes, vec![n, d]),
-        )];
-        for (i, l) in self.weights.layers.iter().enumerate() {
-            let (wn, bn) = layer_names(i);
-            tensors.push((wn, F32Tensor::new(&l.weight, vec![l.d_in, l.d_out])));
-            tensors.push((bn, F32Tensor::new(&l.bias, vec![l.d_out])));
+        let mut tensors: Vec<(String, F32Tensor)> = Vec::new();
+        for (k, w) in self.members.iter().enumerate() {
+            tensors.push((codes_name(k), F32Tensor::new(&w.codes, vec![n, d])));
+            for (i, l) in w.layers.iter().enumerate() {
+                let (wn, bn) = layer_names(k, i);
+                tensors.push((wn, F32Tensor::new(&l.weight, vec![l.d_in, l.d_out])));
+                tensors.push((bn, F32Tensor::new(&l.bias, vec![l.d_out])));
+            }
+        }
+        if !self.manifest.snapshot_steps.is_empty() {
+            let s = self.manifest.snapshot_steps.len();
+            tensors.push((
+                SNAPSHOTS.to_string(),
+                F32Tensor::new(&self.snapshots, vec![s, n, d]),
+            ));
+        }
+        for (p, coords) in self.manifest.projections.iter().zip(&self.projections) {
+            tensors.push((
+                projection_name(&p.name),
+                F32Tensor::new(coords, vec![n, p.dims]),
+            ));
         }
         // Serialising in-memory f32 tensors with consistent shapes cannot fail.
         safetensors::serialize(tensors, None).unwrap_or_default()
@@ -501,12 +636,17 @@ pub(crate) mod tests {
                 code_activation: CodeActivation::Tanh,
                 hidden: vec![4],
                 hidden_activation: HiddenActivation::Relu,
+                residual: false,
+                dropout: 0.0,
+                members: 1,
             },
             dataset: DatasetInfo::default(),
             metrics: BTreeMap::new(),
             training: BTreeMap::new(),
             default_formulation: [("water".to_string(), 0.7), ("salt".to_string(), 0.3)].into(),
             default_conditions: [("age".to_string(), 7.0)].into(),
+            snapshot_steps: Vec::new(),
+            projections: Vec::new(),
         };
         let seq = |n: usize, s: f32| (0..n).map(|i| ((i as f32) * s).sin()).collect::<Vec<_>>();
         let weights = Weights {
@@ -526,7 +666,7 @@ pub(crate) mod tests {
                 },
             ],
         };
-        Bundle { manifest, weights }
+        Bundle::single(manifest, weights)
     }
 
     #[test]
@@ -536,13 +676,78 @@ pub(crate) mod tests {
         assert_eq!(back, b);
     }
 
+    /// `tiny()` as a 3-member ensemble with 2 snapshots and a 2-D projection.
+    pub fn tiny_ensemble() -> Bundle {
+        let mut b = tiny();
+        let shift = |w: &Weights, by: f32| Weights {
+            codes: w.codes.iter().map(|c| c + by).collect(),
+            layers: w.layers.clone(),
+        };
+        let m0 = b.members[0].clone();
+        b.members = vec![m0.clone(), shift(&m0, 0.2), shift(&m0, -0.3)];
+        b.manifest.architecture.members = 3;
+        b.manifest.snapshot_steps = vec![0, 100];
+        b.snapshots = [vec![0.0; 6], m0.codes.clone()].concat();
+        b.manifest.projections = vec![ProjectionInfo {
+            name: "pca2".into(),
+            method: "pca".into(),
+            dims: 2,
+            params: BTreeMap::new(),
+        }];
+        b.projections = vec![vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]];
+        b
+    }
+
+    #[test]
+    fn ensemble_snapshots_and_projections_round_trip() {
+        let b = tiny_ensemble();
+        let bytes = b.weights_bytes();
+        let back = Bundle::from_bytes(b.manifest.to_json().as_bytes(), &bytes).unwrap();
+        assert_eq!(back, b);
+        // The manifest must account for every tensor: dropping a member is an error.
+        let mut fewer = b.clone();
+        fewer.manifest.architecture.members = 2;
+        let err = Bundle::from_bytes(fewer.manifest.to_json().as_bytes(), &bytes).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("holds 17 tensors, the manifest implies 12"),
+            "{err}"
+        );
+        // A snapshot tensor that disagrees with the listed steps is named.
+        let mut more = b.clone();
+        more.manifest.snapshot_steps.push(200);
+        let err = Bundle::from_bytes(more.manifest.to_json().as_bytes(), &bytes).unwrap_err();
+        assert!(matches!(err, BundleError::Shape { ref name, .. } if name == SNAPSHOTS));
+    }
+
+    #[test]
+    fn reads_schema_version_1() {
+        let b = tiny();
+        let v1 = b
+            .manifest
+            .to_json()
+            .replace("\"schema_version\": 2", "\"schema_version\": 1");
+        let mut value: serde_json::Value = serde_json::from_str(&v1).unwrap();
+        // Version 1 had none of the fields version 2 added.
+        for key in ["snapshot_steps", "projections"] {
+            value.as_object_mut().unwrap().remove(key);
+        }
+        let arch = value["architecture"].as_object_mut().unwrap();
+        for key in ["residual", "dropout", "members"] {
+            arch.remove(key);
+        }
+        let back = Bundle::from_bytes(value.to_string().as_bytes(), &b.weights_bytes()).unwrap();
+        assert_eq!(back.members, b.members);
+        assert_eq!(back.manifest.architecture.members, 1);
+    }
+
     #[test]
     fn rejects_unknown_version_with_a_clear_error() {
         let b = tiny();
         let json = b
             .manifest
             .to_json()
-            .replace("\"schema_version\": 1", "\"schema_version\": 7");
+            .replace("\"schema_version\": 2", "\"schema_version\": 7");
         let err = Bundle::from_bytes(json.as_bytes(), &b.weights_bytes()).unwrap_err();
         assert_eq!(err, BundleError::UnsupportedVersion { found: 7 });
         assert!(err.to_string().contains("version 7"));
@@ -581,7 +786,7 @@ pub(crate) mod tests {
             .unwrap_err();
         assert!(matches!(err, BundleError::Weights(_)), "{err:?}");
         let mut nan = tiny();
-        nan.weights.layers[1].bias[1] = f32::NAN;
+        nan.members[0].layers[1].bias[1] = f32::NAN;
         let err = Bundle::from_bytes(nan.manifest.to_json().as_bytes(), &nan.weights_bytes())
             .unwrap_err();
         assert_eq!(

@@ -47,15 +47,18 @@ pub struct WideSpec {
     pub drop: Vec<String>,
 }
 
-/// A table of formulations in model order.
+/// A table of formulations in model order. Fractions are stored sparsely (a recipe uses a
+/// few of possibly thousands of materials, as in the study: 60 of 5,400).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     pub ids: Vec<String>,
     pub materials: Vec<String>,
     pub conditions: Vec<String>,
     pub targets: Vec<TargetSpec>,
-    /// `[rows, materials]` fractions (rows sum to 1).
-    pub fractions: Vec<f32>,
+    /// Row `r`'s nonzero fractions are `entries[row_start[r]..row_start[r + 1]]`, as
+    /// `(material index, fraction)` in material order; each row sums to 1.
+    pub row_start: Vec<usize>,
+    pub entries: Vec<(u32, f32)>,
     /// `[rows, conditions]` raw values.
     pub condition_values: Vec<f32>,
     /// `[rows, targets]`; NaN where the value is missing.
@@ -63,19 +66,78 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// An empty dataset with these columns.
+    pub fn new(materials: Vec<String>, conditions: Vec<String>, targets: Vec<TargetSpec>) -> Self {
+        Dataset {
+            ids: Vec::new(),
+            materials,
+            conditions,
+            targets,
+            row_start: vec![0],
+            entries: Vec::new(),
+            condition_values: Vec::new(),
+            target_values: Vec::new(),
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.ids.len()
+    }
+
+    /// Row `r`'s nonzero `(material, fraction)` pairs.
+    pub fn row(&self, r: usize) -> &[(u32, f32)] {
+        &self.entries[self.row_start[r]..self.row_start[r + 1]]
+    }
+
+    /// Row `r`'s fractions over all materials.
+    pub fn dense_row(&self, r: usize) -> Vec<f32> {
+        let mut out = vec![0.0; self.materials.len()];
+        for &(i, f) in self.row(r) {
+            out[i as usize] = f;
+        }
+        out
+    }
+
+    /// Append a row from dense fractions (zeros are not stored), its raw conditions and its
+    /// targets (NaN = missing).
+    pub fn push_row(&mut self, id: String, fractions: &[f32], conditions: &[f32], targets: &[f64]) {
+        let sparse: Vec<(u32, f32)> = fractions
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| **f != 0.0)
+            .map(|(i, &f)| (i as u32, f))
+            .collect();
+        self.push_sparse_row(id, sparse, conditions, targets);
+    }
+
+    /// Append a row from `(material, fraction)` pairs in any order.
+    pub fn push_sparse_row(
+        &mut self,
+        id: String,
+        mut entries: Vec<(u32, f32)>,
+        conditions: &[f32],
+        targets: &[f64],
+    ) {
+        entries.sort_by_key(|e| e.0);
+        self.ids.push(id);
+        self.entries.extend(entries);
+        self.row_start.push(self.entries.len());
+        self.condition_values.extend_from_slice(conditions);
+        self.target_values.extend_from_slice(targets);
     }
 
     /// The given rows' fractions and raw conditions, in model order.
     pub fn batch(&self, rows: &[usize]) -> Batch {
         let (n, c) = (self.materials.len(), self.conditions.len());
+        let mut fractions = vec![0.0; rows.len() * n];
+        for (b, &r) in rows.iter().enumerate() {
+            for &(i, f) in self.row(r) {
+                fractions[b * n + i as usize] = f;
+            }
+        }
         Batch {
             rows: rows.len(),
-            fractions: rows
-                .iter()
-                .flat_map(|&r| self.fractions[r * n..(r + 1) * n].iter().copied())
-                .collect(),
+            fractions,
             conditions: rows
                 .iter()
                 .flat_map(|&r| self.condition_values[r * c..(r + 1) * c].iter().copied())
@@ -141,6 +203,20 @@ pub(crate) fn open_csv(text: &str) -> Result<(csv::Reader<&[u8]>, Vec<String>), 
     Ok((reader, header))
 }
 
+/// A target cell checked against its kind: NaN when empty.
+fn target_value(t: &TargetSpec, v: Option<f64>) -> Result<f64, String> {
+    match (v, t.kind, t.transform) {
+        (None, _, _) => Ok(f64::NAN),
+        (Some(v), TargetKind::Binary, _) if v != 0.0 && v != 1.0 => {
+            Err(format!("binary target must be 0 or 1, not {v}"))
+        }
+        (Some(v), _, Transform::Log10) if v <= 0.0 => {
+            Err(format!("{v} cannot be log-transformed (≤ 0)"))
+        }
+        (Some(v), _, _) => Ok(v),
+    }
+}
+
 /// Read a wide CSV. Every row's amounts are normalised to sum to 1, so fractions, percentages
 /// and masses all work.
 pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
@@ -179,15 +255,11 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
         })
         .collect();
 
-    let mut ds = Dataset {
-        ids: Vec::new(),
-        materials: material_cols.iter().map(|&i| header[i].clone()).collect(),
-        conditions: spec.conditions.clone(),
-        targets: spec.targets.clone(),
-        fractions: Vec::new(),
-        condition_values: Vec::new(),
-        target_values: Vec::new(),
-    };
+    let mut ds = Dataset::new(
+        material_cols.iter().map(|&i| header[i].clone()).collect(),
+        spec.conditions.clone(),
+        spec.targets.clone(),
+    );
     for (r, record) in reader.records().enumerate() {
         let row = r + 2; // 1-based, after the header: the line a spreadsheet shows.
         let record = record.map_err(|e| DataError::Csv(e.to_string()))?;
@@ -199,10 +271,10 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
         };
         let number =
             |c: usize| parse_number(record.get(c).unwrap_or("")).map_err(|p| cell_err(c, p));
-        ds.ids.push(match id_col {
+        let id = match id_col {
             Some(c) => record.get(c).unwrap_or("").to_string(),
             None => format!("row{row}"),
-        });
+        };
         let mut fr = Vec::with_capacity(material_cols.len());
         for &c in &material_cols {
             let v = number(c)?.unwrap_or(0.0);
@@ -211,31 +283,215 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
             }
             fr.push(v);
         }
-        ds.fractions.extend(to_fractions(&fr, row)?);
+        let fractions = to_fractions(&fr, row)?;
+        let mut conds = Vec::with_capacity(cond_cols.len());
         for &c in &cond_cols {
             let v = number(c)?.ok_or_else(|| cell_err(c, "condition value is empty".into()))?;
-            ds.condition_values.push(v as f32);
+            conds.push(v as f32);
         }
+        let mut targets = Vec::with_capacity(target_cols.len());
         for (t, &c) in spec.targets.iter().zip(&target_cols) {
-            let v = number(c)?;
-            let v = match (v, t.kind, t.transform) {
-                (None, _, _) => f64::NAN,
-                (Some(v), TargetKind::Binary, _) if v != 0.0 && v != 1.0 => {
-                    return Err(cell_err(
-                        c,
-                        format!("binary target must be 0 or 1, not {v}"),
-                    ));
-                }
-                (Some(v), _, Transform::Log10) if v <= 0.0 => {
-                    return Err(cell_err(c, format!("{v} cannot be log-transformed (≤ 0)")));
-                }
-                (Some(v), _, _) => v,
-            };
-            ds.target_values.push(v);
+            targets.push(target_value(t, number(c)?).map_err(|p| cell_err(c, p))?);
         }
+        ds.push_row(id, &fractions, &conds, &targets);
     }
     if ds.ids.is_empty() {
         return Err(DataError::Empty);
+    }
+    Ok(ds)
+}
+
+/// The columns of a long CSV: one row per (formulation, material).
+pub const LONG_ID: &str = "formulation_id";
+pub const LONG_MATERIAL: &str = "material";
+pub const LONG_AMOUNT: &str = "amount";
+
+/// Whether a header is the long format's (`formulation_id, material, amount`, any order).
+pub fn is_long_header(text: &str) -> bool {
+    open_csv(text).is_ok_and(|(_, header)| {
+        [LONG_ID, LONG_MATERIAL, LONG_AMOUNT]
+            .iter()
+            .all(|c| header.iter().any(|h| h == c))
+    })
+}
+
+/// Read a long CSV: `formulation_id, material, amount` rows (a material listed twice in one
+/// formulation has its amounts summed, as the study's recipes were), amounts normalised per
+/// formulation. Conditions and targets come from `properties` (a wide CSV keyed by an `id` or
+/// `formulation_id` column) when given, else from columns of the long file itself, where
+/// every row of a formulation must agree. Formulations keep their first-appearance order;
+/// materials too.
+pub fn read_long(
+    text: &str,
+    properties: Option<&str>,
+    spec: &WideSpec,
+) -> Result<Dataset, DataError> {
+    let (mut reader, header) = open_csv(text)?;
+    let col_in = |header: &[String], name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| DataError::MissingColumn(name.to_string()))
+    };
+    let (id_c, mat_c, amt_c) = (
+        col_in(&header, LONG_ID)?,
+        col_in(&header, LONG_MATERIAL)?,
+        col_in(&header, LONG_AMOUNT)?,
+    );
+    let in_file = properties.is_none();
+    let prop_cols = |header: &[String]| -> Result<(Vec<usize>, Vec<usize>), DataError> {
+        Ok((
+            spec.conditions
+                .iter()
+                .map(|c| col_in(header, c))
+                .collect::<Result<_, _>>()?,
+            spec.targets
+                .iter()
+                .map(|t| col_in(header, &t.name))
+                .collect::<Result<_, _>>()?,
+        ))
+    };
+    let (cond_cols, target_cols) = if in_file {
+        prop_cols(&header)?
+    } else {
+        (Vec::new(), Vec::new())
+    };
+
+    let mut materials: Vec<String> = Vec::new();
+    let mut material_index = std::collections::HashMap::new();
+    let mut formulation_index = std::collections::HashMap::new();
+    // Per formulation: id, amounts by material, conditions and targets (with the row that set
+    // each, to report disagreements).
+    struct Partial {
+        id: String,
+        first_row: usize,
+        amounts: std::collections::BTreeMap<u32, f64>,
+        values: Vec<Option<(f64, usize)>>,
+    }
+    let mut partial: Vec<Partial> = Vec::new();
+    let width = spec.conditions.len() + spec.targets.len();
+    for (r, record) in reader.records().enumerate() {
+        let row = r + 2;
+        let record = record.map_err(|e| DataError::Csv(e.to_string()))?;
+        let cell_err = |c: usize, problem: String| DataError::Cell {
+            row,
+            column: c + 1,
+            name: header[c].clone(),
+            problem,
+        };
+        let id = record.get(id_c).unwrap_or("").trim().to_string();
+        if id.is_empty() {
+            return Err(cell_err(id_c, "formulation id is empty".into()));
+        }
+        let name = record.get(mat_c).unwrap_or("").trim().to_string();
+        if name.is_empty() {
+            return Err(cell_err(mat_c, "material name is empty".into()));
+        }
+        let amount = parse_number(record.get(amt_c).unwrap_or(""))
+            .map_err(|p| cell_err(amt_c, p))?
+            .ok_or_else(|| cell_err(amt_c, "amount is empty".into()))?;
+        if amount < 0.0 {
+            return Err(cell_err(amt_c, format!("negative amount {amount}")));
+        }
+        let m = *material_index.entry(name.clone()).or_insert_with(|| {
+            materials.push(name);
+            (materials.len() - 1) as u32
+        });
+        let f = *formulation_index.entry(id.clone()).or_insert_with(|| {
+            partial.push(Partial {
+                id,
+                first_row: row,
+                amounts: Default::default(),
+                values: vec![None; width],
+            });
+            partial.len() - 1
+        });
+        *partial[f].amounts.entry(m).or_insert(0.0) += amount;
+        for (k, &c) in cond_cols.iter().chain(&target_cols).enumerate() {
+            let Some(v) = parse_number(record.get(c).unwrap_or("")).map_err(|p| cell_err(c, p))?
+            else {
+                continue;
+            };
+            match partial[f].values[k] {
+                Some((old, old_row)) if old != v => {
+                    return Err(cell_err(
+                        c,
+                        format!(
+                            "formulation {:?} has {v} here but {old} in row {old_row}",
+                            partial[f].id
+                        ),
+                    ));
+                }
+                _ => partial[f].values[k] = Some((v, row)),
+            }
+        }
+    }
+    if partial.is_empty() {
+        return Err(DataError::Empty);
+    }
+    if let Some(props) = properties {
+        let (mut reader, header) = open_csv(props)?;
+        let id_col = header
+            .iter()
+            .position(|h| h == LONG_ID || h.eq_ignore_ascii_case("id"))
+            .ok_or_else(|| DataError::MissingColumn("id".into()))?;
+        let (conds, targets) = prop_cols(&header)?;
+        for (r, record) in reader.records().enumerate() {
+            let row = r + 2;
+            let record = record.map_err(|e| DataError::Csv(e.to_string()))?;
+            let Some(&f) = formulation_index.get(record.get(id_col).unwrap_or("").trim()) else {
+                continue;
+            };
+            for (k, &c) in conds.iter().chain(&targets).enumerate() {
+                let v = parse_number(record.get(c).unwrap_or("")).map_err(|p| DataError::Cell {
+                    row,
+                    column: c + 1,
+                    name: header[c].clone(),
+                    problem: p,
+                })?;
+                partial[f].values[k] = v.map(|v| (v, row));
+            }
+        }
+    }
+    let mut ds = Dataset::new(materials, spec.conditions.clone(), spec.targets.clone());
+    let nc = spec.conditions.len();
+    for p in partial {
+        let total: f64 = p.amounts.values().sum();
+        if total <= 0.0 {
+            return Err(DataError::Cell {
+                row: p.first_row,
+                column: amt_c + 1,
+                name: LONG_AMOUNT.into(),
+                problem: format!("the amounts of formulation {:?} sum to 0", p.id),
+            });
+        }
+        let mut conds = Vec::with_capacity(nc);
+        for (k, name) in spec.conditions.iter().enumerate() {
+            let (v, _) = p.values[k].ok_or_else(|| DataError::Cell {
+                row: p.first_row,
+                column: id_c + 1,
+                name: name.clone(),
+                problem: format!("formulation {:?} has no value for condition {name:?}", p.id),
+            })?;
+            conds.push(v as f32);
+        }
+        let mut targets = Vec::with_capacity(spec.targets.len());
+        for (k, t) in spec.targets.iter().enumerate() {
+            let v = p.values[nc + k].map(|(v, _)| v);
+            targets.push(target_value(t, v).map_err(|problem| DataError::Cell {
+                row: p.values[nc + k].map_or(p.first_row, |(_, r)| r),
+                column: id_c + 1,
+                name: t.name.clone(),
+                problem,
+            })?);
+        }
+        let entries = p
+            .amounts
+            .iter()
+            .filter(|(_, a)| **a > 0.0)
+            .map(|(&m, &a)| (m, (a / total) as f32))
+            .collect();
+        ds.push_sparse_row(p.id, entries, &conds, &targets);
     }
     Ok(ds)
 }
@@ -263,7 +519,9 @@ mod tests {
         let ds = read_wide(csv, &spec()).unwrap();
         assert_eq!(ds.materials, vec!["water", "salt"]);
         assert_eq!(ds.ids, vec!["A", "B"]);
-        assert_eq!(ds.fractions, vec![0.7, 0.3, 0.5, 0.5]);
+        assert_eq!(ds.dense_row(0), vec![0.7, 0.3]);
+        assert_eq!(ds.row(1), &[(0, 0.5), (1, 0.5)]);
+        assert_eq!(ds.batch(&[1, 0]).fractions, vec![0.5, 0.5, 0.7, 0.3]);
         assert_eq!(ds.condition_values, vec![7.0, 28.0]);
         assert_eq!(ds.target_values[0], 120.0);
         assert!(ds.target_values[1].is_nan());
@@ -295,5 +553,49 @@ mod tests {
             read_wide(csv, &spec()).unwrap_err(),
             DataError::MissingColumn("visc".into())
         );
+    }
+
+    #[test]
+    fn long_format_sums_repeats_and_reads_properties() {
+        let long = "formulation_id,material,amount,age,visc\n\
+                    F1,water,60,7,120\nF1,salt,30,7,\nF1,water,10,,\n\
+                    F2,salt,1,28,\nF2,oil,1,28,\n";
+        let spec = WideSpec {
+            targets: spec().targets,
+            conditions: vec!["age".into()],
+            ..WideSpec::default()
+        };
+        assert!(is_long_header(long));
+        let ds = read_long(long, None, &spec).unwrap();
+        assert_eq!(ds.materials, vec!["water", "salt", "oil"]);
+        assert_eq!(ds.ids, vec!["F1", "F2"]);
+        assert_eq!(ds.dense_row(0), vec![0.7, 0.3, 0.0]);
+        assert_eq!(ds.row(1), &[(1, 0.5), (2, 0.5)]);
+        assert_eq!(ds.condition_values, vec![7.0, 28.0]);
+        assert_eq!(ds.target_values[0], 120.0);
+        assert!(ds.target_values[1].is_nan());
+
+        // The same formulations with properties in a separate wide file keyed by id.
+        let bare = "formulation_id,material,amount\nF1,water,70\nF1,salt,30\nF2,salt,1\nF2,oil,1\n";
+        let props = "id,age,visc\nF2,28,5\nF1,7,120\nF9,1,1\n";
+        let ds2 = read_long(bare, Some(props), &spec).unwrap();
+        assert_eq!(ds2.entries, ds.entries);
+        assert_eq!(ds2.target_values, vec![120.0, 5.0]);
+
+        // Disagreeing condition values within one formulation name both rows.
+        let bad = "formulation_id,material,amount,age,visc\nF1,water,1,7,\nF1,salt,1,8,\n";
+        let err = read_long(bad, None, &spec).unwrap_err().to_string();
+        assert!(
+            err.contains("row 3, column 4") && err.contains("in row 2"),
+            "{err}"
+        );
+        let bad = "formulation_id,material,amount,age,visc\nF1,water,-1,7,1\n";
+        let err = read_long(bad, None, &spec).unwrap_err().to_string();
+        assert_eq!(err, "row 2, column 3 (\"amount\"): negative amount -1");
+        let no_cond = "formulation_id,material,amount\nF1,water,1\n";
+        let err = read_long(no_cond, Some("id,age,visc\n"), &spec)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no value for condition \"age\""), "{err}");
     }
 }

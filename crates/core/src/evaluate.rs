@@ -82,7 +82,9 @@ pub fn cross_validate(
         .iter()
         .enumerate()
         .map(|(i, split)| {
-            let bundle = train_on_rows(ds, cfg, &split.train, |step, loss| progress(i, step, loss));
+            let (bundle, _) = train_on_rows(ds, cfg, &split.train, &[], |step, loss| {
+                progress(i, step, loss)
+            });
             let model = MixModel::new(&bundle, &Device::flex());
             let mut scores = SplitScores::new();
             for (subset, rows) in [
@@ -192,27 +194,21 @@ mod tests {
 
     fn dataset() -> Dataset {
         let mut rng = Rng::new(9);
-        let mut ds = Dataset {
-            ids: vec![],
-            materials: vec!["a".into(), "b".into(), "c".into(), "d".into()],
-            conditions: vec![],
-            targets: vec![TargetSpec {
+        let mut ds = Dataset::new(
+            vec!["a".into(), "b".into(), "c".into(), "d".into()],
+            vec![],
+            vec![TargetSpec {
                 name: "y".into(),
                 kind: TargetKind::Regression,
                 transform: Transform::None,
             }],
-            fractions: vec![],
-            condition_values: vec![],
-            target_values: vec![],
-        };
+        );
         for i in 0..120 {
             let f: Vec<f64> = (0..4).map(|_| rng.uniform()).collect();
             let s: f64 = f.iter().sum();
             let f: Vec<f32> = f.iter().map(|x| (x / s) as f32).collect();
-            ds.ids.push(format!("r{i}"));
-            ds.target_values
-                .push(4.0 * f64::from(f[0]) - 3.0 * f64::from(f[2]));
-            ds.fractions.extend(f);
+            let y = 4.0 * f64::from(f[0]) - 3.0 * f64::from(f[2]);
+            ds.push_row(format!("r{i}"), &f, &[], &[y]);
         }
         ds
     }
@@ -255,7 +251,7 @@ mod tests {
         let mut ds = dataset();
         ds.targets[0].kind = TargetKind::Binary;
         ds.target_values = (0..120).map(|i| f64::from(u8::from(i % 2 == 0))).collect();
-        let bundle = train_on_rows(
+        let (bundle, _) = train_on_rows(
             &ds,
             &TrainConfig {
                 steps: 5,
@@ -263,6 +259,7 @@ mod tests {
                 ..TrainConfig::default()
             },
             &(0..100).collect::<Vec<_>>(),
+            &[],
             |_, _| {},
         );
         let model = MixModel::new(&bundle, &Device::flex());

@@ -7,8 +7,11 @@ pub mod bundle;
 pub mod data;
 #[cfg(feature = "train")]
 pub mod evaluate;
+#[cfg(feature = "train")]
+pub mod fit_material;
 pub mod metrics;
 pub mod model;
+pub mod projection;
 pub mod rng;
 // Blocking readback: native only until the app scores in a worker (predict_async).
 #[cfg(not(target_arch = "wasm32"))]

@@ -107,6 +107,18 @@ pub fn forward(
     fractions: Tensor<2>,
     conditions: Option<Tensor<2>>,
 ) -> Tensor<2> {
+    forward_with(params, manifest, fractions, conditions, |x| x)
+}
+
+/// [`forward`] with `after_hidden` applied to each hidden layer's activations (training uses
+/// it for dropout).
+pub fn forward_with(
+    params: &Params,
+    manifest: &Manifest,
+    fractions: Tensor<2>,
+    conditions: Option<Tensor<2>>,
+    mut after_hidden: impl FnMut(Tensor<2>) -> Tensor<2>,
+) -> Tensor<2> {
     let arch = &manifest.architecture;
     let reps = representations(params.codes.clone(), arch.code_activation);
     let mut x = fractions.matmul(reps);
@@ -115,10 +127,17 @@ pub fn forward(
     }
     let last = params.layers.len().saturating_sub(1);
     for (i, (w, b)) in params.layers.iter().enumerate() {
-        x = x.matmul(w.clone()) + b.clone().unsqueeze_dim(0);
-        if i < last {
-            x = hidden_act(x, arch.hidden_activation);
+        let z = x.clone().matmul(w.clone()) + b.clone().unsqueeze_dim(0);
+        if i == last {
+            return z;
         }
+        let h = after_hidden(hidden_act(z, arch.hidden_activation));
+        let [d_in, d_out] = w.dims();
+        x = if arch.residual && d_in == d_out {
+            x + h
+        } else {
+            h
+        };
     }
     x
 }
@@ -192,24 +211,60 @@ impl Batch {
 }
 
 /// Predictions in user units: `values[row * targets + t]` is a value for regression targets
-/// and a probability for binary ones.
+/// and a probability for binary ones; for an ensemble, the members' mean, with their standard
+/// deviation in `spread` (0 for a single model).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction {
     pub rows: usize,
     pub targets: usize,
     pub values: Vec<f64>,
+    pub spread: Vec<f64>,
 }
 
 impl Prediction {
     pub fn row(&self, r: usize) -> &[f64] {
         &self.values[r * self.targets..(r + 1) * self.targets]
     }
+
+    pub fn spread_row(&self, r: usize) -> &[f64] {
+        &self.spread[r * self.targets..(r + 1) * self.targets]
+    }
+
+    /// Mean and sample standard deviation over members' predictions of the same rows.
+    pub fn ensemble(members: &[Prediction]) -> Prediction {
+        let Some(first) = members.first() else {
+            return Prediction {
+                rows: 0,
+                targets: 0,
+                values: Vec::new(),
+                spread: Vec::new(),
+            };
+        };
+        let k = members.len() as f64;
+        let len = first.values.len();
+        let mut values = vec![0.0; len];
+        let mut spread = vec![0.0; len];
+        for (i, (v, s)) in values.iter_mut().zip(spread.iter_mut()).enumerate() {
+            let mean = members.iter().map(|p| p.values[i]).sum::<f64>() / k;
+            *v = mean;
+            if members.len() > 1 {
+                let ss: f64 = members.iter().map(|p| (p.values[i] - mean).powi(2)).sum();
+                *s = (ss / (k - 1.0)).sqrt();
+            }
+        }
+        Prediction {
+            rows: first.rows,
+            targets: first.targets,
+            values,
+            spread,
+        }
+    }
 }
 
 /// Undo the target standardisation/transform of raw head outputs.
 pub fn decode(manifest: &Manifest, raw: &[f32]) -> Prediction {
     let t = manifest.targets.len();
-    let values = raw
+    let values: Vec<f64> = raw
         .iter()
         .enumerate()
         .map(|(i, &z)| {
@@ -230,6 +285,7 @@ pub fn decode(manifest: &Manifest, raw: &[f32]) -> Prediction {
     Prediction {
         rows: raw.len() / t.max(1),
         targets: t,
+        spread: vec![0.0; values.len()],
         values,
     }
 }
@@ -237,18 +293,19 @@ pub fn decode(manifest: &Manifest, raw: &[f32]) -> Prediction {
 /// A bundle's model built on one device, ready to predict.
 pub struct MixModel {
     pub manifest: Manifest,
-    params: Params,
+    members: Vec<Params>,
     device: Device,
 }
 
 impl MixModel {
     pub fn new(bundle: &Bundle, device: &Device) -> Self {
+        let d = bundle.manifest.architecture.code_dim;
         MixModel {
-            params: Params::from_weights(
-                &bundle.weights,
-                bundle.manifest.architecture.code_dim,
-                device,
-            ),
+            members: bundle
+                .members
+                .iter()
+                .map(|w| Params::from_weights(w, d, device))
+                .collect(),
             manifest: bundle.manifest.clone(),
             device: device.clone(),
         }
@@ -258,7 +315,8 @@ impl MixModel {
         &self.device
     }
 
-    fn raw_output(&self, batch: &Batch) -> Result<Tensor<2>, PredictError> {
+    /// Head outputs of each member for the batch.
+    fn raw_outputs(&self, batch: &Batch) -> Result<Vec<Tensor<2>>, PredictError> {
         batch.check(&self.manifest)?;
         let n = self.manifest.materials.len();
         let fractions = Tensor::from_data(
@@ -269,30 +327,41 @@ impl MixModel {
             let w = self.manifest.conditions.len();
             Tensor::from_data(TensorData::new(c, [batch.rows, w]), &self.device)
         });
-        Ok(forward(&self.params, &self.manifest, fractions, conditions))
+        Ok(self
+            .members
+            .iter()
+            .map(|p| forward(p, &self.manifest, fractions.clone(), conditions.clone()))
+            .collect())
     }
 
     /// Predict a batch, reading the result back asynchronously (required in the browser).
     pub async fn predict_async(&self, batch: &Batch) -> Result<Prediction, PredictError> {
-        let out = self.raw_output(batch)?;
-        let data = out
-            .into_data_async()
-            .await
-            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-        let raw = data
-            .as_slice::<f32>()
-            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-        Ok(decode(&self.manifest, raw))
+        let mut preds = Vec::new();
+        for out in self.raw_outputs(batch)? {
+            let data = out
+                .into_data_async()
+                .await
+                .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+            let raw = data
+                .as_slice::<f32>()
+                .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+            preds.push(decode(&self.manifest, raw));
+        }
+        Ok(Prediction::ensemble(&preds))
     }
 
     /// Predict a batch with a blocking readback (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn predict(&self, batch: &Batch) -> Result<Prediction, PredictError> {
-        let data = self.raw_output(batch)?.into_data();
-        let raw = data
-            .as_slice::<f32>()
-            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-        Ok(decode(&self.manifest, raw))
+        let mut preds = Vec::new();
+        for out in self.raw_outputs(batch)? {
+            let data = out.into_data();
+            let raw = data
+                .as_slice::<f32>()
+                .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+            preds.push(decode(&self.manifest, raw));
+        }
+        Ok(Prediction::ensemble(&preds))
     }
 }
 
@@ -316,7 +385,15 @@ pub fn standardise_conditions(manifest: &Manifest, raw: &[f32]) -> Option<Vec<f3
 /// The same forward pass in plain f64 on the host: the reference the burn model is tested
 /// against (and a readable statement of the method).
 pub fn reference_predict(bundle: &Bundle, batch: &Batch) -> Prediction {
-    let m = &bundle.manifest;
+    let members: Vec<Prediction> = bundle
+        .members
+        .iter()
+        .map(|w| reference_member(&bundle.manifest, w, batch))
+        .collect();
+    Prediction::ensemble(&members)
+}
+
+fn reference_member(m: &Manifest, weights: &Weights, batch: &Batch) -> Prediction {
     let (n, d) = (m.materials.len(), m.architecture.code_dim);
     let act = |v: f64| match m.architecture.code_activation {
         CodeActivation::Tanh => v.tanh(),
@@ -337,12 +414,12 @@ pub fn reference_predict(bundle: &Bundle, batch: &Batch) -> Prediction {
         for i in 0..n {
             let f = f64::from(batch.fractions[r * n + i]);
             for (k, xk) in x.iter_mut().enumerate() {
-                *xk += f * act(f64::from(bundle.weights.codes[i * d + k]));
+                *xk += f * act(f64::from(weights.codes[i * d + k]));
             }
         }
         x.extend(conds[r * c..(r + 1) * c].iter().map(|&v| f64::from(v)));
-        let last = bundle.weights.layers.len() - 1;
-        for (li, l) in bundle.weights.layers.iter().enumerate() {
+        let last = weights.layers.len() - 1;
+        for (li, l) in weights.layers.iter().enumerate() {
             let mut y: Vec<f64> = l.bias.iter().map(|&b| f64::from(b)).collect();
             for (i, xi) in x.iter().enumerate() {
                 for (o, yo) in y.iter_mut().enumerate() {
@@ -351,6 +428,9 @@ pub fn reference_predict(bundle: &Bundle, batch: &Batch) -> Prediction {
             }
             if li < last {
                 y.iter_mut().for_each(|v| *v = hidden(*v));
+                if m.architecture.residual && l.d_in == l.d_out {
+                    y.iter_mut().zip(&x).for_each(|(v, xi)| *v += xi);
+                }
             }
             x = y;
         }
@@ -373,6 +453,7 @@ fn erf(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::Dense;
     use crate::bundle::tests::tiny;
 
     fn close(a: f64, b: f64) -> bool {
@@ -406,11 +487,81 @@ mod tests {
     }
 
     #[test]
+    fn ensembles_and_residual_links_match_the_reference() {
+        let mut bundle = crate::bundle::tests::tiny_ensemble();
+        // A square hidden layer so the residual link applies: 3 → 3 → 3 → 2.
+        bundle.manifest.architecture.hidden = vec![3, 3];
+        bundle.manifest.architecture.residual = true;
+        for (k, w) in bundle.members.iter_mut().enumerate() {
+            let seq = |n: usize, s: f32| {
+                (0..n)
+                    .map(|i| ((i + k) as f32 * s).cos())
+                    .collect::<Vec<_>>()
+            };
+            w.layers = vec![
+                Dense {
+                    d_in: 3,
+                    d_out: 3,
+                    weight: seq(9, 0.4),
+                    bias: seq(3, 0.2),
+                },
+                Dense {
+                    d_in: 3,
+                    d_out: 3,
+                    weight: seq(9, 0.7),
+                    bias: seq(3, 0.5),
+                },
+                Dense {
+                    d_in: 3,
+                    d_out: 2,
+                    weight: seq(6, 0.3),
+                    bias: seq(2, 0.9),
+                },
+            ];
+        }
+        let batch = Batch {
+            rows: 2,
+            fractions: vec![0.7, 0.3, 0.0, 0.1, 0.1, 0.8],
+            conditions: vec![7.0, 20.0],
+        };
+        let model = MixModel::new(&bundle, &Device::flex());
+        let got = model.predict(&batch).unwrap();
+        let want = reference_predict(&bundle, &batch);
+        for (g, w) in got.values.iter().zip(&want.values) {
+            assert!(close(*g, *w), "{g} vs {w}");
+        }
+        for (g, w) in got.spread.iter().zip(&want.spread) {
+            assert!((g - w).abs() <= 1e-5 * w.abs().max(1e-3), "{g} vs {w}");
+        }
+        // Members differ, so there is a spread; the residual link changes the answer.
+        assert!(got.spread.iter().all(|s| *s > 0.0), "{:?}", got.spread);
+        bundle.manifest.architecture.residual = false;
+        let plain = reference_predict(&bundle, &batch);
+        assert!(
+            plain
+                .values
+                .iter()
+                .zip(&want.values)
+                .any(|(a, b)| !close(*a, *b)),
+            "residual links had no effect"
+        );
+        // The ensemble mean is the mean of the members.
+        let member = |k: usize| {
+            let mut one = bundle.clone();
+            one.members = vec![bundle.members[k].clone()];
+            one.manifest.architecture.members = 1;
+            reference_predict(&one, &batch).values[0]
+        };
+        let mean = (member(0) + member(1) + member(2)) / 3.0;
+        assert!(close(plain.values[0], mean));
+    }
+
+    #[test]
     fn a_material_with_zero_code_contributes_nothing() {
         let mut bundle = tiny();
         // Code of "oil" at the origin: swapping salt for oil equals removing salt.
-        bundle.weights.codes[4] = 0.0;
-        bundle.weights.codes[5] = 0.0;
+        bundle.members[0].codes[4] = 0.0;
+        bundle.members[0].codes[5] = 0.0;
         let model = MixModel::new(&bundle, &Device::flex());
         let with_oil = Batch {
             rows: 1,

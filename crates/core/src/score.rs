@@ -35,7 +35,8 @@ enum Role {
     Carried,
 }
 
-/// Score every row of `text`; returns the input's columns followed by `<target>_predicted`.
+/// Score every row of `text`; returns the input's columns followed by `<target>_predicted`
+/// (and `<target>_spread` for an ensemble).
 /// Amounts are normalised per row (percentages and masses work).
 pub fn score_csv(model: &MixModel, text: &str, ignore: &[String]) -> Result<String, ScoreError> {
     let m: &Manifest = &model.manifest;
@@ -110,13 +111,21 @@ pub fn score_csv(model: &MixModel, text: &str, ignore: &[String]) -> Result<Stri
     let pred = model.predict(&batch)?;
 
     let mut out = csv::Writer::from_writer(Vec::new());
+    // An ensemble also reports its members' spread (standard deviation) per target.
+    let spread = m.architecture.members > 1;
     let mut head = header.clone();
     head.extend(m.targets.iter().map(|t| format!("{}_predicted", t.name)));
+    if spread {
+        head.extend(m.targets.iter().map(|t| format!("{}_spread", t.name)));
+    }
     let write_err = |e: csv::Error| ScoreError::Csv(e.to_string());
     out.write_record(&head).map_err(write_err)?;
     for (i, record) in records.iter().enumerate() {
         let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
         fields.extend(pred.row(i).iter().map(|v| v.to_string()));
+        if spread {
+            fields.extend(pred.spread_row(i).iter().map(|v| v.to_string()));
+        }
         out.write_record(&fields).map_err(write_err)?;
     }
     let bytes = out

@@ -2,8 +2,8 @@
 //! effect (plus a little noise), one group is inert (effect zero), and the property is a fixed
 //! nonlinear function of the fraction-weighted effects. Learned codes should recover the groups.
 //!
-//! Dense storage: fine for hundreds of materials; the study's scale (5,400 materials, 60 per
-//! recipe) needs the sparse/long format, which the dataset type does not have yet.
+//! Rows are sparse, so the study's scale ([`SyntheticConfig::study_scale`]: 5,400 materials,
+//! up to 60 per recipe, tens of thousands of recipes) costs megabytes, not gigabytes.
 
 use crate::bundle::{TargetKind, Transform};
 use crate::data::{Dataset, TargetSpec};
@@ -23,6 +23,19 @@ pub struct SyntheticConfig {
     /// Noise added to the property.
     pub target_noise: f64,
     pub seed: u64,
+}
+
+impl SyntheticConfig {
+    /// The study's scale: about 5,400 materials in 30 planted groups, 10 to 60 per recipe.
+    pub fn study_scale(recipes: usize) -> Self {
+        SyntheticConfig {
+            materials: 5400,
+            groups: 30,
+            recipes,
+            per_recipe: (10, 60),
+            ..SyntheticConfig::default()
+        }
+    }
 }
 
 impl Default for SyntheticConfig {
@@ -64,44 +77,43 @@ pub fn generate(cfg: &SyntheticConfig) -> (Dataset, Vec<usize>) {
     let projection: Vec<f64> = (0..k).map(|_| rng.normal()).collect();
 
     let n = cfg.materials;
-    let mut ds = Dataset {
-        ids: Vec::with_capacity(cfg.recipes),
-        materials: (0..n).map(|i| format!("m{i:04}")).collect(),
-        conditions: Vec::new(),
-        targets: vec![TargetSpec {
+    let width = if n > 9999 { 5 } else { 4 };
+    let mut ds = Dataset::new(
+        (0..n).map(|i| format!("m{i:0width$}")).collect(),
+        Vec::new(),
+        vec![TargetSpec {
             name: "property".into(),
             kind: TargetKind::Regression,
             transform: Transform::None,
         }],
-        fractions: Vec::with_capacity(cfg.recipes * n),
-        condition_values: Vec::new(),
-        target_values: Vec::with_capacity(cfg.recipes),
-    };
+    );
     let (lo, hi) = cfg.per_recipe;
+    // Partial Fisher–Yates over a persistent permutation: O(count) per recipe, uniform.
+    let mut perm: Vec<usize> = (0..n).collect();
     for r in 0..cfg.recipes {
-        let count = lo + rng.below(hi - lo + 1);
-        let mut chosen: Vec<usize> = (0..n).collect();
-        rng.shuffle(&mut chosen);
-        chosen.truncate(count.min(n));
+        let count = (lo + rng.below(hi - lo + 1)).min(n);
+        for j in 0..count {
+            let pick = j + rng.below(n - j);
+            perm.swap(j, pick);
+        }
+        let chosen = &perm[..count];
         let weights: Vec<f64> = chosen
             .iter()
             .map(|_| -rng.uniform().max(1e-9).ln())
             .collect();
         let total: f64 = weights.iter().sum();
-        let mut row = vec![0.0f32; n];
+        let mut entries = Vec::with_capacity(count);
         let mut mix = vec![0.0f64; k];
         for (&i, w) in chosen.iter().zip(&weights) {
             let f = (w / total) as f32;
-            row[i] = f;
+            entries.push((i as u32, f));
             for (m, e) in mix.iter_mut().zip(&effect[i]) {
                 *m += f64::from(f) * e;
             }
         }
         let z: f64 = mix.iter().zip(&projection).map(|(m, p)| m * p).sum();
         let y = z.tanh() + 0.3 * mix[0] * mix[0] + cfg.target_noise * rng.normal();
-        ds.ids.push(format!("s{r}"));
-        ds.fractions.extend(row);
-        ds.target_values.push(y);
+        ds.push_sparse_row(format!("s{r}"), entries, &[], &[y]);
     }
     (ds, group_of)
 }
@@ -153,11 +165,31 @@ mod tests {
         assert_eq!(a, generate(&cfg).0);
         assert_eq!(groups.len(), 60);
         for r in 0..50 {
-            let row = &a.fractions[r * 60..(r + 1) * 60];
+            let row = a.dense_row(r);
             let used = row.iter().filter(|&&f| f > 0.0).count();
             assert!((3..=8).contains(&used));
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn study_scale_is_sparse_and_fast_to_make() {
+        let (ds, groups) = generate(&SyntheticConfig::study_scale(20_000));
+        assert_eq!(
+            (ds.rows(), ds.materials.len(), groups.len()),
+            (20_000, 5400, 5400)
+        );
+        let used: Vec<usize> = (0..ds.rows()).map(|r| ds.row(r).len()).collect();
+        assert!(used.iter().all(|u| (10..=60).contains(u)));
+        assert_eq!(*used.iter().max().unwrap(), 60);
+        // About 35 entries a row: megabytes, where dense rows would take 432 MB.
+        assert!(ds.entries.len() < 20_000 * 40);
+        // Every material is used somewhere, so every code gets trained.
+        let mut seen = vec![false; 5400];
+        ds.entries
+            .iter()
+            .for_each(|&(i, _)| seen[i as usize] = true);
+        assert!(seen.iter().all(|s| *s));
     }
 
     /// The method's central claim on data where the truth is known: materials of one planted
@@ -182,7 +214,7 @@ mod tests {
         let (bundle, _) = train(&ds, &cfg, |_, _| {});
         let d = cfg.code_dim;
         let reps: Vec<Vec<f64>> = bundle
-            .weights
+            .weights()
             .codes
             .chunks(d)
             .map(|c| c.iter().map(|&v| f64::from(v).tanh()).collect())

@@ -14,7 +14,7 @@ use crate::bundle::{
     Manifest, Material, SCHEMA_VERSION, Target, TargetKind, Transform, Weights,
 };
 use crate::data::Dataset;
-use crate::model::{Params, forward, standardise_conditions};
+use crate::model::{Params, forward, forward_with, standardise_conditions};
 use crate::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -34,6 +34,35 @@ pub struct TrainConfig {
     /// Stop when the validation loss has not improved for this many checks (one every
     /// [`CHECK_EVERY`] steps) and keep the best weights; `None` = train all steps.
     pub early_stopping: Option<usize>,
+    /// Skip connections around square hidden layers.
+    pub residual: bool,
+    /// Dropout rate on hidden activations during training.
+    pub dropout: f64,
+    /// Ensemble size K (members differ by seed).
+    pub members: usize,
+    /// Steps at which member 0's codes are recorded (0 = the initial codes).
+    pub snapshot_steps: Vec<usize>,
+}
+
+/// `count` snapshot steps from 0 to `steps`, spaced evenly in log(1 + step) so the early
+/// spreading of the codes is as visible as the late settling.
+pub fn log_spaced_steps(steps: usize, count: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = (0..count)
+        .map(|i| {
+            let t = i as f64 / (count.max(2) - 1) as f64;
+            ((1.0 + steps as f64).powf(t) - 1.0).round() as usize
+        })
+        .collect();
+    if count > 0 {
+        out.push(steps);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out.truncate(count.max(usize::from(count > 0)));
+    if let Some(last) = out.last_mut() {
+        *last = steps;
+    }
+    out
 }
 
 /// Steps between validation checks (and progress reports).
@@ -53,6 +82,10 @@ impl Default for TrainConfig {
             validation_fraction: 0.1,
             weight_decay: 0.0,
             early_stopping: None,
+            residual: false,
+            dropout: 0.0,
+            members: 1,
+            snapshot_steps: Vec::new(),
         }
     }
 }
@@ -77,28 +110,31 @@ fn transformed(v: f64, t: Transform) -> f64 {
 
 /// The manifest a dataset and config give, before any weights exist.
 fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manifest {
-    let n = ds.materials.len();
     let c = ds.conditions.len();
     let t = ds.targets.len();
-    let materials = ds
+    let mut materials: Vec<Material> = ds
         .materials
         .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let used: Vec<f64> = train_rows
-                .iter()
-                .map(|&r| f64::from(ds.fractions[r * n + i]))
-                .filter(|&f| f > 0.0)
-                .collect();
-            Material {
-                name: name.clone(),
-                metadata: BTreeMap::new(),
-                usage_count: used.len() as u64,
-                fraction_min: used.iter().copied().fold(f64::INFINITY, f64::min).min(1.0),
-                fraction_max: used.iter().copied().fold(0.0, f64::max),
-            }
+        .map(|name| Material {
+            name: name.clone(),
+            metadata: BTreeMap::new(),
+            usage_count: 0,
+            fraction_min: f64::INFINITY,
+            fraction_max: 0.0,
         })
         .collect();
+    for &r in train_rows {
+        for &(i, f) in ds.row(r) {
+            let m = &mut materials[i as usize];
+            let f = f64::from(f);
+            m.usage_count += 1;
+            m.fraction_min = m.fraction_min.min(f);
+            m.fraction_max = m.fraction_max.max(f);
+        }
+    }
+    for m in &mut materials {
+        m.fraction_min = m.fraction_min.min(1.0);
+    }
     let conditions = ds
         .conditions
         .iter()
@@ -155,12 +191,17 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
             code_activation: cfg.code_activation,
             hidden: cfg.hidden.clone(),
             hidden_activation: cfg.hidden_activation,
+            residual: cfg.residual,
+            dropout: cfg.dropout,
+            members: cfg.members.max(1),
         },
         dataset: DatasetInfo::default(),
         metrics: BTreeMap::new(),
         training: BTreeMap::new(),
         default_formulation: BTreeMap::new(),
         default_conditions: BTreeMap::new(),
+        snapshot_steps: Vec::new(),
+        projections: Vec::new(),
     }
 }
 
@@ -190,14 +231,14 @@ fn init_weights(m: &Manifest, rng: &mut Rng) -> Weights {
 
 /// Host-side tensors for a set of rows: fractions, standardised conditions, standardised
 /// targets (0 where missing), the mask of present targets.
-struct Rows {
+pub(crate) struct Rows {
     fractions: Vec<f32>,
     conditions: Option<Vec<f32>>,
     targets: Vec<f32>,
     mask: Vec<f32>,
 }
 
-fn gather(ds: &Dataset, m: &Manifest, rows: &[usize]) -> Rows {
+pub(crate) fn gather(ds: &Dataset, m: &Manifest, rows: &[usize]) -> Rows {
     let t = ds.targets.len();
     let batch = ds.batch(rows);
     let mut targets = Vec::with_capacity(rows.len() * t);
@@ -230,7 +271,13 @@ fn gather(ds: &Dataset, m: &Manifest, rows: &[usize]) -> Rows {
 
 /// Per-target mean loss, summed over targets: squared error for regression, binary
 /// cross-entropy on logits for binary targets; missing values masked out.
-fn loss(m: &Manifest, out: Tensor<2>, y: Tensor<2>, mask: Tensor<2>, device: &Device) -> Tensor<1> {
+pub(crate) fn loss(
+    m: &Manifest,
+    out: Tensor<2>,
+    y: Tensor<2>,
+    mask: Tensor<2>,
+    device: &Device,
+) -> Tensor<1> {
     let t = m.targets.len();
     let is_binary: Vec<f32> = m
         .targets
@@ -247,16 +294,16 @@ fn loss(m: &Manifest, out: Tensor<2>, y: Tensor<2>, mask: Tensor<2>, device: &De
     ((per * mask).sum_dim(0) / counts).sum()
 }
 
-struct Adam {
+pub(crate) struct Adam {
     beta1: f64,
     beta2: f64,
     eps: f64,
-    step: i32,
+    pub(crate) step: i32,
     moments: Vec<(Tensor<2>, Tensor<2>)>,
 }
 
 impl Adam {
-    fn new(shapes: &[[usize; 2]], device: &Device) -> Self {
+    pub(crate) fn new(shapes: &[[usize; 2]], device: &Device) -> Self {
         Adam {
             beta1: 0.9,
             beta2: 0.999,
@@ -270,7 +317,7 @@ impl Adam {
     }
 
     /// One update of parameter `i` (non-autodiff tensors in, non-autodiff out).
-    fn update(&mut self, i: usize, p: Tensor<2>, g: Tensor<2>, lr: f64) -> Tensor<2> {
+    pub(crate) fn update(&mut self, i: usize, p: Tensor<2>, g: Tensor<2>, lr: f64) -> Tensor<2> {
         let (m, v) = self.moments[i].clone();
         let m = m.mul_scalar(self.beta1) + g.clone().mul_scalar(1.0 - self.beta1);
         let v = v.mul_scalar(self.beta2) + g.square().mul_scalar(1.0 - self.beta2);
@@ -305,11 +352,24 @@ fn unflat(mut v: Vec<Tensor<2>>) -> Params {
 }
 
 /// What training reports besides the bundle.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct TrainReport {
+    /// Mini-batch loss at every step of member 0.
     pub losses: Vec<f64>,
     pub train_rows: Vec<usize>,
     pub validation_rows: Vec<usize>,
+    /// Member 0's learning curve, one point per check.
+    pub curve: Vec<CurvePoint>,
+}
+
+/// One point of a learning curve (losses in the model's standardised units).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    pub step: usize,
+    /// Mean mini-batch loss over the steps since the previous point.
+    pub train: f64,
+    /// Loss on the monitored rows (held-out test rows in `evaluate`), if any.
+    pub monitor: Option<f64>,
 }
 
 /// Train a model on `ds`; `progress(step, loss)` is called every few steps.
@@ -326,16 +386,26 @@ pub fn train(
     let validation_rows = order[..n_val].to_vec();
     let mut train_rows = order[n_val..].to_vec();
     train_rows.sort_unstable();
-    fit(ds, cfg, train_rows, validation_rows, &mut rng, progress)
+    fit(
+        ds,
+        cfg,
+        train_rows,
+        validation_rows,
+        &[],
+        &mut rng,
+        progress,
+    )
 }
 
 /// Train on exactly `train_rows` (the evaluation protocol chooses them); seeded by `cfg.seed`.
+/// The loss on `monitor_rows` is recorded in the learning curve but never used for training.
 pub fn train_on_rows(
     ds: &Dataset,
     cfg: &TrainConfig,
     train_rows: &[usize],
+    monitor_rows: &[usize],
     progress: impl FnMut(usize, f64),
-) -> Bundle {
+) -> (Bundle, TrainReport) {
     let mut rng = Rng::new(cfg.seed);
     let (fit_rows, validation_rows) = if cfg.early_stopping.is_some() {
         let mut order = train_rows.to_vec();
@@ -348,7 +418,69 @@ pub fn train_on_rows(
     } else {
         (train_rows.to_vec(), Vec::new())
     };
-    fit(ds, cfg, fit_rows, validation_rows, &mut rng, progress).0
+    fit(
+        ds,
+        cfg,
+        fit_rows,
+        validation_rows,
+        monitor_rows,
+        &mut rng,
+        progress,
+    )
+}
+
+/// Host rows turned into constant tensors on `device`.
+pub(crate) struct RowTensors {
+    pub(crate) x: Tensor<2>,
+    pub(crate) cond: Option<Tensor<2>>,
+    pub(crate) y: Tensor<2>,
+    pub(crate) mask: Tensor<2>,
+}
+
+impl RowTensors {
+    pub(crate) fn new(ds: &Dataset, m: &Manifest, rows: &[usize], device: &Device) -> Self {
+        let (n, c, t) = (m.materials.len(), m.conditions.len(), m.targets.len());
+        let v = gather(ds, m, rows);
+        let b = rows.len();
+        RowTensors {
+            x: Tensor::from_data(TensorData::new(v.fractions, [b, n]), device),
+            cond: v
+                .conditions
+                .map(|x| Tensor::from_data(TensorData::new(x, [b, c]), device)),
+            y: Tensor::from_data(TensorData::new(v.targets, [b, t]), device),
+            mask: Tensor::from_data(TensorData::new(v.mask, [b, t]), device),
+        }
+    }
+
+    /// The loss of `params` (plain tensors) on these rows.
+    fn loss(&self, params: &[Tensor<2>], m: &Manifest, device: &Device) -> f64 {
+        let out = forward(
+            &unflat(params.to_vec()),
+            m,
+            self.x.clone(),
+            self.cond.clone(),
+        );
+        f64::from(loss(m, out, self.y.clone(), self.mask.clone(), device).into_scalar::<f32>())
+    }
+}
+
+/// The seed of ensemble member `k`: member 0 continues the split's generator, the others get
+/// well-separated streams.
+fn member_rng(base: &Rng, seed: u64, k: usize) -> Rng {
+    if k == 0 {
+        base.clone()
+    } else {
+        Rng::new(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+}
+
+/// One trained member: its weights, member-0-style report figures and snapshots.
+struct Member {
+    weights: Weights,
+    losses: Vec<f64>,
+    curve: Vec<CurvePoint>,
+    best_step: Option<usize>,
+    snapshots: Vec<f32>,
 }
 
 fn fit(
@@ -356,16 +488,133 @@ fn fit(
     cfg: &TrainConfig,
     train_rows: Vec<usize>,
     validation_rows: Vec<usize>,
+    monitor_rows: &[usize],
     rng: &mut Rng,
     mut progress: impl FnMut(usize, f64),
 ) -> (Bundle, TrainReport) {
     let device = Device::flex();
-    let ad = device.clone().autodiff();
+    let mut cfg = cfg.clone();
+    cfg.snapshot_steps.sort_unstable();
+    cfg.snapshot_steps.dedup();
+    cfg.snapshot_steps.retain(|&s| s <= cfg.steps);
+    let cfg = &cfg;
     let mut manifest = manifest_for(ds, cfg, &train_rows);
-    let weights = init_weights(&manifest, rng);
-    let n = manifest.materials.len();
     let (c, t) = (manifest.conditions.len(), manifest.targets.len());
+    let validation = (cfg.early_stopping.is_some() && !validation_rows.is_empty())
+        .then(|| RowTensors::new(ds, &manifest, &validation_rows, &device));
+    let monitor =
+        (!monitor_rows.is_empty()).then(|| RowTensors::new(ds, &manifest, monitor_rows, &device));
+    let k = cfg.members.max(1);
+    let mut members = Vec::with_capacity(k);
+    for member in 0..k {
+        let mut member_rng = member_rng(rng, cfg.seed, member);
+        let snapshot_steps: &[usize] = if member == 0 {
+            &cfg.snapshot_steps
+        } else {
+            &[]
+        };
+        members.push(fit_member(
+            ds,
+            cfg,
+            &manifest,
+            &train_rows,
+            validation.as_ref(),
+            if member == 0 { monitor.as_ref() } else { None },
+            snapshot_steps,
+            &mut member_rng,
+            |step, loss| progress(member * cfg.steps + step, loss),
+        ));
+    }
+    let bs = cfg.batch_size.clamp(1, train_rows.len().max(1));
 
+    // A default formulation for the app: the first training row with every target present.
+    let default_row = train_rows
+        .iter()
+        .copied()
+        .find(|&r| (0..t).all(|k| ds.target_values[r * t + k].is_finite()))
+        .unwrap_or(train_rows[0]);
+    manifest.default_formulation = ds
+        .row(default_row)
+        .iter()
+        .map(|&(i, f)| (ds.materials[i as usize].clone(), f64::from(f)))
+        .collect();
+    manifest.default_conditions = (0..c)
+        .map(|j| {
+            (
+                ds.conditions[j].clone(),
+                f64::from(ds.condition_values[default_row * c + j]),
+            )
+        })
+        .collect();
+    let first = &members[0];
+    manifest.training = [
+        ("steps".to_string(), json!(cfg.steps)),
+        ("batch_size".to_string(), json!(bs)),
+        ("learning_rate".to_string(), json!(cfg.learning_rate)),
+        ("seed".to_string(), json!(cfg.seed)),
+        ("members".to_string(), json!(k)),
+        ("train_rows".to_string(), json!(train_rows.len())),
+        ("validation_rows".to_string(), json!(validation_rows.len())),
+        (
+            "final_loss".to_string(),
+            json!(first.losses.last().copied().unwrap_or(f64::NAN)),
+        ),
+        ("steps_run".to_string(), json!(first.losses.len())),
+        ("best_step".to_string(), json!(first.best_step)),
+        ("weight_decay".to_string(), json!(cfg.weight_decay)),
+        ("early_stopping".to_string(), json!(cfg.early_stopping)),
+        ("dropout".to_string(), json!(cfg.dropout)),
+    ]
+    .into();
+    manifest.snapshot_steps = cfg
+        .snapshot_steps
+        .iter()
+        .filter(|&&s| s <= first.losses.len())
+        .map(|&s| s as u64)
+        .collect();
+    let first = members.remove(0);
+    let mut bundle = Bundle {
+        manifest,
+        members: std::iter::once(first.weights)
+            .chain(members.into_iter().map(|m| m.weights))
+            .collect(),
+        snapshots: first.snapshots,
+        projections: Vec::new(),
+    };
+    crate::projection::add_pca(&mut bundle);
+    bundle.manifest.metrics = evaluate(&bundle, ds, &train_rows, &validation_rows);
+    (
+        bundle,
+        TrainReport {
+            losses: first.losses,
+            train_rows,
+            validation_rows,
+            curve: first.curve,
+        },
+    )
+}
+
+/// Adam on one member, with optional dropout, early stopping, monitoring and snapshots.
+#[allow(clippy::too_many_arguments)]
+fn fit_member(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    manifest: &Manifest,
+    train_rows: &[usize],
+    validation: Option<&RowTensors>,
+    monitor: Option<&RowTensors>,
+    snapshot_steps: &[usize],
+    rng: &mut Rng,
+    mut progress: impl FnMut(usize, f64),
+) -> Member {
+    let device = Device::flex();
+    let ad = device.clone().autodiff();
+    let weights = init_weights(manifest, rng);
+    let (n, c, t) = (
+        manifest.materials.len(),
+        manifest.conditions.len(),
+        manifest.targets.len(),
+    );
     let inner = Params::from_weights(&weights, cfg.code_dim, &device);
     let mut params: Vec<Tensor<2>> = flat(&inner)
         .into_iter()
@@ -373,24 +622,20 @@ fn fit(
         .collect();
     let shapes: Vec<[usize; 2]> = params.iter().map(Tensor::dims).collect();
     let mut adam = Adam::new(&shapes, &device);
+    let mut snapshots = Vec::new();
+    let mut snap = |step: usize, codes: &Tensor<2>| {
+        if snapshot_steps.contains(&step) {
+            let data = codes.clone().inner().into_data();
+            snapshots.extend_from_slice(data.as_slice::<f32>().unwrap_or_default());
+        }
+    };
+    snap(0, &params[0]);
 
-    // Validation rows as constant tensors, for early stopping.
-    let validation = (cfg.early_stopping.is_some() && !validation_rows.is_empty()).then(|| {
-        let v = gather(ds, &manifest, &validation_rows);
-        let rows = validation_rows.len();
-        (
-            Tensor::<2>::from_data(TensorData::new(v.fractions, [rows, n]), &device),
-            v.conditions
-                .map(|x| Tensor::<2>::from_data(TensorData::new(x, [rows, c]), &device)),
-            Tensor::<2>::from_data(TensorData::new(v.targets, [rows, t]), &device),
-            Tensor::<2>::from_data(TensorData::new(v.mask, [rows, t]), &device),
-        )
-    });
     let mut best: Option<(f64, usize, Vec<Tensor<2>>)> = None;
     let mut checks_since_best = 0;
-
     let mut losses = Vec::new();
-    let mut epoch = train_rows.clone();
+    let mut curve = Vec::new();
+    let mut epoch = train_rows.to_vec();
     let mut cursor = epoch.len();
     let bs = cfg.batch_size.clamp(1, train_rows.len().max(1));
     for step in 1..=cfg.steps {
@@ -400,7 +645,7 @@ fn fit(
         }
         let rows = &epoch[cursor..cursor + bs];
         cursor += bs;
-        let b = gather(ds, &manifest, rows);
+        let b = gather(ds, manifest, rows);
         let x = Tensor::from_data(TensorData::new(b.fractions, [bs, n]), &ad);
         let cond = b
             .conditions
@@ -408,8 +653,26 @@ fn fit(
         let y = Tensor::from_data(TensorData::new(b.targets, [bs, t]), &ad);
         let mask = Tensor::from_data(TensorData::new(b.mask, [bs, t]), &ad);
         let p = unflat(params.clone());
-        let out = forward(&p, &manifest, x, cond);
-        let l = loss(&manifest, out, y, mask, &ad);
+        let out = if cfg.dropout > 0.0 {
+            // Inverted dropout with masks drawn from the seeded generator (deterministic).
+            let keep = 1.0 - cfg.dropout;
+            forward_with(&p, manifest, x, cond, |h| {
+                let dims = h.dims();
+                let m: Vec<f32> = (0..dims[0] * dims[1])
+                    .map(|_| {
+                        if rng.uniform() < keep {
+                            (1.0 / keep) as f32
+                        } else {
+                            0.0
+                        }
+                    })
+                    .collect();
+                h * Tensor::from_data(TensorData::new(m, dims), &ad)
+            })
+        } else {
+            forward(&p, manifest, x, cond)
+        };
+        let l = loss(manifest, out, y, mask, &ad);
         let grads = l.backward();
         let loss_value = f64::from(l.inner().into_scalar::<f32>());
         adam.step += 1;
@@ -440,14 +703,19 @@ fn fit(
             })
             .collect();
         losses.push(loss_value);
+        snap(step, &params[0]);
         if step % CHECK_EVERY == 0 || step == cfg.steps {
             progress(step, loss_value);
-            if let (Some((x, cond, y, mask)), Some(patience)) = (&validation, cfg.early_stopping) {
-                let plain: Vec<Tensor<2>> = params.iter().map(|p| p.clone().inner()).collect();
-                let out = forward(&unflat(plain.clone()), &manifest, x.clone(), cond.clone());
-                let v = f64::from(
-                    loss(&manifest, out, y.clone(), mask.clone(), &device).into_scalar::<f32>(),
-                );
+            let since = curve.last().map_or(0, |p: &CurvePoint| p.step);
+            let recent = &losses[since..];
+            let plain: Vec<Tensor<2>> = params.iter().map(|p| p.clone().inner()).collect();
+            curve.push(CurvePoint {
+                step,
+                train: recent.iter().sum::<f64>() / recent.len().max(1) as f64,
+                monitor: monitor.map(|m| m.loss(&plain, manifest, &device)),
+            });
+            if let (Some(v), Some(patience)) = (validation, cfg.early_stopping) {
+                let v = v.loss(&plain, manifest, &device);
                 if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
                     best = Some((v, step, plain));
                     checks_since_best = 0;
@@ -465,58 +733,13 @@ fn fit(
         Some((_, _, plain)) => unflat(plain),
         None => unflat(params.into_iter().map(Tensor::inner).collect()),
     };
-    let weights = final_params.to_weights();
-
-    // A default formulation for the app: the first training row with every target present.
-    let default_row = train_rows
-        .iter()
-        .copied()
-        .find(|&r| (0..t).all(|k| ds.target_values[r * t + k].is_finite()))
-        .unwrap_or(train_rows[0]);
-    manifest.default_formulation = (0..n)
-        .filter(|&i| ds.fractions[default_row * n + i] > 0.0)
-        .map(|i| {
-            (
-                ds.materials[i].clone(),
-                f64::from(ds.fractions[default_row * n + i]),
-            )
-        })
-        .collect();
-    manifest.default_conditions = (0..c)
-        .map(|j| {
-            (
-                ds.conditions[j].clone(),
-                f64::from(ds.condition_values[default_row * c + j]),
-            )
-        })
-        .collect();
-    manifest.training = [
-        ("steps".to_string(), json!(cfg.steps)),
-        ("batch_size".to_string(), json!(bs)),
-        ("learning_rate".to_string(), json!(cfg.learning_rate)),
-        ("seed".to_string(), json!(cfg.seed)),
-        ("train_rows".to_string(), json!(train_rows.len())),
-        ("validation_rows".to_string(), json!(validation_rows.len())),
-        (
-            "final_loss".to_string(),
-            json!(losses.last().copied().unwrap_or(f64::NAN)),
-        ),
-        ("steps_run".to_string(), json!(losses.len())),
-        ("best_step".to_string(), json!(best_step)),
-        ("weight_decay".to_string(), json!(cfg.weight_decay)),
-        ("early_stopping".to_string(), json!(cfg.early_stopping)),
-    ]
-    .into();
-    let mut bundle = Bundle { manifest, weights };
-    bundle.manifest.metrics = evaluate(&bundle, ds, &train_rows, &validation_rows);
-    (
-        bundle,
-        TrainReport {
-            losses,
-            train_rows,
-            validation_rows,
-        },
-    )
+    Member {
+        weights: final_params.to_weights(),
+        losses,
+        curve,
+        best_step,
+        snapshots,
+    }
 }
 
 /// Per-target error on the train and validation rows, for the manifest: MAE for regression
@@ -553,11 +776,10 @@ mod tests {
     /// y = 3·salt − 2·oil (+ a binary "salty" flag): learnable by any mixture model.
     fn synthetic() -> Dataset {
         let mut rng = Rng::new(5);
-        let mut ds = Dataset {
-            ids: vec![],
-            materials: vec!["water".into(), "salt".into(), "oil".into()],
-            conditions: vec![],
-            targets: vec![
+        let mut ds = Dataset::new(
+            vec!["water".into(), "salt".into(), "oil".into()],
+            vec![],
+            vec![
                 TargetSpec {
                     name: "y".into(),
                     kind: TargetKind::Regression,
@@ -569,23 +791,22 @@ mod tests {
                     transform: Transform::None,
                 },
             ],
-            fractions: vec![],
-            condition_values: vec![],
-            target_values: vec![],
-        };
+        );
         for i in 0..200 {
             let (s, o) = (rng.uniform() * 0.5, rng.uniform() * 0.5);
-            ds.ids.push(format!("r{i}"));
-            ds.fractions
-                .extend([(1.0 - s - o) as f32, s as f32, o as f32]);
             let y = 3.0 * f64::from(s as f32) - 2.0 * f64::from(o as f32);
-            ds.target_values.push(y);
             // Every third row has no binary label: the mask must handle it.
-            ds.target_values.push(if i % 3 == 0 {
+            let salty = if i % 3 == 0 {
                 f64::NAN
             } else {
                 f64::from(u8::from(s > 0.25))
-            });
+            };
+            ds.push_row(
+                format!("r{i}"),
+                &[(1.0 - s - o) as f32, s as f32, o as f32],
+                &[],
+                &[y, salty],
+            );
         }
         ds
     }
@@ -622,11 +843,11 @@ mod tests {
         assert!(acc > 0.85, "train accuracy {acc}");
         let (b, _) = train(&ds, &cfg(), |_, _| {});
         assert_eq!(
-            a.weights, b.weights,
+            a.members, b.members,
             "same seed must give bit-identical weights"
         );
         let (c, _) = train(&ds, &TrainConfig { seed: 2, ..cfg() }, |_, _| {});
-        assert_ne!(a.weights, c.weights);
+        assert_ne!(a.members, c.members);
     }
 
     #[test]
@@ -647,7 +868,7 @@ mod tests {
             "stops 3 checks after the best"
         );
         let norm = |b: &Bundle| -> f64 {
-            b.weights
+            b.weights()
                 .layers
                 .iter()
                 .flat_map(|l| &l.weight)
@@ -669,6 +890,61 @@ mod tests {
             norm(&decayed),
             norm(&plain)
         );
+    }
+
+    #[test]
+    fn log_spaced_snapshot_steps_cover_start_and_end() {
+        let s = log_spaced_steps(1000, 8);
+        assert_eq!(s.len(), 8);
+        assert_eq!((s[0], s[7]), (0, 1000));
+        assert!(s.windows(2).all(|w| w[0] < w[1]), "{s:?}");
+        // Denser early on: half the snapshots fall in the first 10 % of training.
+        assert!(s[4] <= 100, "{s:?}");
+        assert!(log_spaced_steps(1000, 0).is_empty());
+    }
+
+    #[test]
+    fn ensembles_snapshots_and_dropout() {
+        let ds = synthetic();
+        let cfg = TrainConfig {
+            steps: 200,
+            members: 3,
+            dropout: 0.2,
+            residual: true,
+            hidden: vec![16, 16],
+            snapshot_steps: vec![200, 0, 50, 50, 5000],
+            ..cfg()
+        };
+        let (bundle, report) = train(&ds, &cfg, |_, _| {});
+        assert_eq!(bundle.members.len(), 3);
+        assert_ne!(bundle.members[0], bundle.members[1]);
+        // Steps sorted, deduplicated, beyond-the-end dropped; one code matrix per step.
+        assert_eq!(bundle.manifest.snapshot_steps, vec![0, 50, 200]);
+        let nd = 3 * cfg.code_dim;
+        assert_eq!(bundle.snapshots.len(), 3 * nd);
+        assert_eq!(&bundle.snapshots[2 * nd..], &bundle.weights().codes[..]);
+        let spread = |s: &[f32]| s.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
+        assert!(
+            spread(&bundle.snapshots[..nd]) < 0.5 && spread(&bundle.snapshots[2 * nd..]) > 0.5,
+            "codes start near the origin and spread"
+        );
+        assert_eq!(report.curve.len(), 200 / CHECK_EVERY);
+        // PCA projections are precomputed for the explorer.
+        assert_eq!(bundle.manifest.projections.len(), 2);
+        assert_eq!(bundle.projections[1].len(), 3 * 3);
+        // The ensemble still learns, has a spread, and is reproducible with dropout on.
+        let pred = crate::model::MixModel::new(&bundle, &Device::flex())
+            .predict(&ds.batch(&[0, 1, 2]))
+            .unwrap();
+        assert!(pred.spread.iter().all(|s| *s > 0.0));
+        let (again, _) = train(&ds, &cfg, |_, _| {});
+        assert_eq!(again, bundle);
+        let back = Bundle::from_bytes(
+            bundle.manifest.to_json().as_bytes(),
+            &bundle.weights_bytes(),
+        )
+        .unwrap();
+        assert_eq!(back, bundle);
     }
 
     #[test]

@@ -1,0 +1,121 @@
+//! Low-dimensional maps of the materials' representations `act(code)`. PCA lives here so
+//! every trained bundle ships with one; the explorer adds the nonlinear maps.
+
+use std::collections::BTreeMap;
+
+use nalgebra::{DMatrix, SymmetricEigen};
+
+use crate::bundle::{Bundle, CodeActivation, ProjectionInfo};
+
+/// `act(code)` of every material of member 0, `[materials, code_dim]` row-major.
+pub fn representations(bundle: &Bundle) -> Vec<f64> {
+    let act = bundle.manifest.architecture.code_activation;
+    bundle
+        .weights()
+        .codes
+        .iter()
+        .map(|&c| {
+            let c = f64::from(c);
+            match act {
+                CodeActivation::Tanh => c.tanh(),
+                CodeActivation::Sigmoid => 1.0 / (1.0 + (-c).exp()),
+                CodeActivation::Identity => c,
+            }
+        })
+        .collect()
+}
+
+/// Principal components of `data` (`[rows, cols]` row-major): the centred rows projected on
+/// the `dims` directions of largest variance, `[rows, dims]` row-major. Each axis's sign is
+/// fixed (its loading of largest magnitude is positive) so the picture is reproducible; when
+/// `dims > cols` the extra axes are 0.
+pub fn pca(data: &[f64], rows: usize, cols: usize, dims: usize) -> Vec<f32> {
+    if rows == 0 || cols == 0 {
+        return vec![0.0; rows * dims];
+    }
+    let x = DMatrix::from_row_slice(rows, cols, &data[..rows * cols]);
+    let mean = x.row_mean();
+    let centred = DMatrix::from_fn(rows, cols, |r, c| x[(r, c)] - mean[c]);
+    let cov = centred.transpose() * &centred / (rows.max(2) - 1) as f64;
+    let eig = SymmetricEigen::new(cov);
+    let mut order: Vec<usize> = (0..cols).collect();
+    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
+    let mut out = vec![0.0f32; rows * dims];
+    for (axis, &k) in order.iter().take(dims).enumerate() {
+        let v = eig.eigenvectors.column(k);
+        let pivot = v
+            .iter()
+            .copied()
+            .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+        let sign = if pivot < 0.0 { -1.0 } else { 1.0 };
+        for r in 0..rows {
+            let dot: f64 = (0..cols).map(|c| centred[(r, c)] * v[c]).sum();
+            out[r * dims + axis] = (sign * dot) as f32;
+        }
+    }
+    out
+}
+
+/// Replace the bundle's precomputed projections with 2-D and 3-D PCA of member 0.
+pub fn add_pca(bundle: &mut Bundle) {
+    let n = bundle.manifest.materials.len();
+    let d = bundle.manifest.architecture.code_dim;
+    let reps = representations(bundle);
+    bundle.manifest.projections.clear();
+    bundle.projections.clear();
+    for dims in [2, 3] {
+        bundle.manifest.projections.push(ProjectionInfo {
+            name: format!("pca{dims}"),
+            method: "pca".into(),
+            dims,
+            params: BTreeMap::new(),
+        });
+        bundle.projections.push(pca(&reps, n, d, dims));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn pca_finds_the_planted_plane_and_is_sign_stable() {
+        // Points on a plane in 5-D spanned by two known directions with variances 9 and 1,
+        // plus tiny noise: PCA's first two axes recover that variance split.
+        let mut rng = Rng::new(3);
+        let (rows, cols) = (400, 5);
+        let u = [1.0, 1.0, 0.0, 0.0, 0.0].map(|v: f64| v / 2f64.sqrt());
+        let w = [0.0, 0.0, 1.0, -1.0, 1.0].map(|v: f64| v / 3f64.sqrt());
+        let mut data = Vec::new();
+        for _ in 0..rows {
+            let (a, b) = (3.0 * rng.normal(), rng.normal());
+            for c in 0..cols {
+                data.push(5.0 + a * u[c] + b * w[c] + 1e-3 * rng.normal());
+            }
+        }
+        let p = pca(&data, rows, cols, 3);
+        let var = |axis: usize| {
+            let v: Vec<f64> = (0..rows).map(|r| f64::from(p[r * 3 + axis])).collect();
+            let m = v.iter().sum::<f64>() / rows as f64;
+            v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (rows - 1) as f64
+        };
+        let (v0, v1, v2) = (var(0), var(1), var(2));
+        assert!((v0 / v1 - 9.0).abs() < 2.0, "variances {v0} {v1}");
+        assert!(v2 < 1e-4, "third axis should be noise, got {v2}");
+        // Deterministic: the same input gives the same numbers.
+        assert_eq!(p, pca(&data, rows, cols, 3));
+        // Rows are centred.
+        let mean0: f64 = (0..rows).map(|r| f64::from(p[r * 3])).sum::<f64>() / rows as f64;
+        assert!(mean0.abs() < 1e-4);
+    }
+
+    #[test]
+    fn pca_pads_when_asked_for_more_axes_than_columns() {
+        let data = [0.0, 1.0, 2.0, 3.0];
+        let p = pca(&data, 4, 1, 2);
+        assert_eq!(p.len(), 8);
+        assert!(p.iter().skip(1).step_by(2).all(|v| *v == 0.0));
+        assert!(p[6] > p[0], "largest loading positive: order kept");
+    }
+}
