@@ -52,7 +52,7 @@ if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$want_trunk" ]; the
 fi
 
 # 4. Front-end files and test tooling from the npm registry, exactly as package-lock.json says
-#    (plotly.js, binaryen's wasm-opt, playwright-core; no browser download).
+#    (binaryen's wasm-opt, playwright-core; no browser download; plotly.js is vendored in public/vendor).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi

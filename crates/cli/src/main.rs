@@ -1,5 +1,7 @@
 //! `mixlab`: train and use Mixlab models natively.
 
+mod report_html;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -56,7 +58,8 @@ struct DataOpts {
     /// Target columns as NAME[:regression|:log10|:binary], comma separated.
     #[arg(long, value_delimiter = ',', required = true)]
     targets: Vec<String>,
-    /// Condition columns (process inputs such as age), comma separated.
+    /// Condition columns (process inputs such as age), comma separated; NAME:log10 feeds the
+    /// model log10 of the value (for inputs spanning decades).
     #[arg(long, value_delimiter = ',')]
     conditions: Vec<String>,
     /// Columns to ignore, comma separated.
@@ -134,6 +137,7 @@ impl ModelOpts {
             dropout: self.dropout,
             members: self.members,
             snapshot_steps: Vec::new(),
+            log_conditions: Vec::new(),
         }
     }
 
@@ -193,7 +197,8 @@ enum Command {
     },
     /// The study's protocol: k random splits (or given folds, or splits that keep each
     /// mixture on one side), a sweep of code lengths, Full / Eval / Train errors as
-    /// mean ± std, written as report.md and report.json.
+    /// mean ± std, written as report.md, report.json and report.html (box plots of the
+    /// per-split errors and learning curves; opens offline).
     Evaluate {
         #[command(flatten)]
         data: DataOpts,
@@ -215,7 +220,7 @@ enum Command {
         /// for concrete measured at several ages.
         #[arg(long)]
         group_by_mixture: bool,
-        /// Output directory for report.md and report.json.
+        /// Output directory for report.md, report.json, report.html (+ plotly.min.js).
         #[arg(long)]
         out: PathBuf,
     },
@@ -354,6 +359,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let (ds, text) = load(&data)?;
             let mut cfg = model.config();
             cfg.snapshot_steps = log_spaced_steps(cfg.steps, snapshots);
+            cfg.log_conditions = log_conditions(&data);
+            check_log_conditions(&ds, &cfg.log_conditions)?;
             let steps = cfg.steps * cfg.members;
             let bar = ProgressBar::new(steps as u64).with_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} steps, loss {msg} [{elapsed}]")
@@ -429,7 +436,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     )
                 }
             };
-            let cfg = model.config();
+            let mut cfg = model.config();
+            cfg.log_conditions = log_conditions(&data);
+            check_log_conditions(&ds, &cfg.log_conditions)?;
             let total = (code_dims.len() * split_list.len() * cfg.steps * cfg.members) as u64;
             let bar = ProgressBar::new(total).with_style(
                 ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {msg} [{elapsed}/{eta}]")
@@ -448,7 +457,11 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 "rows": ds.rows(),
                 "splits": split_list.iter().map(|s| serde_json::json!({"train": s.train.len(), "test": s.test.len()})).collect::<Vec<_>>(),
                 "steps": steps,
-                "results": sweep.iter().map(|(d, per_split)| serde_json::json!({"code_dim": d, "splits": per_split})).collect::<Vec<_>>(),
+                "results": sweep.iter().map(|(d, per_split)| serde_json::json!({
+                    "code_dim": d,
+                    "splits": per_split.iter().map(|s| &s.scores).collect::<Vec<_>>(),
+                    "curves": per_split.iter().map(|s| &s.curve).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
             });
             std::fs::create_dir_all(&out).map_err(|source| CliError::Io {
                 path: out.display().to_string(),
@@ -461,6 +474,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 })
             };
             write("report.md", table.clone())?;
+            let title = data.data.display().to_string();
+            write("report.html", report_html::render(&report, &title))?;
+            std::fs::write(out.join(report_html::PLOTLY_FILE), report_html::PLOTLY_JS).map_err(
+                |source| CliError::Io {
+                    path: out.join(report_html::PLOTLY_FILE).display().to_string(),
+                    source,
+                },
+            )?;
             write(
                 "report.json",
                 serde_json::to_string_pretty(&report).unwrap_or_default(),
@@ -609,6 +630,38 @@ fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// `age:log10` → `age`.
+fn condition_name(spec: &str) -> &str {
+    spec.strip_suffix(":log10").unwrap_or(spec)
+}
+
+/// Refuse log10 conditions with values ≤ 0 before any training, naming the row.
+fn check_log_conditions(ds: &Dataset, logs: &[String]) -> Result<(), CliError> {
+    let c = ds.conditions.len();
+    for (j, name) in ds.conditions.iter().enumerate() {
+        if !logs.contains(name) {
+            continue;
+        }
+        if let Some(r) = (0..ds.rows()).find(|&r| ds.condition_values[r * c + j] <= 0.0) {
+            return Err(CliError::Usage(format!(
+                "condition {name:?} is {} in formulation {:?}; :log10 needs values > 0",
+                ds.condition_values[r * c + j],
+                ds.ids[r]
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The conditions the data options mark `:log10`.
+fn log_conditions(opts: &DataOpts) -> Vec<String> {
+    opts.conditions
+        .iter()
+        .filter(|c| c.ends_with(":log10"))
+        .map(|c| condition_name(c).to_string())
+        .collect()
+}
+
 fn write_bundle(bundle: &Bundle, out: &Path) -> Result<(), CliError> {
     bundle.write_to_dir(out).map_err(|source| CliError::Io {
         path: out.display().to_string(),
@@ -682,7 +735,11 @@ fn load(opts: &DataOpts) -> Result<(Dataset, String), CliError> {
             .iter()
             .map(|t| parse_target(t))
             .collect::<Result<_, _>>()?,
-        conditions: opts.conditions.clone(),
+        conditions: opts
+            .conditions
+            .iter()
+            .map(|c| condition_name(c).to_string())
+            .collect(),
         drop: opts.drop.clone(),
     };
     let ds = if is_long_header(&text) {

@@ -118,7 +118,10 @@ pub struct Condition {
     pub name: String,
     #[serde(default)]
     pub unit: String,
-    /// Standardisation used in training: x' = (x - mean) / std.
+    /// Applied before standardising (log10 for inputs that span decades, such as age).
+    #[serde(default)]
+    pub transform: Transform,
+    /// Standardisation used in training: x' = (t(x) - mean) / std.
     pub mean: f64,
     pub std: f64,
     /// Range seen in training.
@@ -608,6 +611,7 @@ pub(crate) mod tests {
             conditions: vec![Condition {
                 name: "age".into(),
                 unit: "d".into(),
+                transform: Transform::None,
                 mean: 10.0,
                 std: 5.0,
                 min: 1.0,

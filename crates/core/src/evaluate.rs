@@ -10,7 +10,7 @@ use crate::bundle::TargetKind;
 use crate::data::Dataset;
 use crate::metrics::{Split, mae, r2, rmse, roc_auc};
 use crate::model::MixModel;
-use crate::train::{TrainConfig, train_on_rows};
+use crate::train::{CurvePoint, TrainConfig, train_on_rows};
 
 /// Errors of one target on one set of rows (NaN where a metric does not apply).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -69,6 +69,14 @@ pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<St
 /// Scores of one split: target → subset ("full", "eval", "train") → scores.
 pub type SplitScores = BTreeMap<String, BTreeMap<String, Scores>>;
 
+/// What one split gives: its scores and member 0's learning curve (training loss and the
+/// loss on the split's test rows, at every check).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SplitResult {
+    pub scores: SplitScores,
+    pub curve: Vec<CurvePoint>,
+}
+
 /// Train once per split (same seed) and score each model on Full / Eval / Train rows.
 /// `progress(split, step, loss)` reports training.
 pub fn cross_validate(
@@ -76,15 +84,16 @@ pub fn cross_validate(
     cfg: &TrainConfig,
     splits: &[Split],
     mut progress: impl FnMut(usize, usize, f64),
-) -> Vec<SplitScores> {
+) -> Vec<SplitResult> {
     let all: Vec<usize> = (0..ds.rows()).collect();
     splits
         .iter()
         .enumerate()
         .map(|(i, split)| {
-            let (bundle, _) = train_on_rows(ds, cfg, &split.train, &[], |step, loss| {
-                progress(i, step, loss)
-            });
+            let (bundle, report) =
+                train_on_rows(ds, cfg, &split.train, &split.test, |step, loss| {
+                    progress(i, step, loss)
+                });
             let model = MixModel::new(&bundle, &Device::flex());
             let mut scores = SplitScores::new();
             for (subset, rows) in [
@@ -99,7 +108,10 @@ pub fn cross_validate(
                         .insert(subset.to_string(), s);
                 }
             }
-            scores
+            SplitResult {
+                scores,
+                curve: report.curve,
+            }
         })
         .collect()
 }
@@ -117,15 +129,15 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
 
 /// The study's table as Markdown: one row per code length and target, each cell mean ± std
 /// over splits; MAE on Full / Eval / Train, then RMSE and R² (or ROC-AUC) on Eval.
-pub fn markdown_table(sweep: &[(usize, Vec<SplitScores>)]) -> String {
+pub fn markdown_table(sweep: &[(usize, Vec<SplitResult>)]) -> String {
     let mut md = String::from(
         "| d | target | Full MAE | Eval MAE | Train MAE | Eval RMSE | Eval R² | Eval ROC-AUC |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
-    let cell = |splits: &[SplitScores], target: &str, subset: &str, f: fn(&Scores) -> f64| {
+    let cell = |splits: &[SplitResult], target: &str, subset: &str, f: fn(&Scores) -> f64| {
         let values: Vec<f64> = splits
             .iter()
-            .filter_map(|s| s.get(target)?.get(subset).map(f))
+            .filter_map(|s| s.scores.get(target)?.get(subset).map(f))
             .collect();
         match mean_std(&values) {
             (m, _) if m.is_nan() => "–".to_string(),
@@ -135,7 +147,7 @@ pub fn markdown_table(sweep: &[(usize, Vec<SplitScores>)]) -> String {
     for (d, splits) in sweep {
         let targets: Vec<String> = splits
             .first()
-            .map(|s| s.keys().cloned().collect())
+            .map(|s| s.scores.keys().cloned().collect())
             .unwrap_or_default();
         for t in &targets {
             md.push_str(&format!(
@@ -168,7 +180,7 @@ pub fn sweep_code_dims(
     code_dims: &[usize],
     splits: &[Split],
     mut progress: impl FnMut(usize, usize, usize, f64),
-) -> Vec<(usize, Vec<SplitScores>)> {
+) -> Vec<(usize, Vec<SplitResult>)> {
     code_dims
         .iter()
         .map(|&d| {
@@ -230,7 +242,7 @@ mod tests {
         for (_, per_split) in &sweep {
             assert_eq!(per_split.len(), 2);
             for (s, split) in per_split.iter().zip(&splits) {
-                let y = &s["y"];
+                let y = &s.scores["y"];
                 assert_eq!(y["eval"].rows, split.test.len());
                 assert_eq!(y["train"].rows, split.train.len());
                 assert_eq!(y["full"].rows, 120);
@@ -238,6 +250,14 @@ mod tests {
                 assert!(y["eval"].mae < 0.3, "eval MAE {}", y["eval"].mae);
                 assert!(y["eval"].r2 > 0.6, "eval R² {}", y["eval"].r2);
                 assert!(y["eval"].roc_auc.is_nan());
+                // A learning curve with the held-out loss, falling from the start.
+                assert_eq!(s.curve.len(), 300 / crate::train::CHECK_EVERY);
+                let test_loss: Vec<f64> = s.curve.iter().filter_map(|p| p.monitor).collect();
+                assert_eq!(test_loss.len(), s.curve.len());
+                assert!(
+                    test_loss[test_loss.len() - 1] < 0.5 * test_loss[0],
+                    "{test_loss:?}"
+                );
             }
         }
         let md = markdown_table(&sweep);

@@ -17,6 +17,12 @@ pub enum PredictError {
     Width { found: usize, expected: usize },
     #[error("row {row}: {what} is not a finite number")]
     NotFinite { row: usize, what: String },
+    #[error("row {row}: {what} is {value}, but the model takes its logarithm (must be > 0)")]
+    NotPositive {
+        row: usize,
+        what: String,
+        value: f64,
+    },
     #[error("the compute backend failed: {0}")]
     Backend(String),
 }
@@ -206,6 +212,16 @@ impl Batch {
                 what: format!("condition {:?}", manifest.conditions[i % c].name),
             });
         }
+        let log_of_non_positive = |(i, v): &(usize, &f32)| {
+            manifest.conditions[i % c].transform == Transform::Log10 && **v <= 0.0
+        };
+        if let Some((i, v)) = self.conditions.iter().enumerate().find(log_of_non_positive) {
+            return Err(PredictError::NotPositive {
+                row: i / c,
+                what: format!("condition {:?}", manifest.conditions[i % c].name),
+                value: f64::from(*v),
+            });
+        }
         Ok(())
     }
 }
@@ -365,7 +381,7 @@ impl MixModel {
     }
 }
 
-/// `(x - mean) / std` per condition column; `None` when the model has no conditions.
+/// `(t(x) - mean) / std` per condition column; `None` when the model has no conditions.
 pub fn standardise_conditions(manifest: &Manifest, raw: &[f32]) -> Option<Vec<f32>> {
     let w = manifest.conditions.len();
     if w == 0 {
@@ -376,7 +392,11 @@ pub fn standardise_conditions(manifest: &Manifest, raw: &[f32]) -> Option<Vec<f3
             .enumerate()
             .map(|(i, &x)| {
                 let c = &manifest.conditions[i % w];
-                ((f64::from(x) - c.mean) / c.std) as f32
+                let x = match c.transform {
+                    Transform::None => f64::from(x),
+                    Transform::Log10 => f64::from(x).log10(),
+                };
+                ((x - c.mean) / c.std) as f32
             })
             .collect(),
     )
@@ -604,6 +624,30 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "row 1: the fraction of \"salt\" is not a finite number"
+        );
+        // A log-transformed condition takes log10 before standardising, and refuses 0.
+        let mut logged = bundle.clone();
+        logged.manifest.conditions[0].transform = Transform::Log10;
+        logged.manifest.conditions[0].mean = 1.0;
+        let model = MixModel::new(&logged, &Device::flex());
+        let at = |age: f32| Batch {
+            rows: 1,
+            fractions: vec![0.5, 0.5, 0.0],
+            conditions: vec![age],
+        };
+        let (a, b) = (
+            model.predict(&at(10.0)).unwrap(),
+            model.predict(&at(1000.0)).unwrap(),
+        );
+        let mut plain = bundle.clone();
+        plain.manifest.conditions[0].mean = 1.0;
+        let plain = MixModel::new(&plain, &Device::flex());
+        // log10(10) = 1 and log10(1000) = 3 standardise like raw values 1 and 3.
+        assert_eq!(a, plain.predict(&at(1.0)).unwrap());
+        assert_eq!(b, plain.predict(&at(3.0)).unwrap());
+        assert_eq!(
+            model.predict(&at(0.0)).unwrap_err().to_string(),
+            "row 0: condition \"age\" is 0, but the model takes its logarithm (must be > 0)"
         );
     }
 

@@ -42,6 +42,8 @@ pub struct TrainConfig {
     pub members: usize,
     /// Steps at which member 0's codes are recorded (0 = the initial codes).
     pub snapshot_steps: Vec<usize>,
+    /// Condition columns fed to the model as log10 (values must be > 0).
+    pub log_conditions: Vec<String>,
 }
 
 /// `count` snapshot steps from 0 to `steps`, spaced evenly in log(1 + step) so the early
@@ -86,6 +88,7 @@ impl Default for TrainConfig {
             dropout: 0.0,
             members: 1,
             snapshot_steps: Vec::new(),
+            log_conditions: Vec::new(),
         }
     }
 }
@@ -144,10 +147,16 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
                 .iter()
                 .map(|&r| f64::from(ds.condition_values[r * c + j]))
                 .collect();
-            let (mean, std) = mean_std(vals.iter().copied());
+            let transform = if cfg.log_conditions.contains(name) {
+                Transform::Log10
+            } else {
+                Transform::None
+            };
+            let (mean, std) = mean_std(vals.iter().map(|&v| transformed(v, transform)));
             Condition {
                 name: name.clone(),
                 unit: String::new(),
+                transform,
                 mean,
                 std,
                 min: vals.iter().copied().fold(f64::INFINITY, f64::min),
