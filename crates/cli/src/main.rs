@@ -14,7 +14,7 @@ use mixlab_core::fit_material::{FitConfig, fit_material};
 use mixlab_core::metrics::{fold_splits, random_splits};
 use mixlab_core::model::{Batch, MixModel};
 use mixlab_core::synthetic::{SyntheticConfig, generate};
-use mixlab_core::train::{TrainConfig, log_spaced_steps, train};
+use mixlab_core::train::{Schedule, TrainConfig, log_spaced_steps, train};
 use mixlab_core::{Bundle, Device};
 use thiserror::Error;
 
@@ -34,6 +34,12 @@ enum CodeAct {
     Tanh,
     Sigmoid,
     Identity,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScheduleOpt {
+    Cosine,
+    Constant,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -82,6 +88,12 @@ struct ModelOpts {
     hidden_activation: HiddenAct,
     #[arg(long, default_value_t = 3000)]
     steps: usize,
+    /// Train for this many passes over the training rows instead of --steps.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Learning-rate schedule: cosine decay to 10 % of the rate, or constant.
+    #[arg(long, value_enum, default_value = "cosine")]
+    schedule: ScheduleOpt,
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     #[arg(long, default_value_t = 3e-3)]
@@ -111,7 +123,12 @@ struct ModelOpts {
 }
 
 impl ModelOpts {
-    fn config(&self) -> TrainConfig {
+    /// The training configuration for a dataset of `rows` rows (epochs become steps).
+    fn config(&self, rows: usize) -> TrainConfig {
+        let steps = match self.epochs {
+            Some(e) => (e * rows).div_ceil(self.batch_size.max(1)).max(1),
+            None => self.steps,
+        };
         TrainConfig {
             code_dim: self.code_dim,
             code_activation: match self.code_activation {
@@ -126,7 +143,7 @@ impl ModelOpts {
                 HiddenAct::Silu => HiddenActivation::Silu,
                 HiddenAct::Tanh => HiddenActivation::Tanh,
             },
-            steps: self.steps,
+            steps,
             batch_size: self.batch_size,
             learning_rate: self.learning_rate,
             seed: self.seed,
@@ -138,6 +155,10 @@ impl ModelOpts {
             members: self.members,
             snapshot_steps: Vec::new(),
             log_conditions: Vec::new(),
+            schedule: match self.schedule {
+                ScheduleOpt::Cosine => Schedule::Cosine,
+                ScheduleOpt::Constant => Schedule::Constant,
+            },
         }
     }
 
@@ -357,7 +378,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             model.check()?;
             let (ds, text) = load(&data)?;
-            let mut cfg = model.config();
+            let mut cfg = model.config(ds.rows());
             cfg.snapshot_steps = log_spaced_steps(cfg.steps, snapshots);
             cfg.log_conditions = log_conditions(&data);
             check_log_conditions(&ds, &cfg.log_conditions)?;
@@ -436,7 +457,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     )
                 }
             };
-            let mut cfg = model.config();
+            let mut cfg = model.config(ds.rows());
             cfg.log_conditions = log_conditions(&data);
             check_log_conditions(&ds, &cfg.log_conditions)?;
             let total = (code_dims.len() * split_list.len() * cfg.steps * cfg.members) as u64;

@@ -396,14 +396,19 @@ fn ensemble_long_format_fit_material_and_synthetic() {
             .args([
                 "--targets",
                 "property",
-                "--steps",
-                "100",
-                "--materials-info",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "50",
             ])
+            .arg("--materials-info")
             .arg(dir.join("groups.csv"))
             .arg("--out")
             .arg(&syn),
     );
     let manifest = std::fs::read_to_string(syn.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"group\": \"g3\""));
+    // --epochs 2 over 300 rows in batches of 50 is 12 steps.
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["training"]["steps"], 12);
 }

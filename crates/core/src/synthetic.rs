@@ -227,4 +227,43 @@ mod tests {
         Rng::new(3).shuffle(&mut shuffled);
         assert!(knn_purity(&reps, &shuffled, 5) < 0.5);
     }
+
+    /// The study's scale: 5,400 materials in 30 planted groups, 10–60 per recipe, 30,000
+    /// recipes. Minutes in a release build, so not part of the default run:
+    /// `cargo test --release -p mixlab-core --features train -- --ignored --nocapture study_scale`
+    /// (scripts/model-quality.sh runs it).
+    #[cfg(feature = "train")]
+    #[test]
+    #[ignore]
+    fn study_scale_codes_recover_the_planted_groups() {
+        use crate::train::{TrainConfig, train};
+        let started = std::time::Instant::now();
+        let (ds, groups) = generate(&SyntheticConfig::study_scale(30_000));
+        let cfg = TrainConfig {
+            code_dim: 8,
+            hidden: vec![64, 64],
+            steps: 20_000,
+            batch_size: 128,
+            learning_rate: 1e-2,
+            ..TrainConfig::default()
+        };
+        let (bundle, _) = train(&ds, &cfg, |_, _| {});
+        let reps: Vec<Vec<f64>> = bundle
+            .weights()
+            .codes
+            .chunks(cfg.code_dim)
+            .map(|c| c.iter().map(|&v| f64::from(v).tanh()).collect())
+            .collect();
+        let purity = knn_purity(&reps, &groups, 10);
+        let mut shuffled = groups.clone();
+        Rng::new(3).shuffle(&mut shuffled);
+        let chance = knn_purity(&reps, &shuffled, 10);
+        eprintln!(
+            "study scale: 5,400 materials, 30 groups, 30,000 recipes: kNN(10) purity {purity:.3} \
+             (shuffled groups {chance:.3}), validation MAE {}, {:.0} s",
+            bundle.manifest.metrics["property.validation.mae"]["value"],
+            started.elapsed().as_secs_f64()
+        );
+        assert!(purity >= 0.8, "kNN purity of planted groups {purity}");
+    }
 }

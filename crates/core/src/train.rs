@@ -44,6 +44,29 @@ pub struct TrainConfig {
     pub snapshot_steps: Vec<usize>,
     /// Condition columns fed to the model as log10 (values must be > 0).
     pub log_conditions: Vec<String>,
+    pub schedule: Schedule,
+}
+
+/// How the learning rate moves over the steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Schedule {
+    /// Cosine decay from the base rate to 10 % of it.
+    #[default]
+    Cosine,
+    Constant,
+}
+
+impl Schedule {
+    /// The rate at `step` of `steps` (1-based).
+    pub fn rate(self, base: f64, step: usize, steps: usize) -> f64 {
+        match self {
+            Schedule::Constant => base,
+            Schedule::Cosine => {
+                let t = step as f64 / steps.max(1) as f64;
+                base * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+            }
+        }
+    }
 }
 
 /// `count` snapshot steps from 0 to `steps`, spaced evenly in log(1 + step) so the early
@@ -89,6 +112,7 @@ impl Default for TrainConfig {
             members: 1,
             snapshot_steps: Vec::new(),
             log_conditions: Vec::new(),
+            schedule: Schedule::Cosine,
         }
     }
 }
@@ -573,6 +597,10 @@ fn fit(
         ("weight_decay".to_string(), json!(cfg.weight_decay)),
         ("early_stopping".to_string(), json!(cfg.early_stopping)),
         ("dropout".to_string(), json!(cfg.dropout)),
+        (
+            "schedule".to_string(),
+            json!(format!("{:?}", cfg.schedule).to_lowercase()),
+        ),
     ]
     .into();
     manifest.snapshot_steps = cfg
@@ -685,10 +713,7 @@ fn fit_member(
         let grads = l.backward();
         let loss_value = f64::from(l.inner().into_scalar::<f32>());
         adam.step += 1;
-        // Cosine decay to 10 % of the base rate.
-        let progress_frac = step as f64 / cfg.steps as f64;
-        let lr = cfg.learning_rate
-            * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress_frac).cos()));
+        let lr = cfg.schedule.rate(cfg.learning_rate, step, cfg.steps);
         params = params
             .into_iter()
             .enumerate()
@@ -898,6 +923,26 @@ mod tests {
             "{} vs {}",
             norm(&decayed),
             norm(&plain)
+        );
+    }
+
+    #[test]
+    fn schedules() {
+        let c = Schedule::Cosine;
+        assert!((c.rate(1.0, 0, 100) - 1.0).abs() < 1e-12);
+        assert!((c.rate(1.0, 50, 100) - 0.55).abs() < 1e-12);
+        assert!((c.rate(1.0, 100, 100) - 0.1).abs() < 1e-12);
+        assert_eq!(Schedule::Constant.rate(0.3, 77, 100), 0.3);
+        // The schedule is part of training: a constant rate gives other weights.
+        let ds = synthetic();
+        let short = TrainConfig { steps: 60, ..cfg() };
+        let constant = TrainConfig {
+            schedule: Schedule::Constant,
+            ..short.clone()
+        };
+        assert_ne!(
+            train(&ds, &short, |_, _| {}).0.members,
+            train(&ds, &constant, |_, _| {}).0.members
         );
     }
 
