@@ -299,6 +299,9 @@ enum Command {
         per_recipe: Vec<usize>,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Number of properties (target columns property, property_2, ...).
+        #[arg(long, default_value_t = 3)]
+        properties: usize,
         /// Write a wide CSV (one column per material) instead of a long one.
         #[arg(long)]
         wide: bool,
@@ -578,6 +581,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             recipes,
             per_recipe,
             seed,
+            properties,
             wide,
             out,
             groups_out,
@@ -599,6 +603,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 recipes,
                 per_recipe: (lo, hi),
                 seed,
+                targets: properties,
                 ..SyntheticConfig::default()
             };
             let (ds, group_of) = generate(&cfg);

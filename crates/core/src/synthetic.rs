@@ -20,8 +20,11 @@ pub struct SyntheticConfig {
     pub effect_dim: usize,
     /// Noise of a material's effect around its group's.
     pub within_group_noise: f64,
-    /// Noise added to the property.
+    /// Noise added to the properties.
     pub target_noise: f64,
+    /// Number of measured properties (each a different nonlinear view of the mixed effects):
+    /// one scalar cannot tell apart groups whose effects it weighs alike, several can.
+    pub targets: usize,
     pub seed: u64,
 }
 
@@ -33,6 +36,7 @@ impl SyntheticConfig {
             groups: 30,
             recipes,
             per_recipe: (10, 60),
+            targets: 3,
             ..SyntheticConfig::default()
         }
     }
@@ -48,6 +52,7 @@ impl Default for SyntheticConfig {
             effect_dim: 3,
             within_group_noise: 0.05,
             target_noise: 0.01,
+            targets: 1,
             seed: 1,
         }
     }
@@ -75,17 +80,28 @@ pub fn generate(cfg: &SyntheticConfig) -> (Dataset, Vec<usize>) {
         })
         .collect();
     let projection: Vec<f64> = (0..k).map(|_| rng.normal()).collect();
+    // Extra properties get their own projections (drawn after the first so that a
+    // one-property dataset is unchanged).
+    let extra: Vec<Vec<f64>> = (1..cfg.targets.max(1))
+        .map(|_| (0..k).map(|_| rng.normal()).collect())
+        .collect();
 
     let n = cfg.materials;
     let width = if n > 9999 { 5 } else { 4 };
     let mut ds = Dataset::new(
         (0..n).map(|i| format!("m{i:0width$}")).collect(),
         Vec::new(),
-        vec![TargetSpec {
-            name: "property".into(),
-            kind: TargetKind::Regression,
-            transform: Transform::None,
-        }],
+        (0..cfg.targets.max(1))
+            .map(|t| TargetSpec {
+                name: if t == 0 {
+                    "property".into()
+                } else {
+                    format!("property_{}", t + 1)
+                },
+                kind: TargetKind::Regression,
+                transform: Transform::None,
+            })
+            .collect(),
     );
     let (lo, hi) = cfg.per_recipe;
     // Partial Fisher–Yates over a persistent permutation: O(count) per recipe, uniform.
@@ -112,8 +128,13 @@ pub fn generate(cfg: &SyntheticConfig) -> (Dataset, Vec<usize>) {
             }
         }
         let z: f64 = mix.iter().zip(&projection).map(|(m, p)| m * p).sum();
-        let y = z.tanh() + 0.3 * mix[0] * mix[0] + cfg.target_noise * rng.normal();
-        ds.push_sparse_row(format!("s{r}"), entries, &[], &[y]);
+        let mut ys = vec![z.tanh() + 0.3 * mix[0] * mix[0] + cfg.target_noise * rng.normal()];
+        for (t, proj) in extra.iter().enumerate() {
+            let z: f64 = mix.iter().zip(proj).map(|(m, p)| m * p).sum();
+            let j = (t + 1) % k;
+            ys.push((2.0 * z).tanh() + 0.3 * mix[j] * mix[j] + cfg.target_noise * rng.normal());
+        }
+        ds.push_sparse_row(format!("s{r}"), entries, &[], &ys);
     }
     (ds, group_of)
 }
@@ -259,8 +280,8 @@ mod tests {
         Rng::new(3).shuffle(&mut shuffled);
         let chance = knn_purity(&reps, &shuffled, 10);
         eprintln!(
-            "study scale: 5,400 materials, 30 groups, 30,000 recipes: kNN(10) purity {purity:.3} \
-             (shuffled groups {chance:.3}), validation MAE {}, {:.0} s",
+            "study scale: 5,400 materials, 30 groups, 30,000 recipes, 3 properties: kNN(10) \
+             purity {purity:.3} (shuffled groups {chance:.3}), validation MAE {}, {:.0} s",
             bundle.manifest.metrics["property.validation.mae"]["value"],
             started.elapsed().as_secs_f64()
         );
