@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
-cargo build --release -p mixlab-cli
+# SKIP_BUILD=1 uses the release binary already built.
+[ "${SKIP_BUILD:-0}" = 1 ] || cargo build --release -p mixlab-cli
 mixlab="$CARGO_TARGET_DIR/release/mixlab"
 
 # Shampoo (default): stability, turbidity and viscosity from one shared set of material codes.
@@ -23,8 +24,8 @@ mixlab="$CARGO_TARGET_DIR/release/mixlab"
   --name "Concrete (UCI compressive strength)" \
   --description "Compressive strength of 1,030 concrete samples (about 430 mixtures, each at several ages): cement, slag, fly ash, water, superplasticiser, aggregates." \
   --dataset-info data/concrete/info.json --materials-info data/concrete/ingredients.csv \
-  --code-dim 8 --hidden 128,128 --steps 10000 --batch-size 64 --learning-rate 3e-3 --seed 1 --members 5 \
-  --out public/models/concrete
+  --code-dim 20 --hidden 128,128 --dropout 0.1 --steps 10000 --batch-size 64 --learning-rate 3e-3 \
+  --seed 1 --members 5 --out public/models/concrete
 
 # Glass transition temperature of oxide glasses (SciGlass, 19 oxides, 29k glasses).
 "$mixlab" train --data data/glass-tg/data.csv --targets tg_c \

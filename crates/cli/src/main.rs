@@ -37,6 +37,14 @@ enum CodeAct {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum BackendOpt {
+    /// burn's Flex CPU backend: bit-identical weights for a seed.
+    Cpu,
+    /// A GPU through wgpu (Vulkan, Metal or DX12), if this build has the `wgpu` feature.
+    Wgpu,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ScheduleOpt {
     Cosine,
     Constant,
@@ -94,6 +102,9 @@ struct ModelOpts {
     /// Learning-rate schedule: cosine decay to 10 % of the rate, or constant.
     #[arg(long, value_enum, default_value = "cosine")]
     schedule: ScheduleOpt,
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BackendOpt,
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     #[arg(long, default_value_t = 3e-3)]
@@ -124,12 +135,13 @@ struct ModelOpts {
 
 impl ModelOpts {
     /// The training configuration for a dataset of `rows` rows (epochs become steps).
-    fn config(&self, rows: usize) -> TrainConfig {
+    fn config(&self, rows: usize) -> Result<TrainConfig, CliError> {
         let steps = match self.epochs {
             Some(e) => (e * rows).div_ceil(self.batch_size.max(1)).max(1),
             None => self.steps,
         };
-        TrainConfig {
+        Ok(TrainConfig {
+            device: backend_device(self.backend)?,
             code_dim: self.code_dim,
             code_activation: match self.code_activation {
                 CodeAct::Tanh => CodeActivation::Tanh,
@@ -159,7 +171,7 @@ impl ModelOpts {
                 ScheduleOpt::Cosine => Schedule::Cosine,
                 ScheduleOpt::Constant => Schedule::Constant,
             },
-        }
+        })
     }
 
     fn check(&self) -> Result<(), CliError> {
@@ -381,7 +393,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             model.check()?;
             let (ds, text) = load(&data)?;
-            let mut cfg = model.config(ds.rows());
+            let mut cfg = model.config(ds.rows())?;
             cfg.snapshot_steps = log_spaced_steps(cfg.steps, snapshots);
             cfg.log_conditions = log_conditions(&data);
             check_log_conditions(&ds, &cfg.log_conditions)?;
@@ -397,6 +409,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
             bar.finish();
             bundle.manifest.name = name;
             bundle.manifest.description = description;
+            // Recorded only off the CPU, so CPU bundles stay byte-identical across versions.
+            if let BackendOpt::Wgpu = model.backend {
+                bundle
+                    .manifest
+                    .training
+                    .insert("backend".into(), serde_json::json!("wgpu"));
+            }
             bundle.manifest.dataset.file = data
                 .data
                 .file_name()
@@ -460,7 +479,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     )
                 }
             };
-            let mut cfg = model.config(ds.rows());
+            let mut cfg = model.config(ds.rows())?;
             cfg.log_conditions = log_conditions(&data);
             check_log_conditions(&ds, &cfg.log_conditions)?;
             let total = (code_dims.len() * split_list.len() * cfg.steps * cfg.members) as u64;
@@ -653,6 +672,23 @@ fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+    }
+}
+
+/// The device for `--backend`.
+fn backend_device(backend: BackendOpt) -> Result<Device, CliError> {
+    match backend {
+        BackendOpt::Cpu => Ok(Device::flex()),
+        #[cfg(feature = "wgpu")]
+        BackendOpt::Wgpu => Device::wgpu_options().init().map_err(|e| {
+            CliError::Usage(format!(
+                "--backend wgpu: no usable GPU adapter ({e}); use --backend cpu"
+            ))
+        }),
+        #[cfg(not(feature = "wgpu"))]
+        BackendOpt::Wgpu => Err(CliError::Usage(
+            "this mixlab was built without the wgpu feature; use --backend cpu".into(),
+        )),
     }
 }
 

@@ -45,6 +45,10 @@ pub struct TrainConfig {
     /// Condition columns fed to the model as log10 (values must be > 0).
     pub log_conditions: Vec<String>,
     pub schedule: Schedule,
+    /// Where training runs: the CPU (Flex; bit-identical for a seed) or a GPU device
+    /// (`Device::wgpu_options().init()` with the `wgpu` feature). Metrics and the bundle's
+    /// numbers are always read back to the host.
+    pub device: Device,
 }
 
 /// How the learning rate moves over the steps.
@@ -113,6 +117,7 @@ impl Default for TrainConfig {
             snapshot_steps: Vec::new(),
             log_conditions: Vec::new(),
             schedule: Schedule::Cosine,
+            device: Device::flex(),
         }
     }
 }
@@ -525,7 +530,7 @@ fn fit(
     rng: &mut Rng,
     mut progress: impl FnMut(usize, f64),
 ) -> (Bundle, TrainReport) {
-    let device = Device::flex();
+    let device = cfg.device.clone();
     let mut cfg = cfg.clone();
     cfg.snapshot_steps.sort_unstable();
     cfg.snapshot_steps.dedup();
@@ -644,7 +649,7 @@ fn fit_member(
     rng: &mut Rng,
     mut progress: impl FnMut(usize, f64),
 ) -> Member {
-    let device = Device::flex();
+    let device = cfg.device.clone();
     let ad = device.clone().autodiff();
     let weights = init_weights(manifest, rng);
     let (n, c, t) = (
