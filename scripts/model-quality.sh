@@ -29,12 +29,12 @@ if run glass-tg; then
 fi
 
 # Concrete: 20 random 90/10 splits, then the same grouped by mixture (one mixture, several ages).
-# Age enters as log10; 5-member ensembles.
+# Age enters as log10; 5-member ensembles with dropout 0.1.
 if run concrete; then
   for grouped in "" "--group-by-mixture"; do
     "$mixlab" evaluate --data data/concrete/data.csv --targets strength_mpa \
       --conditions age_days:log10,total_mass_kg_per_m3 --code-dims 20 --hidden 128,128 \
-      --steps 10000 --members 5 --splits 20 --test-fraction 0.1 --seed 1 $grouped \
+      --dropout 0.1 --steps 10000 --members 5 --splits 20 --test-fraction 0.1 --seed 1 $grouped \
       --out "$out/concrete${grouped:+-grouped}"
   done
 fi

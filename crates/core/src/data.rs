@@ -159,6 +159,16 @@ pub(crate) fn parse_number(raw: &str) -> Result<Option<f64>, String> {
     }
 }
 
+/// The error for the cell at spreadsheet row `row` and 0-based column `c`.
+pub(crate) fn cell_error(header: &[String], row: usize, c: usize, problem: String) -> DataError {
+    DataError::Cell {
+        row,
+        column: c + 1,
+        name: header[c].clone(),
+        problem,
+    }
+}
+
 /// A row's amounts as fractions summing to 1 (percentages and masses alike); the error for
 /// the spreadsheet row `row` when they sum to 0.
 pub(crate) fn to_fractions(amounts: &[f64], row: usize) -> Result<Vec<f32>, DataError> {
@@ -263,12 +273,7 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
     for (r, record) in reader.records().enumerate() {
         let row = r + 2; // 1-based, after the header: the line a spreadsheet shows.
         let record = record.map_err(|e| DataError::Csv(e.to_string()))?;
-        let cell_err = |c: usize, problem: String| DataError::Cell {
-            row,
-            column: c + 1,
-            name: header[c].clone(),
-            problem,
-        };
+        let cell_err = |c: usize, problem: String| cell_error(&header, row, c, problem);
         let number =
             |c: usize| parse_number(record.get(c).unwrap_or("")).map_err(|p| cell_err(c, p));
         let id = match id_col {
@@ -373,12 +378,7 @@ pub fn read_long(
     for (r, record) in reader.records().enumerate() {
         let row = r + 2;
         let record = record.map_err(|e| DataError::Csv(e.to_string()))?;
-        let cell_err = |c: usize, problem: String| DataError::Cell {
-            row,
-            column: c + 1,
-            name: header[c].clone(),
-            problem,
-        };
+        let cell_err = |c: usize, problem: String| cell_error(&header, row, c, problem);
         let id = record.get(id_c).unwrap_or("").trim().to_string();
         if id.is_empty() {
             return Err(cell_err(id_c, "formulation id is empty".into()));
@@ -443,12 +443,8 @@ pub fn read_long(
                 continue;
             };
             for (k, &c) in conds.iter().chain(&targets).enumerate() {
-                let v = parse_number(record.get(c).unwrap_or("")).map_err(|p| DataError::Cell {
-                    row,
-                    column: c + 1,
-                    name: header[c].clone(),
-                    problem: p,
-                })?;
+                let v = parse_number(record.get(c).unwrap_or(""))
+                    .map_err(|p| cell_error(&header, row, c, p))?;
                 partial[f].values[k] = v.map(|v| (v, row));
             }
         }

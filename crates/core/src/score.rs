@@ -5,7 +5,7 @@
 use thiserror::Error;
 
 use crate::bundle::Manifest;
-use crate::data::{DataError, open_csv, parse_number, to_fractions};
+use crate::data::{DataError, cell_error, open_csv, parse_number, to_fractions};
 use crate::model::{Batch, MixModel, PredictError};
 
 #[derive(Debug, Error, PartialEq)]
@@ -83,12 +83,7 @@ pub fn score_csv(model: &MixModel, text: &str, ignore: &[String]) -> Result<Stri
             let (Role::Material(k) | Role::Condition(k)) = *role else {
                 continue;
             };
-            let cell = |problem: String| DataError::Cell {
-                row,
-                column: c + 1,
-                name: header[c].clone(),
-                problem,
-            };
+            let cell = |problem: String| cell_error(&header, row, c, problem);
             let parsed = parse_number(record.get(c).unwrap_or("")).map_err(cell)?;
             let v = match (parsed, role) {
                 (Some(v), _) => v,
