@@ -9,6 +9,7 @@ pub mod data;
 pub mod evaluate;
 #[cfg(feature = "train")]
 pub mod fit_material;
+pub mod formulation;
 pub mod metrics;
 pub mod model;
 pub mod projection;
