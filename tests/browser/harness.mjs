@@ -71,9 +71,6 @@ export function nativePrediction(bundleDir) {
   return JSON.parse(execFileSync(cli, ['predict', '--bundle', bundleDir], { encoding: 'utf8' }));
 }
 
-export function nativePredictions(bundleDir) {
-  return nativePrediction(bundleDir).predictions;
-}
 
 export function assertClose(assert, got, want, rel = 1e-4) {
   assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort());

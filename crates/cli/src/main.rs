@@ -353,11 +353,14 @@ enum CliError {
     Usage(String),
 }
 
+/// The error for an I/O failure on `path`, for `map_err`.
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
+    let path = path.display().to_string();
+    move |source| CliError::Io { path, source }
+}
+
 fn read_text(path: &Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|source| CliError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(io_error(path))
 }
 
 fn parse_target(spec: &str) -> Result<TargetSpec, CliError> {
@@ -506,28 +509,22 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     "curves": per_split.iter().map(|s| &s.curve).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
             });
-            std::fs::create_dir_all(&out).map_err(|source| CliError::Io {
-                path: out.display().to_string(),
-                source,
-            })?;
-            let write = |name: &str, text: String| {
-                std::fs::write(out.join(name), text).map_err(|source| CliError::Io {
-                    path: out.join(name).display().to_string(),
-                    source,
-                })
+            std::fs::create_dir_all(&out).map_err(io_error(&out))?;
+            let write = |name: &str, bytes: &[u8]| {
+                std::fs::write(out.join(name), bytes).map_err(io_error(&out.join(name)))
             };
-            write("report.md", table.clone())?;
+            write("report.md", table.as_bytes())?;
             let title = data.data.display().to_string();
-            write("report.html", report_html::render(&report, &title))?;
-            std::fs::write(out.join(report_html::PLOTLY_FILE), report_html::PLOTLY_JS).map_err(
-                |source| CliError::Io {
-                    path: out.join(report_html::PLOTLY_FILE).display().to_string(),
-                    source,
-                },
+            write(
+                "report.html",
+                report_html::render(&report, &title).as_bytes(),
             )?;
+            write(report_html::PLOTLY_FILE, report_html::PLOTLY_JS)?;
             write(
                 "report.json",
-                serde_json::to_string_pretty(&report).unwrap_or_default(),
+                serde_json::to_string_pretty(&report)
+                    .unwrap_or_default()
+                    .as_bytes(),
             )?;
             println!("{table}");
             Ok(())
@@ -542,10 +539,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             let model = MixModel::new(&bundle, &Device::flex());
             let scored = mixlab_core::score::score_csv(&model, &read_text(&data)?, &ignore)?;
             match out {
-                Some(path) => std::fs::write(&path, scored).map_err(|source| CliError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?,
+                Some(path) => std::fs::write(&path, scored).map_err(io_error(&path))?,
                 None => print!("{scored}"),
             }
             Ok(())
@@ -626,18 +620,14 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 ..SyntheticConfig::default()
             };
             let (ds, group_of) = generate(&cfg);
-            let io = |path: &Path| {
-                let p = path.display().to_string();
-                move |source| CliError::Io { path: p, source }
-            };
-            let file = std::fs::File::create(&out).map_err(io(&out))?;
-            write_dataset(&ds, wide, std::io::BufWriter::new(file)).map_err(io(&out))?;
+            let file = std::fs::File::create(&out).map_err(io_error(&out))?;
+            write_dataset(&ds, wide, std::io::BufWriter::new(file)).map_err(io_error(&out))?;
             if let Some(path) = groups_out {
                 let mut text = String::from("material,group\n");
                 for (name, g) in ds.materials.iter().zip(&group_of) {
                     text.push_str(&format!("{name},g{g}\n"));
                 }
-                std::fs::write(&path, text).map_err(io(&path))?;
+                std::fs::write(&path, text).map_err(io_error(&path))?;
             }
             eprintln!(
                 "wrote {}: {} formulations, {} materials, {} entries",
@@ -725,10 +715,7 @@ fn log_conditions(opts: &DataOpts) -> Vec<String> {
 }
 
 fn write_bundle(bundle: &Bundle, out: &Path) -> Result<(), CliError> {
-    bundle.write_to_dir(out).map_err(|source| CliError::Io {
-        path: out.display().to_string(),
-        source,
-    })
+    bundle.write_to_dir(out).map_err(io_error(out))
 }
 
 /// A dataset as CSV: long (`formulation_id,material,amount` + targets on each row) or wide.

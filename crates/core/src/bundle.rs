@@ -59,6 +59,18 @@ pub enum CodeActivation {
     Identity,
 }
 
+impl CodeActivation {
+    /// The activation of one code value (the host-side twin of the tensor version in
+    /// `model::representations`).
+    pub fn apply(self, v: f64) -> f64 {
+        match self {
+            CodeActivation::Tanh => v.tanh(),
+            CodeActivation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
+            CodeActivation::Identity => v,
+        }
+    }
+}
+
 /// Activation between the regressor's hidden layers.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -415,11 +415,7 @@ pub fn reference_predict(bundle: &Bundle, batch: &Batch) -> Prediction {
 
 fn reference_member(m: &Manifest, weights: &Weights, batch: &Batch) -> Prediction {
     let (n, d) = (m.materials.len(), m.architecture.code_dim);
-    let act = |v: f64| match m.architecture.code_activation {
-        CodeActivation::Tanh => v.tanh(),
-        CodeActivation::Sigmoid => 1.0 / (1.0 + (-v).exp()),
-        CodeActivation::Identity => v,
-    };
+    let act = |v: f64| m.architecture.code_activation.apply(v);
     let hidden = |v: f64| match m.architecture.hidden_activation {
         HiddenActivation::Relu => v.max(0.0),
         HiddenActivation::Gelu => 0.5 * v * (1.0 + erf(v / std::f64::consts::SQRT_2)),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use nalgebra::{DMatrix, SymmetricEigen};
 
-use crate::bundle::{Bundle, CodeActivation, ProjectionInfo};
+use crate::bundle::{Bundle, ProjectionInfo};
 
 /// `act(code)` of every material of member 0, `[materials, code_dim]` row-major.
 pub fn representations(bundle: &Bundle) -> Vec<f64> {
@@ -14,14 +14,7 @@ pub fn representations(bundle: &Bundle) -> Vec<f64> {
         .weights()
         .codes
         .iter()
-        .map(|&c| {
-            let c = f64::from(c);
-            match act {
-                CodeActivation::Tanh => c.tanh(),
-                CodeActivation::Sigmoid => 1.0 / (1.0 + (-c).exp()),
-                CodeActivation::Identity => c,
-            }
-        })
+        .map(|&c| act.apply(f64::from(c)))
         .collect()
 }
 

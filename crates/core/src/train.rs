@@ -76,22 +76,21 @@ impl Schedule {
 /// `count` snapshot steps from 0 to `steps`, spaced evenly in log(1 + step) so the early
 /// spreading of the codes is as visible as the late settling.
 pub fn log_spaced_steps(steps: usize, count: usize) -> Vec<usize> {
-    let mut out: Vec<usize> = (0..count)
-        .map(|i| {
-            let t = i as f64 / (count.max(2) - 1) as f64;
-            ((1.0 + steps as f64).powf(t) - 1.0).round() as usize
-        })
-        .collect();
-    if count > 0 {
-        out.push(steps);
+    match count {
+        0 => Vec::new(),
+        1 => vec![steps],
+        _ => {
+            // Non-decreasing, from 0 to exactly `steps`; early repeats collapse.
+            let mut out: Vec<usize> = (0..count)
+                .map(|i| {
+                    let t = i as f64 / (count - 1) as f64;
+                    ((1.0 + steps as f64).powf(t) - 1.0).round() as usize
+                })
+                .collect();
+            out.dedup();
+            out
+        }
     }
-    out.sort_unstable();
-    out.dedup();
-    out.truncate(count.max(usize::from(count > 0)));
-    if let Some(last) = out.last_mut() {
-        *last = steps;
-    }
-    out
 }
 
 /// Steps between validation checks (and progress reports).
