@@ -11,6 +11,8 @@ use mixlab_core::bundle::{CodeActivation, HiddenActivation, TargetKind, Transfor
 use mixlab_core::data::{Dataset, TargetSpec, WideSpec, is_long_header, read_long, read_wide};
 use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
 use mixlab_core::fit_material::{FitConfig, fit_material};
+use mixlab_core::formulation::{Formulation, batch_of};
+use mixlab_core::link;
 use mixlab_core::metrics::{fold_splits, random_splits};
 use mixlab_core::model::{Batch, MixModel};
 use mixlab_core::synthetic::{SyntheticConfig, generate};
@@ -324,11 +326,18 @@ enum Command {
         #[arg(long)]
         groups_out: Option<PathBuf>,
     },
-    /// Predict the bundle's default formulation (or check a bundle) and print JSON.
+    /// Predict one formulation (the bundle's default unless given) and print JSON.
     Predict {
         /// Bundle directory (manifest.json + weights.safetensors).
         #[arg(long)]
         bundle: PathBuf,
+        /// The formulation as in the app's share links: `Water:74.7:q;Plantacare 818:11.5;...`
+        /// (material:percent, summing to 100).
+        #[arg(long)]
+        formulation: Option<String>,
+        /// Condition values, `age_days:28;...` (others keep the bundle's defaults).
+        #[arg(long)]
+        conditions: Option<String>,
     },
 }
 
@@ -638,10 +647,29 @@ fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
-        Command::Predict { bundle } => {
+        Command::Predict {
+            bundle,
+            formulation,
+            conditions,
+        } => {
             let bundle = Bundle::read_dir(&bundle)?;
             let model = MixModel::new(&bundle, &Device::flex());
-            let batch = Batch::default_of(&bundle.manifest);
+            let m = &bundle.manifest;
+            let batch = if formulation.is_none() && conditions.is_none() {
+                Batch::default_of(m)
+            } else {
+                let usage = |e: link::LinkError| CliError::Usage(e.to_string());
+                let f = match &formulation {
+                    Some(text) => link::formulation_from_text(m, text).map_err(usage)?,
+                    None => Formulation::default_of(m),
+                };
+                let defaults = link::default_conditions(m);
+                let c = match &conditions {
+                    Some(text) => link::conditions_from_text(m, text, &defaults).map_err(usage)?,
+                    None => defaults,
+                };
+                batch_of(m, [&f], &c)
+            };
             let pred = model.predict(&batch)?;
             let collect = |values: &[f64]| -> serde_json::Map<String, serde_json::Value> {
                 bundle

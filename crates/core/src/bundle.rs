@@ -221,6 +221,25 @@ pub struct Manifest {
     /// Precomputed projections of member 0's representations (tensor `projections.<name>`).
     #[serde(default)]
     pub projections: Vec<ProjectionInfo>,
+    /// Training formulations the app offers as starting points.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<Example>,
+    /// Pairs of material indices `[i, j]` (i < j) that occur together in at least one training
+    /// formulation: a formulation with a pair outside this list is an unseen combination.
+    /// Empty when the bundle does not record it (no warning is given then).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_pairs: Vec<[u32; 2]>,
+}
+
+/// A formulation from the training data, offered as a starting point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Example {
+    pub name: String,
+    /// Material name → fraction.
+    pub formulation: BTreeMap<String, f64>,
+    /// Condition name → value.
+    #[serde(default)]
+    pub conditions: BTreeMap<String, f64>,
 }
 
 /// A precomputed low-dimensional map of the materials' representations.
@@ -374,6 +393,24 @@ impl Manifest {
             if !(t.std.is_finite() && t.std > 0.0 && t.mean.is_finite()) {
                 return bad(format!("target {:?} has an invalid mean/std", t.name));
             }
+        }
+        for e in &self.examples {
+            if let Some(name) = e
+                .formulation
+                .keys()
+                .find(|n| self.material_index(n).is_none())
+            {
+                return bad(format!(
+                    "example {:?} names unknown material {name:?}",
+                    e.name
+                ));
+            }
+        }
+        let n = self.materials.len() as u32;
+        if let Some(p) = self.seen_pairs.iter().find(|[i, j]| !(i < j && *j < n)) {
+            return bad(format!(
+                "seen pair {p:?} is not two material indices i < j < {n}"
+            ));
         }
         for (name, f) in &self.default_formulation {
             if self.material_index(name).is_none() {
@@ -663,6 +700,8 @@ pub(crate) mod tests {
             default_conditions: [("age".to_string(), 7.0)].into(),
             snapshot_steps: Vec::new(),
             projections: Vec::new(),
+            examples: Vec::new(),
+            seen_pairs: Vec::new(),
         };
         let seq = |n: usize, s: f32| (0..n).map(|i| ((i as f32) * s).sin()).collect::<Vec<_>>();
         let weights = Weights {

@@ -5,6 +5,9 @@
 
 use thiserror::Error;
 
+use crate::bundle::Manifest;
+use crate::model::Batch;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
     /// Index of the material in the bundle's list.
@@ -107,6 +110,227 @@ impl Formulation {
     }
 }
 
+/// Why an edit other than a value change was refused.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum EditError {
+    #[error("{0} is already in the formulation")]
+    AlreadyThere(String),
+    #[error("no such row")]
+    NoRow,
+    #[error("removing it would leave {0:.2} % that no unlocked row can take up")]
+    NoTaker(f64),
+    #[error("a locked row cannot be the q.s. row")]
+    QsLocked,
+}
+
+impl Formulation {
+    /// Rows from `(material, fraction)` pairs, renormalised to sum to 1 (if they sum to more
+    /// than 0), no q.s., nothing locked.
+    pub fn from_fractions(pairs: impl IntoIterator<Item = (usize, f64)>) -> Formulation {
+        let mut rows: Vec<Row> = pairs
+            .into_iter()
+            .map(|(material, fraction)| Row {
+                material,
+                fraction: fraction.max(0.0),
+                locked: false,
+            })
+            .collect();
+        let total: f64 = rows.iter().map(|r| r.fraction).sum();
+        if total > 0.0 {
+            rows.iter_mut().for_each(|r| r.fraction /= total);
+        }
+        Formulation { rows, qs: None }
+    }
+
+    /// The manifest's default formulation, in the manifest's material order, with the largest
+    /// row (typically water or the base) as q.s.
+    pub fn default_of(manifest: &Manifest) -> Formulation {
+        Self::from_named(manifest, &manifest.default_formulation)
+    }
+
+    /// From a name → fraction map (an example, the default); unknown names are skipped (the
+    /// bundle loader has already refused them). The largest row becomes q.s.
+    pub fn from_named<'a>(
+        manifest: &Manifest,
+        named: impl IntoIterator<Item = (&'a String, &'a f64)>,
+    ) -> Formulation {
+        let mut pairs: Vec<(usize, f64)> = named
+            .into_iter()
+            .filter_map(|(name, &f)| manifest.material_index(name).map(|i| (i, f)))
+            .filter(|&(_, f)| f > 0.0)
+            .collect();
+        pairs.sort_by_key(|&(i, _)| i);
+        let mut f = Self::from_fractions(pairs);
+        f.qs = f
+            .rows
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.fraction.total_cmp(&b.1.fraction))
+            .map(|(i, _)| i);
+        f
+    }
+
+    /// Row index of a material, if it is in the formulation.
+    pub fn position(&self, material: usize) -> Option<usize> {
+        self.rows.iter().position(|r| r.material == material)
+    }
+
+    /// Add a material at 0 % (the sum is unchanged).
+    pub fn add(&mut self, material: usize, name: &str) -> Result<usize, EditError> {
+        if self.position(material).is_some() {
+            return Err(EditError::AlreadyThere(name.to_string()));
+        }
+        self.rows.push(Row {
+            material,
+            fraction: 0.0,
+            locked: false,
+        });
+        Ok(self.rows.len() - 1)
+    }
+
+    /// Remove row `i`; its mass goes to the q.s. row, or else to the unlocked rows in
+    /// proportion. Refused (nothing changes) when no row could take it.
+    pub fn remove(&mut self, i: usize) -> Result<(), EditError> {
+        let Some(row) = self.rows.get(i) else {
+            return Err(EditError::NoRow);
+        };
+        let mass = row.fraction;
+        let others_unlocked: Vec<usize> = (0..self.rows.len())
+            .filter(|&j| j != i && !self.rows[j].locked)
+            .collect();
+        if mass > 0.0 && others_unlocked.is_empty() && self.rows.len() > 1 {
+            return Err(EditError::NoTaker(100.0 * mass));
+        }
+        match self.qs {
+            Some(q) if q != i => self.rows[q].fraction += mass,
+            _ => {
+                let others: f64 = others_unlocked.iter().map(|&j| self.rows[j].fraction).sum();
+                for &j in &others_unlocked {
+                    self.rows[j].fraction += if others > 0.0 {
+                        mass * self.rows[j].fraction / others
+                    } else {
+                        mass / others_unlocked.len() as f64
+                    };
+                }
+            }
+        }
+        self.rows.remove(i);
+        self.qs = match self.qs {
+            Some(q) if q == i => None,
+            Some(q) if q > i => Some(q - 1),
+            q => q,
+        };
+        Ok(())
+    }
+
+    /// Make row `i` the q.s. row (or clear it with `None`).
+    pub fn set_qs(&mut self, i: Option<usize>) -> Result<(), EditError> {
+        if let Some(i) = i {
+            let row = self.rows.get(i).ok_or(EditError::NoRow)?;
+            if row.locked {
+                return Err(EditError::QsLocked);
+            }
+        }
+        self.qs = i;
+        Ok(())
+    }
+
+    /// Lock or unlock row `i`; locking the q.s. row clears q.s.
+    pub fn set_locked(&mut self, i: usize, locked: bool) -> Result<(), EditError> {
+        let row = self.rows.get_mut(i).ok_or(EditError::NoRow)?;
+        row.locked = locked;
+        if locked && self.qs == Some(i) {
+            self.qs = None;
+        }
+        Ok(())
+    }
+
+    /// The largest fraction row `i` can reach under the current rules (what its slider's
+    /// travel is: the response curve sweeps 0 to this).
+    pub fn max_of(&self, i: usize) -> f64 {
+        let Some(row) = self.rows.get(i) else {
+            return 0.0;
+        };
+        if row.locked || self.qs == Some(i) {
+            return row.fraction;
+        }
+        match self.qs {
+            Some(q) => row.fraction + self.rows[q].fraction,
+            None => {
+                let any_free = (0..self.rows.len()).any(|j| j != i && !self.rows[j].locked);
+                if !any_free {
+                    return row.fraction;
+                }
+                let locked: f64 = (0..self.rows.len())
+                    .filter(|&j| j != i && self.rows[j].locked)
+                    .map(|j| self.rows[j].fraction)
+                    .sum();
+                (1.0 - locked).max(0.0)
+            }
+        }
+    }
+
+    /// `points` formulations with row `i` swept evenly from 0 to [`Self::max_of`], the
+    /// q.s./rescale rule applied to each: the response curve's inputs. The fraction each
+    /// one actually has for row `i` comes with it.
+    pub fn sweep(&self, i: usize, points: usize) -> Vec<(f64, Formulation)> {
+        let hi = self.max_of(i);
+        (0..points)
+            .map(|k| {
+                let v = if points > 1 {
+                    hi * k as f64 / (points - 1) as f64
+                } else {
+                    hi
+                };
+                let mut f = self.clone();
+                let (applied, _) = f.set(i, v);
+                (applied, f)
+            })
+            .collect()
+    }
+
+    /// This formulation with row `i` raised by `delta` (the rule applied), or `None` when the
+    /// row cannot move that far (locked, q.s., or no room).
+    pub fn nudged(&self, i: usize, delta: f64) -> Option<Formulation> {
+        let mut f = self.clone();
+        let want = self.rows.get(i)?.fraction + delta;
+        let (applied, limit) = f.set(i, want);
+        (limit.is_none() && (applied - want).abs() < 1e-12).then_some(f)
+    }
+
+    /// Dense fractions in the manifest's material order.
+    pub fn dense(&self, materials: usize) -> Vec<f32> {
+        let mut out = vec![0.0; materials];
+        for r in &self.rows {
+            if let Some(slot) = out.get_mut(r.material) {
+                *slot = r.fraction as f32;
+            }
+        }
+        out
+    }
+}
+
+/// One batch of formulations, all with the same condition values.
+pub fn batch_of<'a>(
+    manifest: &Manifest,
+    formulations: impl IntoIterator<Item = &'a Formulation>,
+    conditions: &[f64],
+) -> Batch {
+    let n = manifest.materials.len();
+    let mut batch = Batch {
+        rows: 0,
+        fractions: Vec::new(),
+        conditions: Vec::new(),
+    };
+    for f in formulations {
+        batch.rows += 1;
+        batch.fractions.extend(f.dense(n));
+        batch
+            .conditions
+            .extend(conditions.iter().map(|&c| c as f32));
+    }
+    batch
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,5 +411,60 @@ mod tests {
         let mut alone = f(&[0.6, 0.4]);
         alone.rows[1].locked = true;
         assert_eq!(alone.set(0, 0.5), (0.6, Some(Limit::NothingToRescale)));
+    }
+
+    #[test]
+    fn add_remove_qs_and_locks_keep_the_sum() {
+        let mut x = f(&[0.6, 0.3, 0.1]);
+        x.qs = Some(0);
+        assert_eq!(
+            x.add(1, "salt"),
+            Err(EditError::AlreadyThere("salt".into()))
+        );
+        assert_eq!(x.add(7, "oil"), Ok(3));
+        assert!(close(x.total(), 1.0) && x.rows[3].fraction == 0.0);
+        // Removing a row gives its mass to the q.s. row.
+        x.remove(1).unwrap();
+        assert!(close(x.rows[0].fraction, 0.9) && x.qs == Some(0));
+        // Without q.s., removing rescales the unlocked rows; locked ones hold.
+        let mut y = f(&[0.5, 0.25, 0.25]);
+        y.rows[2].locked = true;
+        y.remove(0).unwrap();
+        assert!(close(y.rows[0].fraction, 0.75) && close(y.rows[1].fraction, 0.25));
+        assert_eq!(y.remove(0), Err(EditError::NoTaker(75.0)));
+        // Locking the q.s. row clears it; a locked row cannot become q.s.
+        x.set_locked(0, true).unwrap();
+        assert_eq!(x.qs, None);
+        assert_eq!(x.set_qs(Some(0)), Err(EditError::QsLocked));
+    }
+
+    #[test]
+    fn sweep_and_nudge_follow_the_rules() {
+        let mut x = f(&[0.5, 0.3, 0.2]);
+        x.qs = Some(0);
+        assert!(close(x.max_of(1), 0.8));
+        let sweep = x.sweep(1, 5);
+        let values: Vec<f64> = sweep.iter().map(|(v, _)| *v).collect();
+        assert!(
+            values
+                .iter()
+                .zip([0.0, 0.2, 0.4, 0.6, 0.8])
+                .all(|(a, b)| close(*a, b))
+        );
+        assert!(
+            sweep
+                .iter()
+                .all(|(_, f)| close(f.total(), 1.0) && close(f.rows[2].fraction, 0.2))
+        );
+        let up = x.nudged(2, 0.01).unwrap();
+        assert!(close(up.rows[2].fraction, 0.21) && close(up.rows[0].fraction, 0.49));
+        assert_eq!(
+            x.nudged(0, 0.01),
+            None,
+            "the q.s. row does not move by itself"
+        );
+        x.rows[0].fraction = 0.0;
+        x.rows[1].fraction = 0.8;
+        assert_eq!(x.nudged(1, 0.01), None, "no room left in q.s.");
     }
 }

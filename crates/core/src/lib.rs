@@ -5,15 +5,19 @@
 
 pub mod bundle;
 pub mod data;
+pub mod domain;
 #[cfg(feature = "train")]
 pub mod evaluate;
 #[cfg(feature = "train")]
 pub mod fit_material;
 pub mod formulation;
+pub mod history;
+pub mod link;
 pub mod metrics;
 pub mod model;
 pub mod projection;
 pub mod rng;
+pub mod saved;
 // Blocking readback: native only until the app scores in a worker (predict_async).
 #[cfg(not(target_arch = "wasm32"))]
 pub mod score;

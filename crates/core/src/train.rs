@@ -10,8 +10,8 @@ use burn_tensor::{Device, Tensor, TensorData};
 use serde_json::json;
 
 use crate::bundle::{
-    Architecture, Bundle, CodeActivation, Condition, DatasetInfo, Dense, FORMAT, HiddenActivation,
-    Manifest, Material, SCHEMA_VERSION, Target, TargetKind, Transform, Weights,
+    Architecture, Bundle, CodeActivation, Condition, DatasetInfo, Dense, Example, FORMAT,
+    HiddenActivation, Manifest, Material, SCHEMA_VERSION, Target, TargetKind, Transform, Weights,
 };
 use crate::data::Dataset;
 use crate::model::{Params, forward, forward_with, standardise_conditions};
@@ -239,7 +239,63 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
         default_conditions: BTreeMap::new(),
         snapshot_steps: Vec::new(),
         projections: Vec::new(),
+        examples: Vec::new(),
+        seen_pairs: seen_pairs(ds, train_rows),
     }
+}
+
+/// Every pair of materials that occurs together in a training formulation (the editor warns
+/// about the others). Capped, so a bundle over thousands of materials stays small: beyond
+/// the cap the list is left empty and no combination warning is given.
+fn seen_pairs(ds: &Dataset, train_rows: &[usize]) -> Vec<[u32; 2]> {
+    const MAX_PAIRS: usize = 200_000;
+    let mut pairs = std::collections::BTreeSet::new();
+    for &r in train_rows {
+        let row = ds.row(r);
+        for (a, &(i, _)) in row.iter().enumerate() {
+            for &(j, _) in &row[a + 1..] {
+                pairs.insert([i.min(j), i.max(j)]);
+            }
+        }
+        if pairs.len() > MAX_PAIRS {
+            return Vec::new();
+        }
+    }
+    pairs.into_iter().collect()
+}
+
+/// Up to `count` training formulations with every target measured, spread evenly over the
+/// training rows, as named starting points for the app.
+fn examples(ds: &Dataset, train_rows: &[usize], count: usize) -> Vec<Example> {
+    let t = ds.targets.len();
+    let c = ds.conditions.len();
+    let complete: Vec<usize> = train_rows
+        .iter()
+        .copied()
+        .filter(|&r| (0..t).all(|k| ds.target_values[r * t + k].is_finite()))
+        .collect();
+    let count = count.min(complete.len());
+    (0..count)
+        .map(|k| {
+            let r = complete[k * complete.len() / count];
+            Example {
+                name: format!("Example {} ({})", k + 1, ds.ids[r]),
+                formulation: ds
+                    .row(r)
+                    .iter()
+                    .map(|&(i, f)| (ds.materials[i as usize].clone(), f64::from(f)))
+                    .collect(),
+                conditions: (0..c)
+                    .map(|j| {
+                        (
+                            ds.conditions[j].clone(),
+                            f64::from(ds.condition_values[r * c + j]),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Seeded initial weights: codes near the origin (they spread as training goes on, as in the
@@ -583,6 +639,7 @@ fn fit(
             )
         })
         .collect();
+    manifest.examples = examples(ds, &train_rows, 8);
     let first = &members[0];
     manifest.training = [
         ("steps".to_string(), json!(cfg.steps)),

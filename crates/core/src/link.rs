@@ -1,0 +1,259 @@
+//! A formulation and its conditions as short text, for share links, saved formulations and
+//! `mixlab predict --formulation`: `Water:74.73:q;Plantacare 818:11.53:l;Arlypon TT:2.69`
+//! (material : percent, `q` = q.s., `l` = locked) and `age_days:28;total_mass:2400`.
+//! Names are escaped (`%`, `:`, `;`) so any material name survives. Parsing checks
+//! everything a tampered link could break and says what, so the app can fall back.
+
+use thiserror::Error;
+
+use crate::bundle::Manifest;
+use crate::formulation::{Formulation, Row};
+
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum LinkError {
+    #[error("entry {0} ({1:?}) is not material:percent")]
+    Shape(usize, String),
+    #[error("the model has no material {0:?}")]
+    UnknownMaterial(String),
+    #[error("the model has no condition {0:?}")]
+    UnknownCondition(String),
+    #[error("{0:?} is given twice")]
+    Duplicate(String),
+    #[error("{what}: {text:?} is not a number between {min} and {max}")]
+    Number {
+        what: String,
+        text: String,
+        min: f64,
+        max: f64,
+    },
+    #[error("unknown flag {1:?} on {0:?} (q = q.s., l = locked)")]
+    Flag(String, String),
+    #[error("more than one q.s. row")]
+    TwoQs,
+    #[error("the percentages sum to {0:.4} %, not 100 %")]
+    Sum(f64),
+}
+
+fn escape(name: &str) -> String {
+    name.replace('%', "%25")
+        .replace(':', "%3A")
+        .replace(';', "%3B")
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("%3A", ":")
+        .replace("%3a", ":")
+        .replace("%3B", ";")
+        .replace("%3b", ";")
+        .replace("%25", "%")
+}
+
+/// Percent with up to 6 decimals, trailing zeros dropped (1e-8 in fraction: far below
+/// anything a prediction notices, and a link stays readable).
+pub(crate) fn percent(fraction: f64) -> String {
+    let text = format!("{:.6}", 100.0 * fraction);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text.is_empty() || text == "-" {
+        "0".into()
+    } else {
+        text.to_string()
+    }
+}
+
+fn number(what: &str, text: &str, min: f64, max: f64) -> Result<f64, LinkError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && (min..=max).contains(v))
+        .ok_or_else(|| LinkError::Number {
+            what: what.to_string(),
+            text: text.to_string(),
+            min,
+            max,
+        })
+}
+
+pub fn formulation_to_text(manifest: &Manifest, f: &Formulation) -> String {
+    f.rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let name = manifest
+                .materials
+                .get(r.material)
+                .map_or("?", |m| m.name.as_str());
+            let flag = if f.qs == Some(i) {
+                ":q"
+            } else if r.locked {
+                ":l"
+            } else {
+                ""
+            };
+            format!("{}:{}{flag}", escape(name), percent(r.fraction))
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Parse [`formulation_to_text`]'s output. The percentages must sum to 100 (± 0.001, what
+/// 6-decimal rounding can lose); they are then renormalised exactly.
+pub fn formulation_from_text(manifest: &Manifest, text: &str) -> Result<Formulation, LinkError> {
+    let mut f = Formulation::default();
+    for (k, entry) in text.split(';').filter(|e| !e.trim().is_empty()).enumerate() {
+        let parts: Vec<&str> = entry.split(':').collect();
+        if !(2..=3).contains(&parts.len()) {
+            return Err(LinkError::Shape(k + 1, entry.to_string()));
+        }
+        let name = unescape(parts[0].trim());
+        let material = manifest
+            .material_index(&name)
+            .ok_or_else(|| LinkError::UnknownMaterial(name.clone()))?;
+        if f.position(material).is_some() {
+            return Err(LinkError::Duplicate(name));
+        }
+        let fraction = number(&name, parts[1], 0.0, 100.0)? / 100.0;
+        let mut locked = false;
+        match parts.get(2).map(|s| s.trim()) {
+            None | Some("") => {}
+            Some("q") => {
+                if f.qs.is_some() {
+                    return Err(LinkError::TwoQs);
+                }
+                f.qs = Some(f.rows.len());
+            }
+            Some("l") => locked = true,
+            Some(other) => return Err(LinkError::Flag(name, other.to_string())),
+        }
+        f.rows.push(Row {
+            material,
+            fraction,
+            locked,
+        });
+    }
+    let total = f.total();
+    if (total - 1.0).abs() > 1e-5 {
+        return Err(LinkError::Sum(100.0 * total));
+    }
+    f.rows.iter_mut().for_each(|r| r.fraction /= total);
+    Ok(f)
+}
+
+pub fn conditions_to_text(manifest: &Manifest, values: &[f64]) -> String {
+    manifest
+        .conditions
+        .iter()
+        .zip(values)
+        .map(|(c, v)| format!("{}:{v}", escape(&c.name)))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// Condition values in the manifest's order; those not named keep `defaults`.
+pub fn conditions_from_text(
+    manifest: &Manifest,
+    text: &str,
+    defaults: &[f64],
+) -> Result<Vec<f64>, LinkError> {
+    let mut values = defaults.to_vec();
+    let mut seen = vec![false; values.len()];
+    for (k, entry) in text.split(';').filter(|e| !e.trim().is_empty()).enumerate() {
+        let (name, value) = entry
+            .split_once(':')
+            .ok_or_else(|| LinkError::Shape(k + 1, entry.to_string()))?;
+        let name = unescape(name.trim());
+        let j = manifest
+            .conditions
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| LinkError::UnknownCondition(name.clone()))?;
+        if std::mem::replace(&mut seen[j], true) {
+            return Err(LinkError::Duplicate(name));
+        }
+        values[j] = number(&name, value, -f64::MAX, f64::MAX)?;
+    }
+    Ok(values)
+}
+
+/// The manifest's default condition values (its mean where no default is stored).
+pub fn default_conditions(manifest: &Manifest) -> Vec<f64> {
+    manifest
+        .conditions
+        .iter()
+        .map(|c| {
+            manifest
+                .default_conditions
+                .get(&c.name)
+                .copied()
+                .unwrap_or(c.mean)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::tests::tiny;
+
+    #[test]
+    fn formulations_round_trip_with_flags_and_odd_names() {
+        let mut m = tiny().manifest;
+        m.materials[0].name = "a:b;c%d".into();
+        let mut f = Formulation::from_fractions([(0, 0.25), (2, 0.5), (1, 0.25)]);
+        f.qs = Some(1);
+        f.rows[2].locked = true;
+        let text = formulation_to_text(&m, &f);
+        assert!(text.starts_with("a%3Ab%3Bc%25d:25;"), "{text}");
+        assert_eq!(formulation_from_text(&m, &text), Ok(f));
+    }
+
+    #[test]
+    fn tampered_links_say_what_is_wrong() {
+        let m = tiny().manifest;
+        let name = |i: usize| m.materials[i].name.clone();
+        let cases = [
+            (
+                format!("{}:50;nope:50", name(0)),
+                "the model has no material \"nope\"",
+            ),
+            (format!("{}:50;{}:40", name(0), name(1)), "sum to 90.0000 %"),
+            (
+                format!("{}:abc;{}:100", name(0), name(1)),
+                "\"abc\" is not a number",
+            ),
+            (
+                format!("{}:150", name(0)),
+                "is not a number between 0 and 100",
+            ),
+            (
+                format!("{}:50:x;{}:50", name(0), name(1)),
+                "unknown flag \"x\"",
+            ),
+            (
+                format!("{}:50:q;{}:50:q", name(0), name(1)),
+                "more than one q.s.",
+            ),
+            (format!("{}:50;{}:50", name(0), name(0)), "is given twice"),
+            ("just text".to_string(), "is not material:percent"),
+        ];
+        for (text, want) in cases {
+            let err = formulation_from_text(&m, &text).unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn conditions_round_trip_and_keep_defaults() {
+        let m = tiny().manifest;
+        let defaults = default_conditions(&m);
+        let name = &m.conditions[0].name;
+        let text = conditions_to_text(&m, &[28.5]);
+        assert_eq!(text, format!("{name}:28.5"));
+        assert_eq!(conditions_from_text(&m, &text, &defaults), Ok(vec![28.5]));
+        assert_eq!(
+            conditions_from_text(&m, "", &defaults),
+            Ok(defaults.clone())
+        );
+        assert!(conditions_from_text(&m, "nope:1", &defaults).is_err());
+        assert!(conditions_from_text(&m, &format!("{name}:NaN"), &defaults).is_err());
+    }
+}
