@@ -18,6 +18,7 @@ pub mod model;
 pub mod projection;
 pub mod rng;
 pub mod saved;
+pub mod search;
 // Blocking readback: native only until the app scores in a worker (predict_async).
 #[cfg(not(target_arch = "wasm32"))]
 pub mod score;
