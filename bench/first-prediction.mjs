@@ -30,6 +30,7 @@ for (const [label, webgpu] of [['WebGPU (SwiftShader)', true], ['CPU (no WebGPU 
     const browser = await launch({ webgpu });
     const { page } = await open(browser.context, site.url);
     if (await settled(page) !== 'ready') throw new Error(await page.textContent('body'));
+    await page.waitForSelector('#first-prediction');
     times.push(Number(await page.getAttribute('#first-prediction', 'data-ms')));
     await browser.close();
   }

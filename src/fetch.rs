@@ -3,6 +3,8 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::browser::js_message;
+
 /// GET `url` and return its body, or a message that says which URL failed and how.
 pub async fn bytes(url: &str) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
@@ -26,11 +28,4 @@ pub async fn bytes(url: &str) -> Result<Vec<u8>, String> {
         .await
         .map_err(|e| format!("Could not read {url}: {}", js_message(&e)))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-fn js_message(e: &wasm_bindgen::JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
 }

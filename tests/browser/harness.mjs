@@ -46,9 +46,9 @@ export async function open(context, url) {
   return { page, errors };
 }
 
-/** Wait until the app shows a result or an error; returns which. */
+/** Wait until the app shows a prediction or an error; returns which. */
 export async function settled(page) {
-  await page.waitForSelector('#backend, #error', { timeout: 120_000 });
+  await page.waitForSelector('#predictions tr[data-target], #error', { timeout: 120_000 });
   return (await page.$('#error')) ? 'error' : 'ready';
 }
 
@@ -64,11 +64,67 @@ export async function shownSpreads(page) {
     rows.map((r) => [r.dataset.target, Number(r.querySelector('.value').dataset.spread)])));
 }
 
-/** What the native core predicts for a bundle's default formulation: `{predictions, spread}`. */
-export function nativePrediction(bundleDir) {
+/**
+ * What the native core predicts: `{predictions, spread, members}` for the bundle's default
+ * formulation, or for `formulation`/`conditions` in the share-link text form.
+ */
+export function nativePrediction(bundleDir, { formulation, conditions } = {}) {
   const cli = process.env.MIXLAB_CLI;
   if (!cli) throw new Error('MIXLAB_CLI must point at the mixlab binary (scripts/test.sh sets it)');
-  return JSON.parse(execFileSync(cli, ['predict', '--bundle', bundleDir], { encoding: 'utf8' }));
+  const args = ['predict', '--bundle', bundleDir];
+  if (formulation) args.push('--formulation', formulation);
+  if (conditions) args.push('--conditions', conditions);
+  return JSON.parse(execFileSync(cli, args, { encoding: 'utf8' }));
+}
+
+/** The editor's rows: material → fraction (full precision), in row order. */
+export async function shownFormulation(page) {
+  return page.$$eval('#formulation tr.material', (rows) => Object.fromEntries(
+    rows.map((r) => [r.dataset.material, Number(r.dataset.fraction)])));
+}
+
+/** The editor's state as share-link text, built from the rows at full precision. */
+export async function formulationText(page) {
+  return page.$$eval('#formulation tr.material', (rows) => rows.map((r) => {
+    const flag = r.classList.contains('qs') ? ':q' : r.classList.contains('locked') ? ':l' : '';
+    const name = r.dataset.material.replaceAll('%', '%25').replaceAll(':', '%3A').replaceAll(';', '%3B');
+    return `${name}:${(100 * Number(r.dataset.fraction)).toFixed(8)}${flag}`;
+  }).join(';'));
+}
+
+/** The sequence number of the prediction on screen (it grows with each one painted). */
+export async function predictionSeq(page) {
+  return Number(await page.getAttribute('#predictions', 'data-seq'));
+}
+
+/** Wait until the response curve and sensitivities of the current state are drawn. */
+export async function analysed(page) {
+  await page.waitForFunction(() => document.querySelector('#sensitivity')?.dataset.sensitivity, null, { timeout: 60_000 });
+}
+
+/** Wait until a prediction newer than `seq` is painted and the computation queue is idle. */
+export async function nextPrediction(page, seq) {
+  await page.waitForFunction((s) => {
+    const t = document.querySelector('#predictions');
+    return Number(t?.dataset.seq) > s && t.dataset.busy === 'false';
+  }, seq);
+}
+
+/** Drag a range input's thumb with real pointer events from its value to `toPercent`. */
+export async function dragSlider(page, selector, toPercent, steps = 10, pauseMs = 0) {
+  const el = await page.$(selector);
+  const box = await el.boundingBox();
+  const [min, max, value] = await el.evaluate((e) => [Number(e.min), Number(e.max), Number(e.value)]);
+  // Chromium's thumb is ~16 px wide: its centre travels from box.x + 8 to box.x + width - 8.
+  const at = (v) => box.x + 8 + ((v - min) / (max - min)) * (box.width - 16);
+  const y = box.y + box.height / 2;
+  await page.mouse.move(at(value), y);
+  await page.mouse.down();
+  for (let k = 1; k <= steps; k++) {
+    await page.mouse.move(at(value + ((toPercent - value) * k) / steps), y);
+    if (pauseMs) await page.waitForTimeout(pauseMs);
+  }
+  await page.mouse.up();
 }
 
 

@@ -72,7 +72,11 @@ mod tests {
             .metadata
             .insert("inci".into(), "Sodium Chloride Water Solution".into());
         let idx = MaterialIndex::new(&m);
-        assert_eq!(idx.query("wat", 10, |_| false), vec![0, 2], "name match before metadata");
+        assert_eq!(
+            idx.query("wat", 10, |_| false),
+            vec![0, 2],
+            "name match before metadata"
+        );
         assert_eq!(idx.query("SODIUM chloride", 10, |_| false), vec![2]);
         assert_eq!(idx.query("wat", 10, |i| i == 0), vec![2]);
         assert_eq!(idx.query("", 2, |_| false).len(), 2);

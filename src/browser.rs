@@ -1,0 +1,112 @@
+//! Small wrappers over browser APIs the app needs (URL, localStorage, files, downloads),
+//! each returning a readable error instead of throwing.
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+pub fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+pub fn now_ms() -> f64 {
+    window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+pub fn js_message(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+fn search_params() -> Option<web_sys::UrlSearchParams> {
+    let search = window()?.location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()
+}
+
+pub fn query_param(name: &str) -> Option<String> {
+    search_params()?.get(name)
+}
+
+/// Replace the page's query with these parameters (others kept; `None` removes one),
+/// without a reload or a new history entry.
+pub fn set_query(params: &[(&str, Option<&str>)]) {
+    let Some(w) = window() else { return };
+    let Some(q) = search_params() else { return };
+    for (name, value) in params {
+        match value {
+            Some(v) => q.set(name, v),
+            None => q.delete(name),
+        }
+    }
+    let path = w.location().pathname().unwrap_or_default();
+    let query = String::from(q.to_string());
+    let url = if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    };
+    if let Ok(history) = w.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
+pub fn current_url() -> String {
+    window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default()
+}
+
+fn storage() -> Result<web_sys::Storage, String> {
+    window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .ok_or_else(|| "this browser does not allow local storage".to_string())
+}
+
+pub fn load_item(key: &str) -> Option<String> {
+    storage().ok()?.get_item(key).ok().flatten()
+}
+
+pub fn store_item(key: &str, value: &str) -> Result<(), String> {
+    storage()?
+        .set_item(key, value)
+        .map_err(|e| format!("could not save in the browser: {}", js_message(&e)))
+}
+
+/// Offer `text` as a file download.
+pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|e| js_message(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_message(&e))?;
+    let document = window().and_then(|w| w.document()).ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| js_message(&e))?
+        .unchecked_into();
+    a.set_href(&url);
+    a.set_download(name);
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&url);
+    Ok(())
+}
+
+/// A user-chosen file's name and bytes.
+pub async fn read_file(file: &web_sys::File) -> Result<(String, Vec<u8>), String> {
+    let name = file.name();
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("could not read {name}: {}", js_message(&e)))?;
+    Ok((name, js_sys::Uint8Array::new(&buffer).to_vec()))
+}
+
+/// The files of a file input or a drop, as a list.
+pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+    let Some(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
