@@ -26,6 +26,16 @@ thread_local! {
     static TIMER: Cell<Option<TimeoutHandle>> = const { Cell::new(None) };
     static BUSY: Cell<bool> = const { Cell::new(false) };
     static AGAIN: Cell<bool> = const { Cell::new(false) };
+    static DRAGGING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A slider is being dragged: the analysis waits for the release, so it never delays the
+/// live prediction of the next pointer move.
+pub fn set_dragging(state: State, on: bool) {
+    DRAGGING.with(|d| d.set(on));
+    if !on {
+        schedule(state);
+    }
 }
 
 /// Recompute soon: 60 ms after the last call, so a drag gets one analysis when it pauses.
@@ -38,6 +48,9 @@ pub fn schedule(state: State) {
 }
 
 fn start(state: State) {
+    if DRAGGING.with(Cell::get) {
+        return; // set_dragging(false) schedules it
+    }
     if predicting() {
         return schedule(state);
     }
@@ -290,7 +303,12 @@ async fn react(id: &str, data: &Value, layout: &Value) -> Result<(), String> {
         .dyn_into()
         .map_err(|_| "Plotly.react is missing".to_string())?;
     let parse = |v: &Value| js_sys::JSON::parse(&v.to_string()).map_err(|e| js_message(&e));
-    let config = json!({"displaylogo": false, "responsive": true});
+    // A fixed width from the container: plotly's autosize measures the page on every draw.
+    let mut layout = layout.clone();
+    layout["width"] = json!(el.client_width().max(300));
+    layout["autosize"] = json!(false);
+    let layout = &layout;
+    let config = json!({"displaylogo": false, "responsive": false});
     let args = js_sys::Array::of4(&el, &parse(data)?, &parse(layout)?, &parse(&config)?);
     let result = react
         .apply(&plotly, &args)

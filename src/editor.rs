@@ -133,6 +133,7 @@ fn MaterialRow(state: State, material: usize, name: String) -> impl IntoView {
                     prop:value=move || pct(fraction())
                     aria-valuetext=move || format!("{} %", pct(fraction()))
                     on:input=move |ev| set(ev, false)
+                    on:pointerdown=move |_| crate::analysis::set_dragging(state, true)
                     on:change=move |_| state.commit()
                     on:focus=move |_| { state.focused.set(Some(material)); crate::analysis::schedule(state); }/>
                 <input type="number" class="number" min="0" max="100" step="0.01" aria-label=label

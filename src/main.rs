@@ -309,6 +309,13 @@ fn App() -> impl IntoView {
         }
         ev.prevent_default();
     });
+    // A drag ends wherever the pointer is released.
+    let _up = window_event_listener(leptos::ev::pointerup, move |_| {
+        analysis::set_dragging(state, false)
+    });
+    let _cancel = window_event_listener(leptos::ev::pointercancel, move |_| {
+        analysis::set_dragging(state, false)
+    });
     // Drop a bundle (or a CSV of formulations) anywhere on the page.
     let _over = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
     let _drop = window_event_listener(leptos::ev::drop, move |ev| {

@@ -277,6 +277,23 @@ impl Prediction {
     }
 }
 
+/// Decode `[rows, k * targets]` (the members' outputs side by side) into one prediction per
+/// member.
+fn split_members(manifest: &Manifest, raw: &[f32], k: usize) -> Vec<Prediction> {
+    let t = manifest.targets.len();
+    let width = k * t;
+    (0..k)
+        .map(|member| {
+            let mine: Vec<f32> = raw
+                .chunks_exact(width.max(1))
+                .flat_map(|row| &row[member * t..(member + 1) * t])
+                .copied()
+                .collect();
+            decode(manifest, &mine)
+        })
+        .collect()
+}
+
 /// Undo the target standardisation/transform of raw head outputs.
 pub fn decode(manifest: &Manifest, raw: &[f32]) -> Prediction {
     let t = manifest.targets.len();
@@ -306,22 +323,113 @@ pub fn decode(manifest: &Manifest, raw: &[f32]) -> Prediction {
     }
 }
 
+/// An ensemble's weights stacked on a leading member axis, so one batched pass computes
+/// every member: K times fewer kernel launches than member by member, which is what a GPU
+/// (and SwiftShader's emulation of one) spends its time on for a live, one-row prediction.
+struct Stacked {
+    /// `[K, materials, code_dim]`.
+    codes: Tensor<3>,
+    /// `[K, d_in, d_out]` weights and `[K, 1, d_out]` biases per layer.
+    layers: Vec<(Tensor<3>, Tensor<3>)>,
+}
+
+impl Stacked {
+    fn new(bundle: &Bundle, device: &Device) -> Self {
+        let k = bundle.members.len();
+        let d = bundle.manifest.architecture.code_dim;
+        let n = bundle.manifest.materials.len();
+        let stack = |parts: Vec<f32>, shape: [usize; 3]| {
+            Tensor::from_data(TensorData::new(parts, shape), device)
+        };
+        let codes = stack(
+            bundle
+                .members
+                .iter()
+                .flat_map(|w| w.codes.iter().copied())
+                .collect(),
+            [k, n, d],
+        );
+        let layers = (0..bundle.weights().layers.len())
+            .map(|i| {
+                let l = &bundle.weights().layers[i];
+                let w = bundle
+                    .members
+                    .iter()
+                    .flat_map(|m| m.layers[i].weight.iter().copied());
+                let b = bundle
+                    .members
+                    .iter()
+                    .flat_map(|m| m.layers[i].bias.iter().copied());
+                (
+                    stack(w.collect(), [k, l.d_in, l.d_out]),
+                    stack(b.collect(), [k, 1, l.d_out]),
+                )
+            })
+            .collect();
+        Stacked { codes, layers }
+    }
+
+    /// Raw head outputs `[rows, K * targets]`: each row holds member 0's outputs, then
+    /// member 1's... (what [`split_members`] reads).
+    fn forward(
+        &self,
+        manifest: &Manifest,
+        fractions: Tensor<2>,
+        conditions: Option<Tensor<2>>,
+    ) -> Tensor<2> {
+        let arch = &manifest.architecture;
+        let [k, _, _] = self.codes.dims();
+        let rows = fractions.dims()[0];
+        let reps = match arch.code_activation {
+            CodeActivation::Tanh => self.codes.clone().tanh(),
+            CodeActivation::Sigmoid => sigmoid(self.codes.clone()),
+            CodeActivation::Identity => self.codes.clone(),
+        };
+        let mut x = fractions
+            .unsqueeze_dim::<3>(0)
+            .repeat_dim(0, k)
+            .matmul(reps);
+        if let Some(c) = conditions {
+            x = Tensor::cat(vec![x, c.unsqueeze_dim::<3>(0).repeat_dim(0, k)], 2);
+        }
+        let last = self.layers.len().saturating_sub(1);
+        for (i, (w, b)) in self.layers.iter().enumerate() {
+            let z = x.clone().matmul(w.clone()) + b.clone();
+            if i == last {
+                x = z;
+                break;
+            }
+            let h = match arch.hidden_activation {
+                HiddenActivation::Relu => relu(z),
+                HiddenActivation::Gelu => gelu(z),
+                HiddenActivation::Silu => silu(z),
+                HiddenActivation::Tanh => z.tanh(),
+            };
+            let [_, d_in, d_out] = w.dims();
+            x = if arch.residual && d_in == d_out {
+                x + h
+            } else {
+                h
+            };
+        }
+        let t = x.dims()[2];
+        x.swap_dims(0, 1).reshape([rows, k * t])
+    }
+}
+
 /// A bundle's model built on one device, ready to predict.
 pub struct MixModel {
     pub manifest: Manifest,
-    members: Vec<Params>,
+    stacked: Stacked,
+    members: usize,
     device: Device,
 }
 
 impl MixModel {
     pub fn new(bundle: &Bundle, device: &Device) -> Self {
-        let d = bundle.manifest.architecture.code_dim;
         MixModel {
-            members: bundle
-                .members
-                .iter()
-                .map(|w| Params::from_weights(w, d, device))
-                .collect(),
+            stacked: Stacked::new(bundle, device),
+            members: bundle.members.len(),
             manifest: bundle.manifest.clone(),
             device: device.clone(),
         }
@@ -331,8 +439,8 @@ impl MixModel {
         &self.device
     }
 
-    /// Head outputs of each member for the batch.
-    fn raw_outputs(&self, batch: &Batch) -> Result<Vec<Tensor<2>>, PredictError> {
+    /// Head outputs of every member for the batch, `[rows, K * targets]`.
+    fn raw_outputs(&self, batch: &Batch) -> Result<Tensor<2>, PredictError> {
         batch.check(&self.manifest)?;
         let n = self.manifest.materials.len();
         let fractions = Tensor::from_data(
@@ -343,41 +451,35 @@ impl MixModel {
             let w = self.manifest.conditions.len();
             Tensor::from_data(TensorData::new(c, [batch.rows, w]), &self.device)
         });
-        Ok(self
-            .members
-            .iter()
-            .map(|p| forward(p, &self.manifest, fractions.clone(), conditions.clone()))
-            .collect())
+        Ok(self.stacked.forward(&self.manifest, fractions, conditions))
     }
 
-    /// Predict a batch, reading the result back asynchronously (required in the browser).
+    fn decode_all(&self, raw: &[f32]) -> Prediction {
+        Prediction::ensemble(&split_members(&self.manifest, raw, self.members))
+    }
+
+    /// Predict a batch, reading the result back asynchronously (required in the browser):
+    /// one batched pass for all members, one readback.
     pub async fn predict_async(&self, batch: &Batch) -> Result<Prediction, PredictError> {
-        let mut preds = Vec::new();
-        for out in self.raw_outputs(batch)? {
-            let data = out
-                .into_data_async()
-                .await
-                .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-            let raw = data
-                .as_slice::<f32>()
-                .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-            preds.push(decode(&self.manifest, raw));
-        }
-        Ok(Prediction::ensemble(&preds))
+        let data = self
+            .raw_outputs(batch)?
+            .into_data_async()
+            .await
+            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+        let raw = data
+            .as_slice::<f32>()
+            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+        Ok(self.decode_all(raw))
     }
 
     /// Predict a batch with a blocking readback (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn predict(&self, batch: &Batch) -> Result<Prediction, PredictError> {
-        let mut preds = Vec::new();
-        for out in self.raw_outputs(batch)? {
-            let data = out.into_data();
-            let raw = data
-                .as_slice::<f32>()
-                .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-            preds.push(decode(&self.manifest, raw));
-        }
-        Ok(Prediction::ensemble(&preds))
+        let data = self.raw_outputs(batch)?.into_data();
+        let raw = data
+            .as_slice::<f32>()
+            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
+        Ok(self.decode_all(raw))
     }
 }
 
@@ -543,6 +645,9 @@ mod tests {
         let model = MixModel::new(&bundle, &Device::flex());
         let got = model.predict(&batch).unwrap();
         let want = reference_predict(&bundle, &batch);
+        // The browser's path (members joined on the device, one readback) agrees exactly.
+        let joined = futures_lite::future::block_on(model.predict_async(&batch)).unwrap();
+        assert_eq!(joined, got);
         for (g, w) in got.values.iter().zip(&want.values) {
             assert!(close(*g, *w), "{g} vs {w}");
         }
