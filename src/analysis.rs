@@ -94,7 +94,11 @@ async fn run(state: State) -> Result<(), String> {
     let edit = state.edit.get_untracked();
     let m = &engine.bundle.manifest;
     ensure_plotly().await?;
-    let name = |mat: usize| m.materials[mat].name.clone();
+    let name = |mat: usize| {
+        m.materials
+            .get(mat)
+            .map_or_else(String::new, |x| x.name.clone())
+    };
 
     // Response curve of the focused material (+ the current formulation as the last row).
     let focus = state
@@ -164,8 +168,7 @@ async fn run(state: State) -> Result<(), String> {
         }
         layout["xaxis"] = json!({"title": {"text": format!("{} (mass %)", name(mat))}});
         // Shade the material's training range: outside it the curve extrapolates.
-        let info = &m.materials[mat];
-        if info.usage_count > 0 {
+        if let Some(info) = m.materials.get(mat).filter(|x| x.usage_count > 0) {
             layout["shapes"] = json!([{"type": "rect", "xref": "x", "yref": "paper",
                 "x0": 100.0 * info.fraction_min, "x1": 100.0 * info.fraction_max, "y0": 0, "y1": 1,
                 "fillcolor": "rgba(16,185,129,0.08)", "line": {"width": 0}, "layer": "below"}]);

@@ -178,9 +178,14 @@ fn AddMaterial(state: State) -> impl IntoView {
             .collect::<Vec<_>>()
     });
     let add = move |material: usize| {
-        let Some(m) = state.manifest() else { return };
+        let Some(name) = state
+            .manifest()
+            .and_then(|m| m.materials.get(material).map(|x| x.name.clone()))
+        else {
+            return;
+        };
         let mut edit = state.edit.get_untracked();
-        match edit.form.add(material, &m.materials[material].name) {
+        match edit.form.add(material, &name) {
             Ok(_) => {
                 state.apply(edit);
                 state.focused.set(Some(material));
@@ -221,7 +226,7 @@ fn AddMaterial(state: State) -> impl IntoView {
                 prop:value=move || query.get()
                 on:input=move |ev| { query.set(event_target_value(&ev)); active.set(0); }
                 on:keydown=on_key/>
-            <ul id="add-suggestions" role="listbox" class="suggestions">
+            <ul id="add-suggestions" role="listbox" class="suggestions" data-query=move || hits.with(|_| query.get())>
                 {move || hits.get().into_iter().enumerate().map(|(k, (i, name))| view! {
                     <li role="option" aria-selected=move || (active.get() == k).to_string()
                         class:active=move || active.get() == k

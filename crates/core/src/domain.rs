@@ -98,17 +98,20 @@ impl Domain {
     /// Every way `f` with `conditions` leaves the training domain, most serious first.
     pub fn check(&self, manifest: &Manifest, f: &Formulation, conditions: &[f64]) -> Vec<Warning> {
         let mut out = Vec::new();
+        // Rows naming a material this manifest lacks (a formulation from another model, in
+        // the instant a model switches) are skipped rather than indexed.
+        let n = manifest.materials.len();
         let present: Vec<usize> = f
             .rows
             .iter()
-            .filter(|r| r.fraction > 0.0)
+            .filter(|r| r.fraction > 0.0 && r.material < n)
             .map(|r| r.material)
             .collect();
         if present.is_empty() {
             out.push(Warning::Empty);
         }
         let name = |i: usize| manifest.materials[i].name.clone();
-        for r in f.rows.iter().filter(|r| r.fraction > 0.0) {
+        for r in f.rows.iter().filter(|r| r.fraction > 0.0 && r.material < n) {
             let m = &manifest.materials[r.material];
             if m.usage_count == 0 {
                 out.push(Warning::NeverSeen {
