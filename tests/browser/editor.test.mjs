@@ -299,6 +299,26 @@ describe('editor rules, warnings, keyboard and tools (WebGPU)', () => {
     await page.close();
   });
 
+  test('dropping a bundle on the page opens it', async () => {
+    const { page, errors } = await open(browser.context, site.url);
+    await ready(page);
+    // Real files in a real DataTransfer, dropped on the page (as from a file manager).
+    await page.evaluate(async () => {
+      const file = async (path, name) => new File([await (await fetch(path)).arrayBuffer()], name);
+      const dt = new DataTransfer();
+      dt.items.add(await file('models/glass-tg/manifest.json', 'manifest.json'));
+      dt.items.add(await file('models/glass-tg/weights.safetensors', 'weights.safetensors'));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => /Tg/.test(document.querySelector('#model-name')?.textContent));
+    await page.waitForSelector('#predictions tr[data-target="tg_c"]');
+    assertClose(assert, await shownPredictions(page), nativePrediction(join(ROOT, 'public/models/glass-tg')).predictions);
+    assert.match(await page.textContent('#notice'), /from your computer/);
+    assert.doesNotMatch(page.url(), /model=/, 'a local bundle is not put in the link');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('a tampered link says what is wrong and opens the default', async () => {
     const { page, errors } = await open(browser.context, `${site.url}?f=${encodeURIComponent('Water:50;Kryptonite:50')}`);
     await ready(page);
