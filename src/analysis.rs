@@ -78,6 +78,15 @@ fn display(kind: TargetKind, v: f64) -> f64 {
     }
 }
 
+/// Plotly's axis name suffix for subplot `t`: "", "2", "3"...
+fn axis_suffix(t: usize) -> String {
+    if t == 0 {
+        String::new()
+    } else {
+        (t + 1).to_string()
+    }
+}
+
 fn axis_title(m: &Manifest, t: usize) -> String {
     let target = &m.targets[t];
     match (target.kind, target.unit.is_empty()) {
@@ -127,11 +136,7 @@ async fn run(state: State) -> Result<(), String> {
         });
         let mut curves = serde_json::Map::new();
         for (t, target) in m.targets.iter().enumerate() {
-            let axis = if t == 0 {
-                String::new()
-            } else {
-                (t + 1).to_string()
-            };
+            let axis = axis_suffix(t);
             let col = |r: usize| display(target.kind, p.values[r * p.targets + t]);
             let sd = |r: usize| display(target.kind, p.spread[r * p.targets + t]);
             let ys: Vec<f64> = (0..xs.len()).map(col).collect();
@@ -206,11 +211,7 @@ async fn run(state: State) -> Result<(), String> {
     let mut data = Vec::new();
     let mut table = serde_json::Map::new();
     for (t, target) in m.targets.iter().enumerate() {
-        let axis = if t == 0 {
-            String::new()
-        } else {
-            (t + 1).to_string()
-        };
+        let axis = axis_suffix(t);
         let base = p.values[t];
         let deltas: Vec<f64> = (1..=movable.len())
             .map(|r| display(target.kind, p.values[r * p.targets + t] - base))
@@ -230,11 +231,7 @@ async fn run(state: State) -> Result<(), String> {
         "grid": {"rows": 1, "columns": m.targets.len(), "pattern": "independent"},
     });
     for (t, _) in m.targets.iter().enumerate() {
-        let axis = if t == 0 {
-            String::new()
-        } else {
-            (t + 1).to_string()
-        };
+        let axis = axis_suffix(t);
         layout[format!("xaxis{axis}")] =
             json!({"title": {"text": axis_title(m, t)}, "zeroline": true});
         layout[format!("yaxis{axis}")] = json!({"automargin": true, "showticklabels": t == 0});

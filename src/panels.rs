@@ -75,7 +75,7 @@ fn DomainWarnings(state: State) -> impl IntoView {
 fn saved_edit(state: &State, s: &Saved) -> Result<Edit, String> {
     let m = state.manifest().ok_or("no model")?;
     let form = link::formulation_from_text(&m, &s.formulation).map_err(|e| e.to_string())?;
-    let conds = link::conditions_from_text(&m, &s.conditions, &link::default_conditions(&m))
+    let conds = link::conditions_from_text(&m, &s.conditions, &m.default_condition_values())
         .map_err(|e| e.to_string())?;
     Ok(Edit { form, conds })
 }
@@ -134,7 +134,7 @@ pub fn Tools(state: State) -> impl IntoView {
         let edit = if value == "default" {
             default_edit(&m)
         } else if let Some(e) = value.parse::<usize>().ok().and_then(|k| m.examples.get(k)) {
-            let mut conds = link::default_conditions(&m);
+            let mut conds = m.default_condition_values();
             for (j, c) in m.conditions.iter().enumerate() {
                 if let Some(v) = e.conditions.get(&c.name) {
                     conds[j] = *v;

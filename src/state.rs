@@ -274,19 +274,8 @@ impl State {
         backend: Backend,
         start: Edit,
     ) {
-        let generation = current_generation() + 1;
-        GENERATION.with(|g| g.set(generation));
         let manifest = Arc::new(bundle.manifest.clone());
-        let model = MixModel::new(&bundle, &device);
-        ENGINE.with(|e| {
-            *e.borrow_mut() = Some(Rc::new(Engine {
-                bundle,
-                model,
-                device,
-                backend,
-                generation,
-            }))
-        });
+        put_engine(bundle, device, backend);
         self.loaded.set(Some(Loaded {
             domain: Arc::new(Domain::new(&manifest)),
             index: Arc::new(MaterialIndex::new(&manifest)),
@@ -297,20 +286,13 @@ impl State {
         self.backend.set(Some(backend));
         self.history.update_value(History::clear);
         self.committed.set_value(start.clone());
+        // The first row that is not q.s. (the q.s. row has no curve of its own).
+        let first = start.form.rows.iter().enumerate();
         self.focused.set(
-            start
-                .form
-                .qs
-                .map_or(start.form.rows.first(), |q| {
-                    start
-                        .form
-                        .rows
-                        .iter()
-                        .enumerate()
-                        .find(|(i, _)| *i != q)
-                        .map(|(_, r)| r)
-                })
-                .map(|r| r.material),
+            first
+                .filter(|(i, _)| start.form.qs != Some(*i))
+                .map(|(_, r)| r.material)
+                .next(),
         );
         self.limit.set(None);
         self.shown.set(None);
@@ -321,30 +303,35 @@ impl State {
     /// Run the same model on another device (the backend switch).
     pub fn switch_device(&self, device: Device, backend: Backend) {
         let Some(e) = engine() else { return };
-        let generation = current_generation() + 1;
-        GENERATION.with(|g| g.set(generation));
-        let model = MixModel::new(&e.bundle, &device);
-        let bundle = e.bundle.clone();
-        ENGINE.with(|slot| {
-            *slot.borrow_mut() = Some(Rc::new(Engine {
-                bundle,
-                model,
-                device,
-                backend,
-                generation,
-            }))
-        });
+        put_engine(e.bundle.clone(), device, backend);
         self.backend.set(Some(backend));
         request_prediction(*self);
         crate::analysis::schedule(*self);
     }
 }
 
+/// Build the model on `device` and make it current; predictions still in flight for the
+/// previous engine see a new generation and are dropped.
+fn put_engine(bundle: Bundle, device: Device, backend: Backend) {
+    let generation = current_generation() + 1;
+    GENERATION.with(|g| g.set(generation));
+    let model = MixModel::new(&bundle, &device);
+    ENGINE.with(|e| {
+        *e.borrow_mut() = Some(Rc::new(Engine {
+            bundle,
+            model,
+            device,
+            backend,
+            generation,
+        }))
+    });
+}
+
 /// The default starting point of a manifest: its default formulation and conditions.
 pub fn default_edit(manifest: &Manifest) -> Edit {
     Edit {
         form: Formulation::default_of(manifest),
-        conds: link::default_conditions(manifest),
+        conds: manifest.default_condition_values(),
     }
 }
 

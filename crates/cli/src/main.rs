@@ -663,7 +663,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     Some(text) => link::formulation_from_text(m, text).map_err(usage)?,
                     None => Formulation::default_of(m),
                 };
-                let defaults = link::default_conditions(m);
+                let defaults = m.default_condition_values();
                 let c = match &conditions {
                     Some(text) => link::conditions_from_text(m, text, &defaults).map_err(usage)?,
                     None => defaults,

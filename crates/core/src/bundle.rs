@@ -307,6 +307,20 @@ impl Manifest {
         self.materials.iter().position(|m| m.name == name)
     }
 
+    /// Condition values in column order: the stored defaults, the training mean where none
+    /// is stored.
+    pub fn default_condition_values(&self) -> Vec<f64> {
+        self.conditions
+            .iter()
+            .map(|c| {
+                self.default_conditions
+                    .get(&c.name)
+                    .copied()
+                    .unwrap_or(c.mean)
+            })
+            .collect()
+    }
+
     /// Parse and check a manifest on its own (before any weights are read).
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
         // Read the envelope first so a future version gets "unsupported version", not a

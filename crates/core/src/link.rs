@@ -174,21 +174,6 @@ pub fn conditions_from_text(
     Ok(values)
 }
 
-/// The manifest's default condition values (its mean where no default is stored).
-pub fn default_conditions(manifest: &Manifest) -> Vec<f64> {
-    manifest
-        .conditions
-        .iter()
-        .map(|c| {
-            manifest
-                .default_conditions
-                .get(&c.name)
-                .copied()
-                .unwrap_or(c.mean)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,7 +229,7 @@ mod tests {
     #[test]
     fn conditions_round_trip_and_keep_defaults() {
         let m = tiny().manifest;
-        let defaults = default_conditions(&m);
+        let defaults = m.default_condition_values();
         let name = &m.conditions[0].name;
         let text = conditions_to_text(&m, &[28.5]);
         assert_eq!(text, format!("{name}:28.5"));

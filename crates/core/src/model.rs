@@ -88,7 +88,7 @@ impl Params {
 }
 
 /// `act(code)` for every material: `[materials, code_dim]`.
-pub fn representations(codes: Tensor<2>, act: CodeActivation) -> Tensor<2> {
+pub fn representations<const D: usize>(codes: Tensor<D>, act: CodeActivation) -> Tensor<D> {
     match act {
         CodeActivation::Tanh => codes.tanh(),
         CodeActivation::Sigmoid => sigmoid(codes),
@@ -96,7 +96,7 @@ pub fn representations(codes: Tensor<2>, act: CodeActivation) -> Tensor<2> {
     }
 }
 
-fn hidden_act(x: Tensor<2>, act: HiddenActivation) -> Tensor<2> {
+fn hidden_act<const D: usize>(x: Tensor<D>, act: HiddenActivation) -> Tensor<D> {
     match act {
         HiddenActivation::Relu => relu(x),
         HiddenActivation::Gelu => gelu(x),
@@ -168,15 +168,9 @@ impl Batch {
             }
         }
         let conditions = manifest
-            .conditions
-            .iter()
-            .map(|c| {
-                manifest
-                    .default_conditions
-                    .get(&c.name)
-                    .copied()
-                    .unwrap_or(c.mean) as f32
-            })
+            .default_condition_values()
+            .into_iter()
+            .map(|v| v as f32)
             .collect();
         Batch {
             rows: 1,
@@ -380,11 +374,7 @@ impl Stacked {
         let arch = &manifest.architecture;
         let [k, _, _] = self.codes.dims();
         let rows = fractions.dims()[0];
-        let reps = match arch.code_activation {
-            CodeActivation::Tanh => self.codes.clone().tanh(),
-            CodeActivation::Sigmoid => sigmoid(self.codes.clone()),
-            CodeActivation::Identity => self.codes.clone(),
-        };
+        let reps = representations(self.codes.clone(), arch.code_activation);
         let mut x = fractions
             .unsqueeze_dim::<3>(0)
             .repeat_dim(0, k)
@@ -399,12 +389,7 @@ impl Stacked {
                 x = z;
                 break;
             }
-            let h = match arch.hidden_activation {
-                HiddenActivation::Relu => relu(z),
-                HiddenActivation::Gelu => gelu(z),
-                HiddenActivation::Silu => silu(z),
-                HiddenActivation::Tanh => z.tanh(),
-            };
+            let h = hidden_act(z, arch.hidden_activation);
             let [_, d_in, d_out] = w.dims();
             x = if arch.residual && d_in == d_out {
                 x + h

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::Manifest;
 use crate::data::{DataError, cell_error, open_csv, parse_number};
 use crate::formulation::{Formulation, Row};
-use crate::link::{conditions_to_text, default_conditions, formulation_to_text, percent};
+use crate::link::{conditions_to_text, formulation_to_text, percent};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
@@ -74,7 +74,7 @@ pub fn from_csv(manifest: &Manifest, text: &str) -> Result<Vec<Saved>, DataError
     let amount_col = col("amount").ok_or(DataError::MissingColumn("amount".into()))?;
     let role_col = col("role");
     let cond_cols: Vec<Option<usize>> = manifest.conditions.iter().map(|c| col(&c.name)).collect();
-    let defaults = default_conditions(manifest);
+    let defaults = manifest.default_condition_values();
     // id → (formulation, conditions, spreadsheet row that set the conditions)
     let mut items: Vec<(String, Formulation, Vec<f64>, usize)> = Vec::new();
     for (k, record) in reader.records().enumerate() {
