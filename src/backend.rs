@@ -2,7 +2,7 @@
 
 use burn_tensor::Device;
 use burn_tensor::wgpu::WgpuBackend;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +31,9 @@ impl Backend {
 /// Ask `navigator.gpu` for an adapter ourselves first: burn's init is only tried when one
 /// exists, so a browser without WebGPU gets a clear note instead of a failed runtime.
 async fn webgpu_adapter_available() -> Result<(), String> {
-    let navigator: JsValue = web_sys::window().ok_or("no window")?.navigator().into();
+    // The global's navigator: the page's, or a worker's (WebGPU is offered to both).
+    let navigator =
+        js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).map_err(|_| "no navigator")?;
     let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).map_err(|_| "no navigator.gpu")?;
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".into());

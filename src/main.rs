@@ -3,10 +3,14 @@
 
 mod analysis;
 mod backend;
+mod batch;
+mod batch_view;
 mod browser;
 mod editor;
 mod fetch;
 mod panels;
+mod plot;
+mod score_worker;
 mod state;
 mod storage;
 
@@ -32,6 +36,10 @@ fn main() {
         __wasm_call_ctors();
     }
     console_error_panic_hook::set_once();
+    // The same module also runs in the batch-scoring worker, which has no page to mount.
+    if web_sys::window().is_none() {
+        return;
+    }
     leptos::mount::mount_to_body(App);
 }
 
@@ -351,6 +359,7 @@ fn App() -> impl IntoView {
                             <Analysis state/>
                         </div>
                     </div>
+                    <batch_view::BatchSection state/>
                     <panels::ModelCard state/>
                 }.into_any(),
             }}

@@ -12,12 +12,12 @@ use mixlab_core::data::{Dataset, TargetSpec, WideSpec, is_long_header, read_long
 use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
 use mixlab_core::fit_material::{FitConfig, fit_material};
 use mixlab_core::formulation::{Formulation, batch_of};
-use mixlab_core::link;
 use mixlab_core::metrics::{fold_splits, random_splits};
 use mixlab_core::model::{Batch, MixModel};
 use mixlab_core::synthetic::{SyntheticConfig, generate};
 use mixlab_core::train::{Schedule, TrainConfig, log_spaced_steps, train};
 use mixlab_core::{Bundle, Device};
+use mixlab_core::{batch, link};
 use thiserror::Error;
 
 #[derive(Parser)]
@@ -259,22 +259,37 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Score a wide CSV with a bundle: the input's columns plus one `<target>_predicted`
-    /// column per target.
+    /// Score a CSV (wide or long, comma or semicolon) with a bundle: the input with
+    /// `<target>_predicted` (and `_spread`, `in_domain`, `domain_note`, `status`) appended.
+    /// The file is checked first; problems stop the run unless a flag says what to do.
     Score {
         /// Bundle directory (manifest.json + weights.safetensors).
         #[arg(long)]
         bundle: PathBuf,
-        /// Wide CSV: id, material columns (amounts or fractions), the bundle's conditions.
+        /// CSV: wide (id, material columns, conditions) or long (formulation_id, material, amount).
         #[arg(long)]
         data: PathBuf,
         /// Output CSV (standard output when absent).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Columns to carry through unscored (anything the model does not know otherwise
-        /// stops the run), comma separated.
-        #[arg(long, value_delimiter = ',')]
-        ignore: Vec<String>,
+        /// Columns to copy through unscored even if they hold numbers, comma separated.
+        #[arg(long, alias = "ignore", value_delimiter = ',')]
+        carry: Vec<String>,
+        /// Materials the model does not know: drop them and renormalise, or skip those rows.
+        #[arg(long, value_parser = ["drop", "skip"])]
+        unknown: Option<String>,
+        /// Rows that do not sum to 1 or 100: normalise them, or skip them.
+        #[arg(long, value_parser = ["normalise", "skip"])]
+        off_sum: Option<String>,
+        /// Repeated ids: score every row, or only the first of each id.
+        #[arg(long, value_parser = ["keep", "skip"])]
+        duplicates: Option<String>,
+        /// A value for a condition the file lacks, NAME=VALUE (repeatable).
+        #[arg(long)]
+        fill: Vec<String>,
+        /// Score the other rows when some cannot be scored (negative, non-numeric, empty...).
+        #[arg(long)]
+        skip_invalid: bool,
     },
     /// Add a new material to a bundle from a few formulations that contain it (with measured
     /// targets): only its code is trained, the regressor and all other codes stay frozen.
@@ -355,7 +370,7 @@ enum CliError {
     #[error("{0}")]
     Predict(#[from] mixlab_core::PredictError),
     #[error("{0}")]
-    Score(#[from] mixlab_core::score::ScoreError),
+    Batch(#[from] mixlab_core::batch::BatchError),
     #[error("{0}")]
     Fit(#[from] mixlab_core::fit_material::FitError),
     #[error("{0}")]
@@ -370,6 +385,77 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> CliError {
 
 fn read_text(path: &Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(io_error(path))
+}
+
+/// The decisions for a checked file from the flags; a problem without a flag is an error that
+/// lists the first rows and names the flag.
+fn score_decisions(
+    report: &batch::Report,
+    unknown: Option<String>,
+    off_sum: Option<String>,
+    duplicates: Option<String>,
+    fill: &[String],
+    skip_invalid: bool,
+) -> Result<batch::Decisions, CliError> {
+    let mut problems = Vec::new();
+    for g in &report.groups {
+        let flag = match g.kind {
+            batch::IssueKind::UnknownMaterial if unknown.is_none() => "--unknown drop|skip",
+            batch::IssueKind::OffSum if off_sum.is_none() => "--off-sum normalise|skip",
+            batch::IssueKind::DuplicateId if duplicates.is_none() => "--duplicates keep|skip",
+            k if !k.decided() && !skip_invalid => "--skip-invalid",
+            _ => continue,
+        };
+        let at: Vec<String> = (g.listed.iter().take(5))
+            .map(|i| match i.column {
+                Some(c) => format!("row {}, column {} ({:?}): {}", i.row, c, i.name, i.problem),
+                None => format!("row {}: {}", i.row, i.problem),
+            })
+            .collect();
+        problems.push(format!(
+            "{} ({} rows; {flag}):\n    {}",
+            g.kind.title(),
+            g.count,
+            at.join("\n    ")
+        ));
+    }
+    let mut values = Vec::new();
+    for f in fill {
+        let (name, value) = f
+            .split_once('=')
+            .and_then(|(n, v)| Some((n.trim().to_string(), v.trim().parse::<f64>().ok()?)))
+            .ok_or_else(|| CliError::Usage(format!("--fill {f:?}: expected NAME=VALUE")))?;
+        values.push((name, value));
+    }
+    for m in &report.missing_conditions {
+        if !values.iter().any(|v| v.0 == m.name) {
+            problems.push(format!(
+                "condition {:?} is not in the file (--fill {}={} gives the model's default)",
+                m.name, m.name, m.default
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the file needs decisions:\n  {}",
+            problems.join("\n  ")
+        )));
+    }
+    Ok(batch::Decisions {
+        unknown: match unknown.as_deref() {
+            Some("skip") => batch::UnknownChoice::Skip,
+            _ => batch::UnknownChoice::Drop,
+        },
+        off_sum: match off_sum.as_deref() {
+            Some("skip") => batch::SumChoice::Skip,
+            _ => batch::SumChoice::Normalise,
+        },
+        duplicates: match duplicates.as_deref() {
+            Some("skip") => batch::DuplicateChoice::Skip,
+            _ => batch::DuplicateChoice::Keep,
+        },
+        fill: values,
+    })
 }
 
 fn parse_target(spec: &str) -> Result<TargetSpec, CliError> {
@@ -542,14 +628,61 @@ fn run(cli: Cli) -> Result<(), CliError> {
             bundle,
             data,
             out,
-            ignore,
+            carry,
+            unknown,
+            off_sum,
+            duplicates,
+            fill,
+            skip_invalid,
         } => {
             let bundle = Bundle::read_dir(&bundle)?;
+            let open = || std::fs::File::open(&data).map_err(io_error(&data));
+            let plan = batch::check(
+                &bundle.manifest,
+                std::io::BufReader::new(open()?),
+                &carry,
+                |_| {},
+            )?;
+            let decisions = score_decisions(
+                &plan.report,
+                unknown,
+                off_sum,
+                duplicates,
+                &fill,
+                skip_invalid,
+            )?;
             let model = MixModel::new(&bundle, &Device::flex());
-            let scored = mixlab_core::score::score_csv(&model, &read_text(&data)?, &ignore)?;
-            match out {
-                Some(path) => std::fs::write(&path, scored).map_err(io_error(&path))?,
-                None => print!("{scored}"),
+            let input = std::io::BufReader::new(open()?);
+            let results = match out {
+                Some(path) => {
+                    let file = std::fs::File::create(&path).map_err(io_error(&path))?;
+                    batch::score(
+                        &model,
+                        &plan,
+                        input,
+                        decisions,
+                        std::io::BufWriter::new(file),
+                    )?
+                }
+                None => batch::score(&model, &plan, input, decisions, std::io::stdout().lock())?,
+            };
+            eprintln!(
+                "scored {} formulation(s), skipped {}",
+                results.ids.len(),
+                results.skipped
+            );
+            for m in &results.metrics {
+                eprintln!(
+                    "{}: n {}, MAE {:.4}, RMSE {:.4}, R² {}{}",
+                    m.target,
+                    m.n,
+                    m.mae,
+                    m.rmse,
+                    m.r2.map_or("undefined".into(), |v| format!("{v:.4}")),
+                    m.roc_auc
+                        .map(|a| format!(", ROC-AUC {a:.4}"))
+                        .unwrap_or_default()
+                );
             }
             Ok(())
         }

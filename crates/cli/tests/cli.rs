@@ -237,7 +237,7 @@ fn score_appends_predictions_for_every_row() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "id,water,salt,sugar,temp,y,y_predicted"
+        "id,water,salt,sugar,temp,y,y_predicted,in_domain,domain_note,status"
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 60);
@@ -245,7 +245,10 @@ fn score_appends_predictions_for_every_row() {
     let err: f64 = rows
         .iter()
         .map(|l| {
-            let c: Vec<f64> = l.split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+            let c: Vec<f64> = (l.split(',').skip(1).take(6))
+                .map(|v| v.parse().unwrap())
+                .collect();
+            assert!(l.ends_with(",scored"), "{l}");
             (c[4] - c[5]).abs()
         })
         .sum::<f64>()
@@ -351,7 +354,10 @@ fn ensemble_long_format_fit_material_and_synthetic() {
             .arg(dir.join("sugar.csv")),
     );
     let header = scored.lines().next().unwrap();
-    assert_eq!(header, "id,water,salt,sugar,y,y_predicted,y_spread");
+    assert_eq!(
+        header,
+        "id,water,salt,sugar,y,y_predicted,y_spread,in_domain,domain_note,status"
+    );
     assert_eq!(scored.lines().count(), 11);
 
     // Fitting a material the model already has is refused with a clear message.

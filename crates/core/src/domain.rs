@@ -82,7 +82,48 @@ impl std::fmt::Display for Warning {
 
 /// Precomputed lookups for one manifest (the pair set is built once, not per keystroke).
 pub struct Domain {
-    pairs: HashSet<(u32, u32)>,
+    pairs: PairSet,
+    /// Bundles written before pairs were recorded have none: then no pair is flagged.
+    any_pairs: bool,
+}
+
+/// The material pairs seen together in training: a bit matrix up to a few thousand materials
+/// (a batch checks every pair of every row: ~1,800 lookups for a 60-material recipe), a hash
+/// set beyond.
+#[derive(Clone, Debug)]
+enum PairSet {
+    Bits { n: usize, bits: Vec<u64> },
+    Hash(HashSet<(u32, u32)>),
+}
+
+/// Up to this many materials the pair set is a bit matrix (8 MiB at most).
+const BIT_MATRIX_MAX: usize = 8192;
+
+impl PairSet {
+    fn new(n: usize, pairs: &[[u32; 2]]) -> PairSet {
+        if n > BIT_MATRIX_MAX {
+            return PairSet::Hash(pairs.iter().map(|&[i, j]| (i.min(j), i.max(j))).collect());
+        }
+        let mut bits = vec![0u64; (n * n).div_ceil(64)];
+        for &[i, j] in pairs {
+            let (i, j) = (i.min(j) as usize, i.max(j) as usize);
+            if j < n {
+                bits[(i * n + j) / 64] |= 1 << ((i * n + j) % 64);
+            }
+        }
+        PairSet::Bits { n, bits }
+    }
+
+    /// Whether `i < j` were seen together.
+    fn contains(&self, i: usize, j: usize) -> bool {
+        match self {
+            PairSet::Bits { n, bits } => {
+                let k = i * n + j;
+                j < *n && bits[k / 64] & (1 << (k % 64)) != 0
+            }
+            PairSet::Hash(h) => h.contains(&(i as u32, j as u32)),
+        }
+    }
 }
 
 /// Fractions within this of a training bound count as inside (f32 storage, 2-decimal UI).
@@ -91,12 +132,38 @@ const SLACK: f64 = 1e-6;
 impl Domain {
     pub fn new(manifest: &Manifest) -> Domain {
         Domain {
-            pairs: manifest.seen_pairs.iter().map(|&[i, j]| (i, j)).collect(),
+            pairs: PairSet::new(manifest.materials.len(), &manifest.seen_pairs),
+            any_pairs: !manifest.seen_pairs.is_empty(),
         }
+    }
+
+    /// The first way a row of a batch (materials with their fractions, conditions) leaves the
+    /// training domain, in the order [`Domain::check`] lists them; `None` inside.
+    pub fn first_outside(
+        &self,
+        manifest: &Manifest,
+        fractions: &[(usize, f64)],
+        conditions: &[f64],
+    ) -> Option<Warning> {
+        let f = Formulation::from_fractions(fractions.iter().copied());
+        self.check_with(manifest, &f, conditions, true)
+            .into_iter()
+            .next()
     }
 
     /// Every way `f` with `conditions` leaves the training domain, most serious first.
     pub fn check(&self, manifest: &Manifest, f: &Formulation, conditions: &[f64]) -> Vec<Warning> {
+        self.check_with(manifest, f, conditions, false)
+    }
+
+    /// `check`, stopping at the first warning when `first` is set.
+    fn check_with(
+        &self,
+        manifest: &Manifest,
+        f: &Formulation,
+        conditions: &[f64],
+        first: bool,
+    ) -> Vec<Warning> {
         let mut out = Vec::new();
         // Rows naming a material this manifest lacks (a formulation from another model, in
         // the instant a model switches) are skipped rather than indexed.
@@ -131,12 +198,20 @@ impl Domain {
                 });
             }
         }
-        if !self.pairs.is_empty() {
+        if first && !out.is_empty() {
+            return out;
+        }
+        if self.any_pairs {
             for (a, &i) in present.iter().enumerate() {
                 for &j in &present[a + 1..] {
-                    let key = (i.min(j) as u32, i.max(j) as u32);
                     let seen = |k: usize| manifest.materials[k].usage_count > 0;
-                    if seen(i) && seen(j) && !self.pairs.contains(&key) {
+                    if seen(i) && seen(j) && !self.pairs.contains(i.min(j), i.max(j)) {
+                        if first {
+                            return vec![Warning::UnseenPair {
+                                a: name(i.min(j)),
+                                b: name(i.max(j)),
+                            }];
+                        }
                         out.push(Warning::UnseenPair {
                             a: name(i.min(j)),
                             b: name(i.max(j)),

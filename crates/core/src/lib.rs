@@ -3,6 +3,7 @@
 //! Data flows one way: CSV ([`data`]) → model ([`model`], trained by [`train`]) → bundle
 //! ([`bundle`]) → app. The app and the CLI both call this crate; neither re-implements it.
 
+pub mod batch;
 pub mod bundle;
 pub mod data;
 pub mod domain;
@@ -19,9 +20,6 @@ pub mod projection;
 pub mod rng;
 pub mod saved;
 pub mod search;
-// Blocking readback: native only until the app scores in a worker (predict_async).
-#[cfg(not(target_arch = "wasm32"))]
-pub mod score;
 pub mod synthetic;
 #[cfg(feature = "train")]
 pub mod train;

@@ -1,0 +1,327 @@
+//! The page's side of batch scoring: the worker's life (started with the model, restarted on
+//! cancel), what it reports, as signals for the view (`batch_view`).
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use mixlab_core::batch::{Decisions, Report, Results};
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use crate::browser::js_message;
+use crate::score_worker::{FromWorker, Pass, ToWorker};
+use crate::state::{State, engine};
+
+/// The worker's loader: a module worker from a blob (so starting one fetches nothing but the
+/// app's own script, which the browser already has). It imports the app's wasm-bindgen glue,
+/// instantiates the page's compiled module, and hands over to `score_worker_start`; messages
+/// that arrive meanwhile are queued for it.
+const LOADER: &str = r#"
+self.onmessage = async (first) => {
+  const early = [];
+  self.onmessage = (e) => early.push(e.data);
+  try {
+    const glue = await import(first.data.glue);
+    await glue.default({ module_or_path: first.data.module });
+    glue.score_worker_start(early);
+  } catch (err) {
+    self.postMessage({ json: JSON.stringify({ kind: "failed", message: "the scoring worker could not start: " + err }) });
+  }
+};
+"#;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    Idle,
+    Checking,
+    Report,
+    Scoring,
+    Done,
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub pass: Pass,
+    pub fraction: f64,
+    pub rows: usize,
+}
+
+/// A finished run as the view shows it.
+pub struct Scored {
+    pub results: Results,
+    pub ms: f64,
+    pub memory_bytes: f64,
+    /// `blob:` URL of the output CSV.
+    pub url: String,
+    pub bytes: f64,
+}
+
+#[derive(Clone, Copy)]
+pub struct BatchState {
+    pub phase: RwSignal<Phase>,
+    /// The backend the worker's model runs on, once loaded.
+    pub ready: RwSignal<Option<String>>,
+    pub progress: RwSignal<Option<Progress>>,
+    pub file_name: RwSignal<String>,
+    pub file_bytes: RwSignal<f64>,
+    pub report: RwSignal<Option<Arc<Report>>>,
+    pub check_ms: RwSignal<f64>,
+    pub scored: RwSignal<Option<Arc<Scored>>>,
+    /// Generation of the worker (bumped on every restart; stale messages are ignored).
+    generation: StoredValue<u64>,
+}
+
+struct Handle {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+impl BatchState {
+    pub fn new() -> Self {
+        BatchState {
+            phase: RwSignal::new(Phase::Idle),
+            ready: RwSignal::new(None),
+            progress: RwSignal::new(None),
+            file_name: RwSignal::new(String::new()),
+            file_bytes: RwSignal::new(0.0),
+            report: RwSignal::new(None),
+            check_ms: RwSignal::new(0.0),
+            scored: RwSignal::new(None),
+            generation: StoredValue::new(0),
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        matches!(self.phase.get_untracked(), Phase::Checking | Phase::Scoring)
+    }
+
+    /// Start (or restart) the worker and give it the current model.
+    pub fn spawn(self) {
+        stop_worker();
+        self.generation.update_value(|g| *g += 1);
+        self.ready.set(None);
+        match start_worker(self) {
+            Ok(()) => self.send_model(),
+            Err(e) => self.phase.set(Phase::Failed(format!(
+                "The scoring worker could not start: {e}"
+            ))),
+        }
+    }
+
+    /// Give the worker the model now on the page (after a model or backend change).
+    pub fn send_model(self) {
+        let Some(e) = engine() else { return };
+        self.ready.set(None);
+        let manifest = js_sys::Uint8Array::from(e.bundle.manifest.to_json().as_bytes());
+        let weights = js_sys::Uint8Array::from(e.bundle.weights_bytes().as_slice());
+        let request = ToWorker::Model {
+            backend: e.backend.id().into(),
+        };
+        post(
+            &request,
+            &[("manifest", manifest.into()), ("weights", weights.into())],
+        );
+    }
+
+    /// Check a file (first pass).
+    pub fn check(self, file: web_sys::File) {
+        if self.busy() {
+            self.cancel();
+        }
+        if let Some(old) = self.scored.get_untracked() {
+            let _ = web_sys::Url::revoke_object_url(&old.url);
+        }
+        self.file_name.set(file.name());
+        self.file_bytes.set(file.size());
+        self.report.set(None);
+        self.scored.set(None);
+        self.progress.set(None);
+        self.phase.set(Phase::Checking);
+        post(&ToWorker::Check { carry: vec![] }, &[("file", file.into())]);
+    }
+
+    /// Score the checked file with the user's decisions (second pass).
+    pub fn score(self, decisions: Decisions) {
+        self.scored.set(None);
+        self.progress.set(None);
+        self.phase.set(Phase::Scoring);
+        post(&ToWorker::Score { decisions }, &[]);
+    }
+
+    /// Stop the worker where it is (it is terminated, not asked) and start a fresh one; the
+    /// report, if there was one, stays so the user can choose again.
+    pub fn cancel(self) {
+        let back = if self.report.get_untracked().is_some()
+            && self.phase.get_untracked() == Phase::Scoring
+        {
+            Phase::Report
+        } else {
+            Phase::Idle
+        };
+        self.spawn();
+        self.progress.set(None);
+        if back == Phase::Idle {
+            self.report.set(None);
+        }
+        self.phase.set(back);
+    }
+
+    fn receive(self, generation: u64, data: JsValue) {
+        if generation != self.generation.get_value() {
+            return;
+        }
+        let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
+        let Some(json) = field("json").and_then(|j| j.as_string()) else {
+            return;
+        };
+        let message: FromWorker = match serde_json::from_str(&json) {
+            Ok(m) => m,
+            Err(e) => {
+                return self.phase.set(Phase::Failed(format!(
+                    "The scoring worker said something unreadable: {e}"
+                )));
+            }
+        };
+        match message {
+            FromWorker::Ready { backend, .. } => self.ready.set(Some(backend)),
+            FromWorker::Progress {
+                pass,
+                bytes,
+                total,
+                rows,
+            } => self.progress.set(Some(Progress {
+                pass,
+                fraction: if total > 0.0 { bytes / total } else { 0.0 },
+                rows,
+            })),
+            FromWorker::Report { report, ms } => {
+                self.check_ms.set(ms);
+                let automatic = !report.needs_decision();
+                self.report.set(Some(Arc::new(*report)));
+                self.phase.set(Phase::Report);
+                // A file without problems is scored at once: there is nothing to decide.
+                if automatic {
+                    self.score(Decisions::default());
+                }
+            }
+            FromWorker::Done {
+                results,
+                ms,
+                memory_bytes,
+            } => {
+                let blob: Option<web_sys::Blob> = field("blob").and_then(|b| b.dyn_into().ok());
+                let (url, bytes) = blob
+                    .map(|b| {
+                        (
+                            web_sys::Url::create_object_url_with_blob(&b).unwrap_or_default(),
+                            b.size(),
+                        )
+                    })
+                    .unwrap_or_default();
+                self.scored.set(Some(Arc::new(Scored {
+                    results: *results,
+                    ms,
+                    memory_bytes,
+                    url,
+                    bytes,
+                })));
+                self.phase.set(Phase::Done);
+            }
+            FromWorker::Failed { message } => {
+                self.phase.set(Phase::Failed(message));
+            }
+        }
+    }
+}
+
+fn stop_worker() {
+    WORKER.with_borrow_mut(|w| {
+        if let Some(h) = w.take() {
+            h.worker.terminate();
+        }
+    });
+}
+
+fn post(request: &ToWorker, extra: &[(&str, JsValue)]) {
+    let object = js_sys::Object::new();
+    let json = serde_json::to_string(request).unwrap_or_default();
+    let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
+    for (k, v) in extra {
+        let _ = js_sys::Reflect::set(&object, &(*k).into(), v);
+    }
+    WORKER.with_borrow(|w| {
+        if let Some(h) = w {
+            let _ = h.worker.post_message(&object);
+        }
+    });
+}
+
+/// The absolute URL of the app's wasm-bindgen glue (Trunk preloads it).
+fn glue_url() -> Result<String, String> {
+    let doc = leptos::prelude::document();
+    let link = doc
+        .query_selector("link[rel=modulepreload][href$='.js']")
+        .ok()
+        .flatten()
+        .ok_or("the page does not name its script")?;
+    js_sys::Reflect::get(&link, &"href".into())
+        .ok()
+        .and_then(|h| h.as_string())
+        .ok_or_else(|| "the page's script has no address".into())
+}
+
+fn start_worker(state: BatchState) -> Result<(), String> {
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/javascript");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(
+        &js_sys::Array::of1(&LOADER.into()),
+        &options,
+    )
+    .map_err(|e| js_message(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_message(&e))?;
+    let worker_options = WorkerOptions::new();
+    worker_options.set_type(WorkerType::Module);
+    let worker = Worker::new_with_options(&url, &worker_options).map_err(|e| js_message(&e))?;
+    let _ = web_sys::Url::revoke_object_url(&url);
+    let generation = state.generation.get_value();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        state.receive(generation, e.data())
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let init = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&init, &"glue".into(), &glue_url()?.into());
+    let _ = js_sys::Reflect::set(&init, &"module".into(), &wasm_bindgen::module());
+    worker.post_message(&init).map_err(|e| js_message(&e))?;
+    WORKER.with_borrow_mut(|w| {
+        *w = Some(Handle {
+            worker,
+            _on_message: on_message,
+        })
+    });
+    Ok(())
+}
+
+/// Keep the worker's model in step with the page's (model or backend changed).
+pub fn follow_model(state: State, batch: BatchState) {
+    Effect::new(move |_| {
+        let _ = state
+            .loaded
+            .with(|l| l.as_ref().map(|l| l.manifest.name.clone()));
+        let _ = state.backend.get();
+        if WORKER.with_borrow(|w| w.is_none()) || batch.busy() {
+            // A model change during a run restarts the worker: the run was for the old model.
+            batch.spawn();
+            batch.phase.set(Phase::Idle);
+            batch.report.set(None);
+            batch.scored.set(None);
+        } else {
+            batch.send_model();
+        }
+    });
+}

@@ -1,0 +1,360 @@
+//! The batch-scoring worker. It is this same wasm module, started inside a dedicated Web Worker
+//! (see `batch::spawn`), so checking and scoring a 100,000-row file never blocks the page. The
+//! file is read in 1 MiB slices (`FileReaderSync`), and the output CSV goes into blob parts as
+//! each batch is written: neither the input nor the output is held whole in wasm memory.
+
+use std::cell::{Cell, RefCell};
+use std::io::Read;
+use std::rc::Rc;
+
+use js_sys::{Array, Uint8Array};
+use mixlab_core::batch::{self, Decisions, Format, Plan, Report, Results, Run};
+use mixlab_core::{Bundle, MixModel};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use web_sys::{
+    Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent,
+};
+
+use crate::backend::choose_device;
+
+/// What the page asks of the worker (the `json` field of a message; files and bundle bytes
+/// travel beside it).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Load the bundle in `manifest`/`weights` on `backend` ("webgpu" or "cpu").
+    Model { backend: String },
+    /// First pass over `file`.
+    Check { carry: Vec<String> },
+    /// Second pass over the checked file.
+    Score { decisions: Decisions },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pass {
+    Check,
+    Score,
+}
+
+/// What the worker tells the page.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FromWorker {
+    Ready {
+        backend: String,
+        note: Option<String>,
+    },
+    Progress {
+        pass: Pass,
+        bytes: f64,
+        total: f64,
+        rows: usize,
+    },
+    Report {
+        report: Box<Report>,
+        ms: f64,
+    },
+    /// Scored; the output CSV is the message's `blob`.
+    Done {
+        results: Box<Results>,
+        ms: f64,
+        /// The worker's wasm memory at the end (it only grows, so this is its peak).
+        memory_bytes: f64,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+#[derive(Default)]
+struct Worker {
+    model: Option<Rc<MixModel>>,
+    file: Option<File>,
+    plan: Option<Rc<Plan>>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Worker> = RefCell::default();
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+fn post(message: &FromWorker, blob: Option<&Blob>) {
+    let object = js_sys::Object::new();
+    let json = serde_json::to_string(message).unwrap_or_default();
+    let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
+    if let Some(b) = blob {
+        let _ = js_sys::Reflect::set(&object, &"blob".into(), b);
+    }
+    let _ = scope().post_message(&object);
+}
+
+fn fail(message: String) {
+    post(&FromWorker::Failed { message }, None);
+}
+
+/// Called by the worker's loader once the module is instantiated: handle the messages that
+/// came before (`early`) and every one after.
+#[wasm_bindgen]
+pub fn score_worker_start(early: Array) {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| handle(e.data()));
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget(); // The worker lives as long as this handler.
+    for m in early.iter() {
+        handle(m);
+    }
+}
+
+fn handle(data: JsValue) {
+    let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
+    let Some(json) = field("json").and_then(|j| j.as_string()) else {
+        return fail("a message without a request".into());
+    };
+    let request: ToWorker = match serde_json::from_str(&json) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("an unreadable request: {e}")),
+    };
+    let bytes = |name: &str| field(name).map(|v| Uint8Array::new(&v).to_vec());
+    let (manifest, weights) = (bytes("manifest"), bytes("weights"));
+    let file = field("file").and_then(|f| f.dyn_into::<File>().ok());
+    wasm_bindgen_futures::spawn_local(async move {
+        let outcome = match request {
+            ToWorker::Model { backend } => load_model(manifest, weights, &backend).await,
+            ToWorker::Check { carry } => match file {
+                Some(file) => check(file, &carry),
+                None => Err("no file came with the request".into()),
+            },
+            ToWorker::Score { decisions } => score(decisions).await,
+        };
+        if let Err(message) = outcome {
+            fail(message);
+        }
+    });
+}
+
+async fn load_model(
+    manifest: Option<Vec<u8>>,
+    weights: Option<Vec<u8>>,
+    backend: &str,
+) -> Result<(), String> {
+    let (Some(manifest), Some(weights)) = (manifest, weights) else {
+        return Err("the model's files did not reach the worker".into());
+    };
+    let bundle = Bundle::from_bytes(&manifest, &weights).map_err(|e| e.to_string())?;
+    let (device, chosen, note) = choose_device(Some(backend)).await;
+    let model = MixModel::new(&bundle, &device);
+    WORKER.with_borrow_mut(|w| {
+        w.model = Some(Rc::new(model));
+        w.plan = None;
+    });
+    post(
+        &FromWorker::Ready {
+            backend: chosen.id().into(),
+            note,
+        },
+        None,
+    );
+    Ok(())
+}
+
+fn model() -> Result<Rc<MixModel>, String> {
+    WORKER
+        .with_borrow(|w| w.model.clone())
+        .ok_or_else(|| "the model is not loaded in the worker yet".into())
+}
+
+/// Progress messages at most every 100 ms.
+struct Progress {
+    pass: Pass,
+    total: f64,
+    read: Rc<Cell<f64>>,
+    last: f64,
+}
+
+impl Progress {
+    fn tell(&mut self, rows: usize, force: bool) {
+        let t = now();
+        if force || t - self.last >= 100.0 {
+            self.last = t;
+            let message = FromWorker::Progress {
+                pass: self.pass,
+                bytes: self.read.get(),
+                total: self.total,
+                rows,
+            };
+            post(&message, None);
+        }
+    }
+}
+
+fn check(file: File, carry: &[String]) -> Result<(), String> {
+    let model = model()?;
+    let t0 = now();
+    let read = Rc::new(Cell::new(0.0));
+    let mut progress = Progress {
+        pass: Pass::Check,
+        total: file.size(),
+        read: read.clone(),
+        last: t0,
+    };
+    let input = BlobReader::new(&file, read)?;
+    let plan = batch::check(&model.manifest, input, carry, |rows| {
+        progress.tell(rows, false)
+    })
+    .map_err(|e| format!("{}: {e}", file.name()))?;
+    let report = Box::new(plan.report.clone());
+    WORKER.with_borrow_mut(|w| {
+        w.plan = Some(Rc::new(plan));
+        w.file = Some(file);
+    });
+    post(
+        &FromWorker::Report {
+            report,
+            ms: now() - t0,
+        },
+        None,
+    );
+    Ok(())
+}
+
+async fn score(decisions: Decisions) -> Result<(), String> {
+    let model = model()?;
+    let (plan, file) = WORKER.with_borrow(|w| (w.plan.clone(), w.file.clone()));
+    let (Some(plan), Some(file)) = (plan, file) else {
+        return Err("no checked file to score".into());
+    };
+    let t0 = now();
+    let read = Rc::new(Cell::new(0.0));
+    let mut progress = Progress {
+        pass: Pass::Score,
+        total: file.size(),
+        read: read.clone(),
+        last: t0,
+    };
+    let mut run = Run::new(&plan, &model.manifest, decisions).map_err(|e| e.to_string())?;
+    let parts = Array::new();
+    match plan.layout.format {
+        Format::Wide => {
+            let mut records =
+                batch::records(BlobReader::new(&file, read)?).map_err(|e| e.to_string())?;
+            while let Some((row, record)) = records.next_record().map_err(|e| e.to_string())? {
+                run.push_record(record, row);
+                if run.full() {
+                    step(&model, &mut run, &parts).await?;
+                    progress.tell(run.done(), false);
+                }
+            }
+        }
+        Format::Long => {
+            progress.total = run.formulations() as f64;
+            for f in 0..run.formulations() {
+                run.push_formulation(f);
+                if run.full() {
+                    step(&model, &mut run, &parts).await?;
+                    progress.read.set((f + 1) as f64);
+                    progress.tell(run.done(), false);
+                }
+            }
+        }
+    }
+    step(&model, &mut run, &parts).await?;
+    progress.tell(run.done(), true);
+    let (results, rest) = run.finish().map_err(|e| e.to_string())?;
+    parts.push(&blob_of(&rest)?.into());
+    let options = BlobPropertyBag::new();
+    options.set_type("text/csv;charset=utf-8");
+    let blob = Blob::new_with_blob_sequence_and_options(&parts, &options)
+        .map_err(|e| format!("the output could not be assembled: {e:?}"))?;
+    let memory_bytes = wasm_bindgen::memory()
+        .unchecked_into::<js_sys::WebAssembly::Memory>()
+        .buffer()
+        .unchecked_into::<js_sys::ArrayBuffer>()
+        .byte_length() as f64;
+    let done = FromWorker::Done {
+        results: Box::new(results),
+        ms: now() - t0,
+        memory_bytes,
+    };
+    post(&done, Some(&blob));
+    Ok(())
+}
+
+/// Predict the waiting rows and move the written output into a blob part.
+async fn step(model: &MixModel, run: &mut Run<'_>, parts: &Array) -> Result<(), String> {
+    let prediction = match run.batch() {
+        Some(b) => Some(model.predict_async(&b).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    run.absorb(prediction.as_ref()).map_err(|e| e.to_string())?;
+    let bytes = run.take_output().map_err(|e| e.to_string())?;
+    parts.push(&blob_of(&bytes)?.into());
+    Ok(())
+}
+
+fn blob_of(bytes: &[u8]) -> Result<Blob, String> {
+    Blob::new_with_u8_array_sequence(&Array::of1(&Uint8Array::from(bytes)))
+        .map_err(|e| format!("the output could not be stored: {e:?}"))
+}
+
+/// A file read in slices with `FileReaderSync` (workers only): a `Read` for the CSV parser.
+struct BlobReader {
+    blob: Blob,
+    reader: FileReaderSync,
+    pos: f64,
+    size: f64,
+    buf: Vec<u8>,
+    at: usize,
+    /// Bytes read so far, for progress.
+    read: Rc<Cell<f64>>,
+}
+
+const SLICE: f64 = 1024.0 * 1024.0;
+
+impl BlobReader {
+    fn new(blob: &Blob, read: Rc<Cell<f64>>) -> Result<Self, String> {
+        Ok(BlobReader {
+            blob: blob.clone(),
+            reader: FileReaderSync::new().map_err(|e| format!("FileReaderSync: {e:?}"))?,
+            pos: 0.0,
+            size: blob.size(),
+            buf: Vec::new(),
+            at: 0,
+            read,
+        })
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.buf.len() {
+            if self.pos >= self.size {
+                return Ok(0);
+            }
+            let end = (self.pos + SLICE).min(self.size);
+            let err = |e: JsValue| std::io::Error::other(format!("{e:?}"));
+            let slice = self
+                .blob
+                .slice_with_f64_and_f64(self.pos, end)
+                .map_err(err)?;
+            let buffer = self.reader.read_as_array_buffer(&slice).map_err(err)?;
+            let array = Uint8Array::new(&buffer.into());
+            self.buf.resize(array.length() as usize, 0);
+            array.copy_to(&mut self.buf);
+            self.at = 0;
+            self.pos = end;
+            self.read.set(end);
+        }
+        let n = out.len().min(self.buf.len() - self.at);
+        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
