@@ -248,7 +248,7 @@ fn ReportView(batch: BatchState, report: Arc<Report>) -> impl IntoView {
     let group_of = |kind: IssueKind| r.groups.iter().find(|g| g.kind == kind).cloned();
     let can_score = move || !matches!(batch.phase.get(), Phase::Checking | Phase::Scoring);
     view! {
-        <div id="batch-report" data-formulations=r.formulations data-clean=r.clean data-needs-decision=r.needs_decision().to_string()>
+        <div id="batch-report" data-check-ms=format!("{:.1}", batch.check_ms.get_untracked()) data-formulations=r.formulations data-clean=r.clean data-needs-decision=r.needs_decision().to_string()>
             <h3>"Check"</h3>
             <p id="batch-overview">{format!(
                 "{}: {} rows, {} formulations ({format}); {} without any problem{}.",

@@ -19,9 +19,9 @@ const BASE_ARGS = [
 ];
 
 /** Headless Chromium; `webgpu: true` gives it SwiftShader's WebGPU adapter. */
-export async function launch({ webgpu }) {
+export async function launch({ webgpu, extraArgs = [] }) {
   const dir = mkdtempSync(join(tmpdir(), 'mixlab-chromium-'));
-  const args = [...BASE_ARGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : [])];
+  const args = [...BASE_ARGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...extraArgs];
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM, headless: true, args,
   });

@@ -256,6 +256,60 @@ fn score_appends_predictions_for_every_row() {
     assert!(err < 1.0, "mean error {err}");
 }
 
+#[test]
+fn score_stops_at_problems_until_a_flag_decides() {
+    let dir = temp_dir("score-decide");
+    let data = write_csv(&dir);
+    let bundle = dir.join("bundle");
+    train_small(&data, &bundle);
+    let file = dir.join("new.csv");
+    std::fs::write(
+        &file,
+        "id;water;salt;suggar\nA;80;20;0\nB;70;-5;0\nC;60;20;20\n",
+    )
+    .unwrap();
+    let score = |extra: &[&str]| {
+        mixlab()
+            .args(["score", "--bundle"])
+            .arg(&bundle)
+            .arg("--data")
+            .arg(&file)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = score(&[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    for want in [
+        "row 3, column 3 (\"salt\"): negative amount -5",
+        "--skip-invalid",
+        "--unknown drop|skip",
+        "condition \"temp\" is not in the file",
+    ] {
+        assert!(stderr.contains(want), "{want:?} not in {stderr}");
+    }
+    let ok = score(&["--skip-invalid", "--unknown", "skip", "--fill", "temp=25"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let out = String::from_utf8(ok.stdout).unwrap();
+    let status: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(';').next().unwrap())
+        .collect();
+    assert_eq!(status[0], "scored");
+    assert!(
+        status[1].starts_with("skipped: negative amounts"),
+        "{}",
+        status[1]
+    );
+    assert_eq!(status[2], "skipped: has a material the model does not know");
+}
+
 fn run_ok(cmd: &mut Command) -> String {
     let output = cmd.output().unwrap();
     assert!(

@@ -116,10 +116,11 @@ pub struct Run<'p> {
     spread: bool,
 }
 
-/// Rows per model call: large enough to amortise a call, small enough that the dense
-/// `[rows, materials]` input stays near 16 MiB.
+/// Rows per model call: enough to amortise a call (a GPU readback), few enough that the
+/// ensemble's activations (`[members, rows, hidden]`, several alive at once) stay in tens of MB:
+/// 65,536-row batches took the worker's wasm memory to ~600 MB on a 60-material file.
 pub fn batch_rows(materials: usize) -> usize {
-    (4 << 20) / materials.max(1)
+    ((1 << 20) / materials.max(1)).clamp(256, 8192)
 }
 
 impl<'p> Run<'p> {
