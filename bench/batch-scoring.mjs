@@ -3,6 +3,7 @@
 // path and on WebGPU (SwiftShader), with the page's peak JS heap and the worker's wasm memory.
 // The file goes in through the file input (a disk-backed File, as a drop gives).
 // Usage: node bench/batch-scoring.mjs <dist-dir> <file.csv> <bundle-dir> [runs=3]
+// (BACKENDS=cpu to skip WebGPU.)
 // (bench/batch-scoring.sh makes the 100,000 × 60 synthetic file and its bundle, and runs the
 // PyTorch + pandas peer beside it.)
 import { resolve } from 'node:path';
@@ -16,7 +17,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const site = await serve({ mounts: [['/bench-model/', bundle]] });
 const out = { file, bytes: statSync(file).size, backends: {} };
-for (const [backend, webgpu] of [['cpu', false], ['webgpu', true]]) {
+const wanted = (process.env.BACKENDS ?? 'cpu,webgpu').split(',');
+for (const [backend, webgpu] of [['cpu', false], ['webgpu', true]].filter(([b]) => wanted.includes(b))) {
   const browser = await launch({ webgpu, extraArgs: ['--enable-precise-memory-info'] });
   const figures = [];
   for (let r = 0; r < runs; r++) {

@@ -153,7 +153,12 @@ describe('batch scoring: report, cancel, privacy', () => {
     assert.equal(await settled(page), 'ready');
     await workerReady(page);
     const before = await page.textContent('#predictions');
-    await upload(page, ERRORS);
+    // Dropped on the box (a real DataTransfer with the file, as from a file manager).
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], 'batch-errors.csv', { type: 'text/csv' }));
+      document.querySelector('#batch-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, readFileSync(ERRORS, 'utf8'));
     await page.waitForSelector('#batch-report');
     const groups = await page.$$eval('#batch-report .issue-group', (gs) => Object.fromEntries(gs.map((g) => [
       g.dataset.kind,
@@ -216,6 +221,26 @@ describe('batch scoring: report, cancel, privacy', () => {
     const want = parseCsv(cliScore(join(ROOT, 'public/models/concrete'), file, ['--fill', 'age_days=28', '--off-sum', 'normalise']));
     const got = parseCsv(await download(page));
     assertSameScores(got.map((r) => r.join(',')).join('\n') + '\n', want.map((r) => r.join(',')).join('\n') + '\n');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a long file (formulation_id, material, amount; rows in any order) scores like the CLI', async () => {
+    const { page, errors } = await open(browser.context, site.url);
+    assert.equal(await settled(page), 'ready');
+    await workerReady(page);
+    const [head, ...rows] = parseCsv(readFileSync(EXAMPLE, 'utf8')).slice(0, 41);
+    const materials = head.slice(1, 20);
+    const lines = [];
+    for (const r of rows) materials.forEach((m, j) => { if (Number(r[j + 1]) > 0) lines.push([r[0], `"${m}"`, (100 * Number(r[j + 1])).toFixed(6), r[22]]); });
+    lines.reverse(); // formulations' rows need not be together or in order
+    const file = join(dir, 'long.csv');
+    writeFileSync(file, `formulation_id,material,amount,viscosity_10_per_s_cp\r\n${lines.map((l) => l.join(',')).join('\r\n')}\r\n`);
+    await upload(page, file);
+    const summary = await results(page);
+    assert.equal(summary.scored, '40');
+    assert.match(await page.textContent('#batch-overview'), /40 formulations \(long, comma separated\)/);
+    assertSameScores(await download(page), cliScore(SHAMPOO, file));
     assert.deepEqual(errors, []);
     await page.close();
   });
