@@ -307,21 +307,24 @@ fn start_worker(state: BatchState) -> Result<(), String> {
     Ok(())
 }
 
-/// Keep the worker's model in step with the page's (model or backend changed).
+/// Keep the worker's model in step with the page's (model or backend changed); results of the
+/// model before are cleared, as they no longer match what the page shows.
 pub fn follow_model(state: State, batch: BatchState) {
-    Effect::new(move |_| {
+    Effect::new(move |before: Option<()>| {
         let _ = state
             .loaded
             .with(|l| l.as_ref().map(|l| l.manifest.name.clone()));
         let _ = state.backend.get();
         if WORKER.with_borrow(|w| w.is_none()) || batch.busy() {
-            // A model change during a run restarts the worker: the run was for the old model.
+            // A change during a run restarts the worker: the run was for the old model.
             batch.spawn();
+        } else {
+            batch.send_model();
+        }
+        if before.is_some() {
             batch.phase.set(Phase::Idle);
             batch.report.set(None);
             batch.scored.set(None);
-        } else {
-            batch.send_model();
         }
     });
 }

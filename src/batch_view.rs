@@ -14,7 +14,6 @@ use serde_json::json;
 use crate::batch::{BatchState, Phase, Scored};
 use crate::browser;
 use crate::plot::{ensure_plotly, react, set_data};
-use crate::score_worker::Pass;
 use crate::state::{DEFAULT_MODEL, Source, State};
 
 /// Rows per page of the results table.
@@ -105,7 +104,7 @@ pub fn BatchSection(state: State) -> impl IntoView {
                 _ => None,
             }}
             {move || batch.report.get().map(|r| view! { <ReportView batch report=r/> })}
-            {move || batch.scored.get().map(|s| view! { <ResultsView scored=s/> })}
+            {move || batch.scored.get().map(|s| view! { <ResultsView scored=s name=batch.file_name.get_untracked()/> })}
         </section>
     }
 }
@@ -127,22 +126,27 @@ async fn score_example(batch: BatchState) {
 
 #[component]
 fn Running(batch: BatchState) -> impl IntoView {
+    // Built once per run, updated in place: the Cancel button keeps its focus while the
+    // progress moves.
+    let running = Memo::new(move |_| match batch.phase.get() {
+        Phase::Checking => Some("Checking"),
+        Phase::Scoring => Some("Scoring"),
+        _ => None,
+    });
+    let fraction = move || {
+        batch
+            .progress
+            .with(|p| p.as_ref().map_or(0.0, |p| p.fraction))
+    };
+    let rows = move || batch.progress.with(|p| p.as_ref().map_or(0, |p| p.rows));
     move || {
-        let phase = batch.phase.get();
-        (matches!(phase, Phase::Checking | Phase::Scoring)).then(|| {
-            let p = batch.progress.get();
-            let fraction = p.as_ref().map_or(0.0, |p| p.fraction);
-            let rows = p.as_ref().map_or(0, |p| p.rows);
-            let verb = match p.as_ref().map(|p| p.pass) {
-                Some(Pass::Score) => "Scored",
-                _ if phase == Phase::Scoring => "Scored",
-                _ => "Checked",
-            };
+        running.get().map(|verb| {
+            let done = if verb == "Checking" { "Checked" } else { "Scored" };
             view! {
                 <div class="batch-running" role="status">
-                    <label for="batch-progress">{format!("{} {}…", if phase == Phase::Checking { "Checking" } else { "Scoring" }, batch.file_name.get())}</label>
+                    <label for="batch-progress">{format!("{verb} {}…", batch.file_name.get_untracked())}</label>
                     <progress id="batch-progress" max="1" value=fraction></progress>
-                    <span id="batch-rows" data-rows=rows>{format!("{verb} {} rows ({:.0} %)", grouped(rows), fraction * 100.0)}</span>
+                    <span id="batch-rows" data-rows=rows>{move || format!("{done} {} rows ({:.0} %)", grouped(rows()), fraction() * 100.0)}</span>
                     <button id="batch-cancel" on:click=move |_| batch.cancel()>"Cancel"</button>
                 </div>
             }
@@ -313,7 +317,7 @@ fn ReportView(batch: BatchState, report: Arc<Report>) -> impl IntoView {
 }
 
 #[component]
-fn ResultsView(scored: Arc<Scored>) -> impl IntoView {
+fn ResultsView(scored: Arc<Scored>, name: String) -> impl IntoView {
     let r = &scored.results;
     let n = r.ids.len();
     let sort = RwSignal::new(None::<(usize, bool)>);
@@ -339,7 +343,8 @@ fn ResultsView(scored: Arc<Scored>) -> impl IntoView {
         let s = scored.clone();
         request_animation_frame(move || spawn_local(draw(s)));
     }
-    let download_name = "scored.csv";
+    let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+    let download_name = format!("{stem}-scored.csv");
     let s = scored.clone();
     let body = move || {
         let o = order.get();

@@ -113,6 +113,21 @@ pub fn score_worker_start(early: Array) {
     }
 }
 
+/// A request with what travelled beside it.
+struct Request {
+    request: ToWorker,
+    manifest: Option<Vec<u8>>,
+    weights: Option<Vec<u8>>,
+    file: Option<File>,
+}
+
+thread_local! {
+    /// Requests are served one at a time, in order: a file sent while the model is still
+    /// starting (WebGPU takes a moment) waits for it instead of failing.
+    static QUEUE: RefCell<std::collections::VecDeque<Request>> = RefCell::default();
+    static SERVING: Cell<bool> = const { Cell::new(false) };
+}
+
 fn handle(data: JsValue) {
     let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
     let Some(json) = field("json").and_then(|j| j.as_string()) else {
@@ -122,13 +137,29 @@ fn handle(data: JsValue) {
         Ok(r) => r,
         Err(e) => return fail(format!("an unreadable request: {e}")),
     };
-    let bytes = |name: &str| field(name).map(|v| Uint8Array::new(&v).to_vec());
-    let (manifest, weights) = (bytes("manifest"), bytes("weights"));
-    let file = field("file").and_then(|f| f.dyn_into::<File>().ok());
-    wasm_bindgen_futures::spawn_local(async move {
-        let outcome = match request {
-            ToWorker::Model { backend } => load_model(manifest, weights, &backend).await,
-            ToWorker::Check { carry } => match file {
+    let bytes = |name: &str| {
+        field(name)
+            .filter(|v| v.is_object())
+            .map(|v| Uint8Array::new(&v).to_vec())
+    };
+    QUEUE.with_borrow_mut(|q| {
+        q.push_back(Request {
+            request,
+            manifest: bytes("manifest"),
+            weights: bytes("weights"),
+            file: field("file").and_then(|f| f.dyn_into::<File>().ok()),
+        })
+    });
+    if !SERVING.replace(true) {
+        wasm_bindgen_futures::spawn_local(serve());
+    }
+}
+
+async fn serve() {
+    while let Some(r) = QUEUE.with_borrow_mut(|q| q.pop_front()) {
+        let outcome = match r.request {
+            ToWorker::Model { backend } => load_model(r.manifest, r.weights, &backend).await,
+            ToWorker::Check { carry } => match r.file {
                 Some(file) => check(file, &carry),
                 None => Err("no file came with the request".into()),
             },
@@ -137,7 +168,8 @@ fn handle(data: JsValue) {
         if let Err(message) = outcome {
             fail(message);
         }
-    });
+    }
+    SERVING.set(false);
 }
 
 async fn load_model(
