@@ -328,3 +328,23 @@ pub fn follow_model(state: State, batch: BatchState) {
         }
     });
 }
+
+/// Whether a CSV dropped on the page is one to score rather than the editor's saved
+/// formulations (whose header has a `role` column).
+pub async fn is_for_scoring(file: &web_sys::File) -> bool {
+    if !file.name().to_lowercase().ends_with(".csv") {
+        return false;
+    }
+    let Ok(head) = file.slice_with_i32_and_i32(0, 64 * 1024) else {
+        return false;
+    };
+    let text = wasm_bindgen_futures::JsFuture::from(head.text())
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default();
+    let first = text.lines().next().unwrap_or("");
+    !first
+        .split([',', ';'])
+        .any(|h| h.trim().trim_matches('"') == mixlab_core::saved::ROLE)
+}

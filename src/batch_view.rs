@@ -50,8 +50,7 @@ fn shown(v: f64, binary: bool) -> String {
 }
 
 #[component]
-pub fn BatchSection(state: State) -> impl IntoView {
-    let batch = BatchState::new();
+pub fn BatchSection(state: State, batch: BatchState) -> impl IntoView {
     crate::batch::follow_model(state, batch);
     let chosen = move |ev: web_sys::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);

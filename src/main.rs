@@ -324,12 +324,24 @@ fn App() -> impl IntoView {
     let _cancel = window_event_listener(leptos::ev::pointercancel, move |_| {
         analysis::set_dragging(state, false)
     });
-    // Drop a bundle (or a CSV of formulations) anywhere on the page.
+    let batch = batch::BatchState::new();
+    // Drop a bundle, saved formulations or a CSV to score anywhere on the page.
     let _over = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
     let _drop = window_event_listener(leptos::ev::drop, move |ev| {
         ev.prevent_default();
         let files = browser::files_of(ev.data_transfer().and_then(|d| d.files()));
-        spawn_local(open_files(state, files));
+        spawn_local(async move {
+            if let [one] = files.as_slice()
+                && batch::is_for_scoring(one).await
+            {
+                batch.check(one.clone());
+                if let Some(el) = document().get_element_by_id("batch") {
+                    el.scroll_into_view();
+                }
+                return;
+            }
+            open_files(state, files).await;
+        });
     });
     view! {
         <header class="bar">
@@ -359,7 +371,7 @@ fn App() -> impl IntoView {
                             <Analysis state/>
                         </div>
                     </div>
-                    <batch_view::BatchSection state/>
+                    <batch_view::BatchSection state batch/>
                     <panels::ModelCard state/>
                 }.into_any(),
             }}

@@ -159,7 +159,9 @@ describe('batch scoring: report, cancel, privacy', () => {
       dt.items.add(new File([text], 'batch-errors.csv', { type: 'text/csv' }));
       document.querySelector('#batch-drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, readFileSync(ERRORS, 'utf8'));
+    // (The long-file test below drops its file on the page itself: it goes to scoring too.)
     await page.waitForSelector('#batch-report');
+    assert.equal(await page.$('#notice'), null, 'not taken for saved formulations');
     const groups = await page.$$eval('#batch-report .issue-group', (gs) => Object.fromEntries(gs.map((g) => [
       g.dataset.kind,
       { count: Number(g.dataset.count), at: [...g.querySelectorAll('li[data-row]')].map((l) => [Number(l.dataset.row), Number(l.dataset.column)]) },
@@ -235,8 +237,14 @@ describe('batch scoring: report, cancel, privacy', () => {
     for (const r of rows) materials.forEach((m, j) => { if (Number(r[j + 1]) > 0) lines.push([r[0], `"${m}"`, (100 * Number(r[j + 1])).toFixed(6), r[22]]); });
     lines.reverse(); // formulations' rows need not be together or in order
     const file = join(dir, 'long.csv');
-    writeFileSync(file, `formulation_id,material,amount,viscosity_10_per_s_cp\r\n${lines.map((l) => l.join(',')).join('\r\n')}\r\n`);
-    await upload(page, file);
+    const text = `formulation_id,material,amount,viscosity_10_per_s_cp\r\n${lines.map((l) => l.join(',')).join('\r\n')}\r\n`;
+    writeFileSync(file, text);
+    // Dropped anywhere on the page: a CSV without the saved-formulations `role` column is scored.
+    await page.evaluate((t) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([t], 'long.csv', { type: 'text/csv' }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, text);
     const summary = await results(page);
     assert.equal(summary.scored, '40');
     assert.match(await page.textContent('#batch-overview'), /40 formulations \(long, comma separated\)/);

@@ -28,9 +28,13 @@ fn field(text: &str) -> String {
     }
 }
 
+/// The column that keeps the editor's rules (`q.s.`, `locked`); it tells this file from a file
+/// to score.
+pub const ROLE: &str = "role";
+
 /// One CSV of the given formulations (already parsed), percent amounts.
 pub fn to_csv(manifest: &Manifest, items: &[(String, Formulation, Vec<f64>)]) -> String {
-    let mut out = String::from("formulation_id,material,amount,role");
+    let mut out = format!("formulation_id,material,amount,{ROLE}");
     for c in &manifest.conditions {
         out.push(',');
         out.push_str(&field(&c.name));
@@ -72,7 +76,7 @@ pub fn from_csv(manifest: &Manifest, text: &str) -> Result<Vec<Saved>, DataError
     let id_col = col("formulation_id").ok_or(DataError::MissingColumn("formulation_id".into()))?;
     let mat_col = col("material").ok_or(DataError::MissingColumn("material".into()))?;
     let amount_col = col("amount").ok_or(DataError::MissingColumn("amount".into()))?;
-    let role_col = col("role");
+    let role_col = col(ROLE);
     let cond_cols: Vec<Option<usize>> = manifest.conditions.iter().map(|c| col(&c.name)).collect();
     let defaults = manifest.default_condition_values();
     // id → (formulation, conditions, spreadsheet row that set the conditions)
