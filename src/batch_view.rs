@@ -18,6 +18,8 @@ use crate::state::{DEFAULT_MODEL, Source, State};
 
 /// Rows per page of the results table.
 const PAGE: usize = 50;
+/// Most points drawn on a parity plot.
+const PARITY_POINTS: usize = 5000;
 
 /// `12345` → "12,345".
 fn grouped(n: usize) -> String {
@@ -474,12 +476,21 @@ async fn draw(scored: Arc<Scored>) {
             .chain(&ys)
             .copied()
             .fold(f64::NEG_INFINITY, f64::max);
+        // SVG markers: past a few thousand, every k-th pair is drawn (the metrics use all).
+        let step = xs.len().div_ceil(PARITY_POINTS).max(1);
+        let px: Vec<f64> = xs.iter().step_by(step).copied().collect();
+        let py: Vec<f64> = ys.iter().step_by(step).copied().collect();
+        let note = if step > 1 {
+            format!(" (every {step}th of {})", grouped(xs.len()))
+        } else {
+            String::new()
+        };
         let data = json!([
-            { "type": "scattergl", "mode": "markers", "x": xs, "y": ys, "marker": {"size": 4, "opacity": 0.6, "color": "#2a6f97"}, "name": "formulations" },
+            { "type": "scatter", "mode": "markers", "x": px, "y": py, "marker": {"size": 4, "opacity": 0.6, "color": "#2a6f97"}, "name": "formulations" },
             { "type": "scatter", "mode": "lines", "x": [lo, hi], "y": [lo, hi], "line": {"color": "#999", "dash": "dot"}, "name": "y = x" },
         ]);
         let layout = json!({
-            "title": {"text": format!("{}: predicted vs true", r.targets[t]), "font": {"size": 13}},
+            "title": {"text": format!("{}: predicted vs true{}", r.targets[t], note), "font": {"size": 13}},
             "xaxis": {"title": {"text": format!("true ({})", r.units[t])}}, "yaxis": {"title": {"text": format!("predicted ({})", r.units[t])}},
             "height": 300, "margin": {"l": 55, "r": 10, "t": 30, "b": 45}, "showlegend": false,
         });
@@ -490,6 +501,7 @@ async fn draw(scored: Arc<Scored>) {
             &[
                 ("data-drawn", "true".into()),
                 ("data-points", xs.len().to_string()),
+                ("data-shown", px.len().to_string()),
             ],
         );
     }

@@ -7,6 +7,9 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::{self, js_message};
 
+/// The vendored plotly.js build (public/vendor/plotly), copied next to the app by Trunk.
+const PLOTLY_FILE: &str = "plotly-cartesian.min.js";
+
 /// Set data attributes on the element `id` (what tests and benchmarks read back).
 pub fn set_data(id: &str, attrs: &[(&str, String)]) {
     if let Some(el) = document().get_element_by_id(id) {
@@ -35,7 +38,7 @@ pub async fn ensure_plotly() -> Result<(), String> {
         None => {
             let s = doc.create_element("script").map_err(|e| js_message(&e))?;
             s.set_id("plotly-script");
-            let _ = s.set_attribute("src", "plotly.min.js");
+            let _ = s.set_attribute("src", PLOTLY_FILE);
             if let Some(head) = doc.head() {
                 let _ = head.append_child(&s);
             }
@@ -49,9 +52,9 @@ pub async fn ensure_plotly() -> Result<(), String> {
     });
     // It may have finished loading between the check and the listeners.
     if plotly().is_none() {
-        JsFuture::from(promise)
-            .await
-            .map_err(|_| "The plotting library (plotly.min.js) could not be loaded.".to_string())?;
+        JsFuture::from(promise).await.map_err(|_| {
+            "The plotting library (plotly-cartesian.min.js) could not be loaded.".to_string()
+        })?;
     }
     Ok(())
 }

@@ -255,7 +255,7 @@ enum Command {
         /// for concrete measured at several ages.
         #[arg(long)]
         group_by_mixture: bool,
-        /// Output directory for report.md, report.json, report.html (+ plotly.min.js).
+        /// Output directory for report.md, report.json, report.html (+ plotly-cartesian.min.js).
         #[arg(long)]
         out: PathBuf,
     },

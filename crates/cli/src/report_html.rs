@@ -4,8 +4,9 @@
 use serde_json::{Value, json};
 
 /// The vendored plotly.js the report loads (public/vendor/plotly).
-pub const PLOTLY_JS: &[u8] = include_bytes!("../../../public/vendor/plotly/plotly.min.js");
-pub const PLOTLY_FILE: &str = "plotly.min.js";
+pub const PLOTLY_JS: &[u8] =
+    include_bytes!("../../../public/vendor/plotly/plotly-cartesian.min.js");
+pub const PLOTLY_FILE: &str = "plotly-cartesian.min.js";
 
 /// The page for a report.json value (`results[].code_dim/splits/curves`). The data travels as
 /// JSON inside a non-executed script element; `<` is escaped so no name can close it.

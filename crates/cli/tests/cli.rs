@@ -192,9 +192,14 @@ fn evaluate_writes_the_protocol_table_for_each_code_length() {
     assert_eq!(curve.len(), 2, "60 steps: checks at 50 and 60");
     assert!(curve[1]["monitor"].as_f64().unwrap().is_finite());
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("<script src=\"plotly.min.js\"></script>"));
+    assert!(html.contains("<script src=\"plotly-cartesian.min.js\"></script>"));
     assert!(html.contains("\"code_dim\":3"));
-    assert!(std::fs::metadata(out.join("plotly.min.js")).unwrap().len() > 1_000_000);
+    assert!(
+        std::fs::metadata(out.join("plotly-cartesian.min.js"))
+            .unwrap()
+            .len()
+            > 1_000_000
+    );
 
     // Official folds: one split per fold, every row tested once.
     let folds = dir.join("folds.csv");
