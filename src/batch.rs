@@ -134,6 +134,10 @@ impl BatchState {
         if self.busy() {
             self.cancel();
         }
+        // A file dropped before the worker's usual start (the first prediction) starts it.
+        if WORKER.with_borrow(|w| w.is_none()) {
+            self.spawn();
+        }
         if let Some(old) = self.scored.get_untracked() {
             let _ = web_sys::Url::revoke_object_url(&old.url);
         }
@@ -310,22 +314,28 @@ fn start_worker(state: BatchState) -> Result<(), String> {
 /// Keep the worker's model in step with the page's (model or backend changed); results of the
 /// model before are cleared, as they no longer match what the page shows.
 pub fn follow_model(state: State, batch: BatchState) {
-    Effect::new(move |before: Option<()>| {
+    Effect::new(move |before: Option<bool>| {
         let _ = state
             .loaded
             .with(|l| l.as_ref().map(|l| l.manifest.name.clone()));
         let _ = state.backend.get();
+        // The worker starts after the first prediction is on screen: starting it (a second
+        // wasm instance, maybe a second WebGPU device) must not delay that.
+        if state.first_ms.get().is_none() {
+            return false;
+        }
         if WORKER.with_borrow(|w| w.is_none()) || batch.busy() {
             // A change during a run restarts the worker: the run was for the old model.
             batch.spawn();
-        } else {
+        } else if before == Some(true) {
             batch.send_model();
         }
-        if before.is_some() {
+        if before == Some(true) {
             batch.phase.set(Phase::Idle);
             batch.report.set(None);
             batch.scored.set(None);
         }
+        true
     });
 }
 
