@@ -16,6 +16,7 @@ pub mod history;
 pub mod link;
 pub mod metrics;
 pub mod model;
+pub mod neighbours;
 pub mod projection;
 pub mod rng;
 pub mod saved;

@@ -7,6 +7,7 @@
 
 use crate::bundle::{TargetKind, Transform};
 use crate::data::{Dataset, TargetSpec};
+use crate::neighbours::{Distance, nearest};
 use crate::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -146,18 +147,11 @@ pub fn knn_purity(points: &[Vec<f64>], labels: &[usize], k: usize) -> f64 {
         return f64::NAN;
     }
     let k = k.min(n - 1);
-    let dist =
-        |a: &[f64], b: &[f64]| -> f64 { a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum() };
     let total: f64 = (0..n)
         .map(|i| {
-            let mut d: Vec<(f64, usize)> = (0..n)
-                .filter(|&j| j != i)
-                .map(|j| (dist(&points[i], &points[j]), j))
-                .collect();
-            d.sort_by(|a, b| a.0.total_cmp(&b.0));
-            d[..k]
+            nearest(points, i, k, Distance::Euclidean)
                 .iter()
-                .filter(|(_, j)| labels[*j] == labels[i])
+                .filter(|nb| labels[nb.index] == labels[i])
                 .count() as f64
                 / k as f64
         })
