@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::browser::js_message;
-use crate::score_worker::{FromWorker, Pass, ToWorker};
+use crate::score_worker::{FromWorker, ToWorker};
 use crate::state::{State, engine};
 
 /// The worker's loader: a module worker from a blob (so starting one fetches nothing but the
@@ -43,7 +43,6 @@ pub enum Phase {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Progress {
-    pub pass: Pass,
     pub fraction: f64,
     pub rows: usize,
 }
@@ -65,7 +64,6 @@ pub struct BatchState {
     pub ready: RwSignal<Option<String>>,
     pub progress: RwSignal<Option<Progress>>,
     pub file_name: RwSignal<String>,
-    pub file_bytes: RwSignal<f64>,
     pub report: RwSignal<Option<Arc<Report>>>,
     pub check_ms: RwSignal<f64>,
     pub scored: RwSignal<Option<Arc<Scored>>>,
@@ -89,7 +87,6 @@ impl BatchState {
             ready: RwSignal::new(None),
             progress: RwSignal::new(None),
             file_name: RwSignal::new(String::new()),
-            file_bytes: RwSignal::new(0.0),
             report: RwSignal::new(None),
             check_ms: RwSignal::new(0.0),
             scored: RwSignal::new(None),
@@ -142,7 +139,6 @@ impl BatchState {
             let _ = web_sys::Url::revoke_object_url(&old.url);
         }
         self.file_name.set(file.name());
-        self.file_bytes.set(file.size());
         self.report.set(None);
         self.scored.set(None);
         self.progress.set(None);
@@ -194,14 +190,8 @@ impl BatchState {
         };
         match message {
             FromWorker::Ready { backend, .. } => self.ready.set(Some(backend)),
-            FromWorker::Progress {
-                pass,
-                bytes,
-                total,
-                rows,
-            } => self.progress.set(Some(Progress {
-                pass,
-                fraction: if total > 0.0 { bytes / total } else { 0.0 },
+            FromWorker::Progress { done, total, rows } => self.progress.set(Some(Progress {
+                fraction: if total > 0.0 { done / total } else { 0.0 },
                 rows,
             })),
             FromWorker::Report { report, ms } => {

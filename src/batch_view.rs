@@ -238,12 +238,18 @@ fn ReportView(batch: BatchState, report: Arc<Report>) -> impl IntoView {
         });
     };
     let r = report.clone();
-    let format = match (r.format, r.dialect.delimiter, r.dialect.decimal_comma) {
-        (Format::Wide, b';', _) => "wide, semicolon separated, decimal commas read",
-        (Format::Wide, _, _) => "wide, comma separated",
-        (Format::Long, b';', _) => "long, semicolon separated, decimal commas read",
-        (Format::Long, _, _) => "long, comma separated",
-    };
+    let format = format!(
+        "{}, {}",
+        match r.format {
+            Format::Wide => "wide",
+            Format::Long => "long",
+        },
+        if r.dialect.decimal_comma {
+            "semicolon separated, decimal commas read"
+        } else {
+            "comma separated"
+        }
+    );
     let skipped_kinds: Vec<IssueGroup> = r
         .groups
         .iter()

@@ -31,13 +31,6 @@ pub enum ToWorker {
     Score { decisions: Decisions },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Pass {
-    Check,
-    Score,
-}
-
 /// What the worker tells the page.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -46,9 +39,9 @@ pub enum FromWorker {
         backend: String,
         note: Option<String>,
     },
+    /// `done` of `total`: bytes read, or formulations scored for a long file.
     Progress {
-        pass: Pass,
-        bytes: f64,
+        done: f64,
         total: f64,
         rows: usize,
     },
@@ -205,20 +198,27 @@ fn model() -> Result<Rc<MixModel>, String> {
 
 /// Progress messages at most every 100 ms.
 struct Progress {
-    pass: Pass,
     total: f64,
-    read: Rc<Cell<f64>>,
+    /// Bytes read (shared with the file's reader), or formulations scored for a long file.
+    done: Rc<Cell<f64>>,
     last: f64,
 }
 
 impl Progress {
+    fn new(total: f64) -> Self {
+        Progress {
+            total,
+            done: Rc::new(Cell::new(0.0)),
+            last: now(),
+        }
+    }
+
     fn tell(&mut self, rows: usize, force: bool) {
         let t = now();
         if force || t - self.last >= 100.0 {
             self.last = t;
             let message = FromWorker::Progress {
-                pass: self.pass,
-                bytes: self.read.get(),
+                done: self.done.get(),
                 total: self.total,
                 rows,
             };
@@ -230,14 +230,8 @@ impl Progress {
 fn check(file: File, carry: &[String]) -> Result<(), String> {
     let model = model()?;
     let t0 = now();
-    let read = Rc::new(Cell::new(0.0));
-    let mut progress = Progress {
-        pass: Pass::Check,
-        total: file.size(),
-        read: read.clone(),
-        last: t0,
-    };
-    let input = BlobReader::new(&file, read)?;
+    let mut progress = Progress::new(file.size());
+    let input = BlobReader::new(&file, progress.done.clone())?;
     let plan = batch::check(&model.manifest, input, carry, |rows| {
         progress.tell(rows, false)
     })
@@ -264,19 +258,13 @@ async fn score(decisions: Decisions) -> Result<(), String> {
         return Err("no checked file to score".into());
     };
     let t0 = now();
-    let read = Rc::new(Cell::new(0.0));
-    let mut progress = Progress {
-        pass: Pass::Score,
-        total: file.size(),
-        read: read.clone(),
-        last: t0,
-    };
+    let mut progress = Progress::new(file.size());
     let mut run = Run::new(&plan, &model.manifest, decisions).map_err(|e| e.to_string())?;
     let parts = Array::new();
     match plan.layout.format {
         Format::Wide => {
-            let mut records =
-                batch::records(BlobReader::new(&file, read)?).map_err(|e| e.to_string())?;
+            let mut records = batch::records(BlobReader::new(&file, progress.done.clone())?)
+                .map_err(|e| e.to_string())?;
             while let Some((row, record)) = records.next_record().map_err(|e| e.to_string())? {
                 run.push_record(record, row);
                 if run.full() {
@@ -291,7 +279,7 @@ async fn score(decisions: Decisions) -> Result<(), String> {
                 run.push_formulation(f);
                 if run.full() {
                     step(&model, &mut run, &parts).await?;
-                    progress.read.set((f + 1) as f64);
+                    progress.done.set((f + 1) as f64);
                     progress.tell(run.done(), false);
                 }
             }

@@ -77,6 +77,18 @@ pub struct Issue {
     pub problem: String,
 }
 
+impl Issue {
+    /// A problem with a whole row (no one column).
+    fn whole_row(row: usize, problem: String) -> Issue {
+        Issue {
+            row,
+            column: None,
+            name: String::new(),
+            problem,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IssueGroup {
     pub kind: IssueKind,
@@ -247,6 +259,14 @@ impl Layout {
     pub(crate) fn col_of(&self, want: Col) -> Option<usize> {
         self.cols.iter().position(|&c| c == want)
     }
+
+    /// The cells of `unknown` (column, amount) whose column turned out to be a material.
+    fn unknown_materials<'a>(
+        &'a self,
+        unknown: &'a [(usize, f64)],
+    ) -> impl Iterator<Item = &'a (usize, f64)> + 'a {
+        unknown.iter().filter(|(c, _)| self.unknown_material[*c])
+    }
 }
 
 /// Whether a positive total is 1 or 100 within [`SUM_TOLERANCE`].
@@ -277,11 +297,34 @@ impl WideRow {
 
     /// The amount of unknown columns that are materials.
     pub fn unknown_sum(&self, layout: &Layout) -> f64 {
-        self.unknown
-            .iter()
-            .filter(|(c, _)| layout.unknown_material[*c])
-            .map(|a| a.1)
-            .sum()
+        layout.unknown_materials(&self.unknown).map(|a| a.1).sum()
+    }
+}
+
+/// The issue for a row whose cell count is not the header's.
+fn wrong_width(record: &csv::ByteRecord, layout: &Layout, row: usize) -> Issue {
+    let problem = format!(
+        "{} cells where the header has {}",
+        record.len(),
+        layout.header.len()
+    );
+    Issue::whole_row(row, problem)
+}
+
+/// The issue of a formulation (`what`) whose amounts sum to `total`: none, zero or off 1/100.
+fn sum_issue(total: f64, what: &str) -> Option<(IssueKind, String)> {
+    if total <= 0.0 {
+        Some((
+            IssueKind::ZeroSum,
+            format!("{what} has no material with an amount"),
+        ))
+    } else if !sums_to_whole(total) {
+        Some((
+            IssueKind::OffSum,
+            format!("{what} sums to {}", round_sig(total)),
+        ))
+    } else {
+        None
     }
 }
 
@@ -302,19 +345,8 @@ pub(crate) fn read_wide_row(
         None => format!("row {row}"),
     };
     if record.len() != layout.header.len() {
-        out.fatal.push((
-            IssueKind::Malformed,
-            Issue {
-                row,
-                column: None,
-                name: String::new(),
-                problem: format!(
-                    "{} cells where the header has {}",
-                    record.len(),
-                    layout.header.len()
-                ),
-            },
-        ));
+        out.fatal
+            .push((IssueKind::Malformed, wrong_width(record, layout, row)));
         return out;
     }
     for (c, col) in layout.cols.iter().enumerate() {
@@ -462,19 +494,10 @@ impl<'m> Checker<'m> {
         }
     }
 
+    /// A wide row's sum (known + unknown materials) judged.
     fn judge_sum(&mut self, row: usize, total: f64) {
-        let whole = Issue {
-            row,
-            column: None,
-            name: String::new(),
-            problem: String::new(),
-        };
-        if total <= 0.0 {
-            let problem = "no material has an amount".into();
-            self.add(IssueKind::ZeroSum, Issue { problem, ..whole }, row);
-        } else if !sums_to_whole(total) {
-            let problem = format!("the amounts sum to {}", round_sig(total));
-            self.add(IssueKind::OffSum, Issue { problem, ..whole }, row);
+        if let Some((kind, problem)) = sum_issue(total, "the row") {
+            self.add(kind, Issue::whole_row(row, problem), row);
         }
     }
 
@@ -491,17 +514,7 @@ impl<'m> Checker<'m> {
             return;
         };
         if record.len() != l.header.len() {
-            let problem = format!(
-                "{} cells where the header has {}",
-                record.len(),
-                l.header.len()
-            );
-            let issue = Issue {
-                row,
-                column: None,
-                name: String::new(),
-                problem,
-            };
+            let issue = wrong_width(record, l, row);
             self.add(IssueKind::Malformed, issue, usize::MAX - row);
             return;
         }
@@ -631,35 +644,24 @@ impl<'m> Checker<'m> {
                 }
                 let mut users = vec![0usize; self.layout.cols.len()];
                 for (row, known, unknown) in std::mem::take(&mut self.deferred) {
-                    let mut materials = unknown
-                        .iter()
-                        .filter(|(c, _)| self.layout.unknown_material[*c])
-                        .peekable();
-                    if materials.peek().is_some() {
-                        let names: Vec<&str> = materials
+                    let materials: Vec<(usize, f64)> =
+                        self.layout.unknown_materials(&unknown).copied().collect();
+                    if let Some(&(first, _)) = materials.first() {
+                        let names: Vec<&str> = (materials.iter())
                             .map(|&(c, _)| {
                                 users[c] += 1;
                                 self.layout.header[c].as_str()
                             })
                             .collect();
-                        let c = unknown
-                            .iter()
-                            .find(|(c, _)| self.layout.unknown_material[*c])
-                            .map_or(0, |u| u.0);
                         let problem = format!(
                             "has {} of this model's unknown material(s) {}",
                             names.len(),
                             names.join(", ")
                         );
-                        let issue = self.layout.issue(row, c, problem);
+                        let issue = self.layout.issue(row, first, problem);
                         self.add(IssueKind::UnknownMaterial, issue, row);
                     }
-                    let total = known
-                        + unknown
-                            .iter()
-                            .filter(|(c, _)| self.layout.unknown_material[*c])
-                            .map(|a| a.1)
-                            .sum::<f64>();
+                    let total = known + materials.iter().map(|a| a.1).sum::<f64>();
                     self.judge_sum(row, total);
                 }
                 for (c, &is) in self.layout.unknown_material.iter().enumerate() {
@@ -764,28 +766,15 @@ impl<'m> Checker<'m> {
         }
     }
 
+    /// A long formulation's sum judged; no amount at all makes it unscorable.
     fn judge_sum_long(&mut self, f: usize, row: usize, total: f64) {
-        let whole = Issue {
-            row,
-            column: None,
-            name: String::new(),
-            problem: String::new(),
-        };
-        if total <= 0.0 {
-            let problem = format!(
-                "formulation {:?} has no material with an amount",
-                self.long[f].id
-            );
-            let issue = Issue { problem, ..whole };
-            self.long[f].fatal = Some((IssueKind::ZeroSum, issue.clone()));
-            self.add(IssueKind::ZeroSum, issue, f);
-        } else if !sums_to_whole(total) {
-            let problem = format!(
-                "formulation {:?} sums to {}",
-                self.long[f].id,
-                round_sig(total)
-            );
-            self.add(IssueKind::OffSum, Issue { problem, ..whole }, f);
+        let what = format!("formulation {:?}", self.long[f].id);
+        if let Some((kind, problem)) = sum_issue(total, &what) {
+            let issue = Issue::whole_row(row, problem);
+            if kind == IssueKind::ZeroSum {
+                self.long[f].fatal = Some((kind, issue.clone()));
+            }
+            self.add(kind, issue, f);
         }
     }
 }

@@ -135,7 +135,9 @@ pub fn score(
     mut output: impl std::io::Write,
 ) -> Result<Results, BatchError> {
     let mut run = Run::new(plan, &model.manifest, decisions)?;
-    let step = |run: &mut Run| -> Result<(), BatchError> {
+    let io = |e: std::io::Error| BatchError::Io(e.to_string());
+    // Predict the waiting rows and pass their output on.
+    let mut step = |run: &mut Run| -> Result<(), BatchError> {
         let prediction = match run.batch() {
             Some(b) => Some(
                 model
@@ -144,7 +146,8 @@ pub fn score(
             ),
             None => None,
         };
-        run.absorb(prediction.as_ref())
+        run.absorb(prediction.as_ref())?;
+        output.write_all(&run.take_output()?).map_err(io)
     };
     match plan.layout.format {
         Format::Wide => {
@@ -153,10 +156,6 @@ pub fn score(
                 run.push_record(record, row);
                 if run.full() {
                     step(&mut run)?;
-                    let bytes = run.take_output()?;
-                    output
-                        .write_all(&bytes)
-                        .map_err(|e| BatchError::Io(e.to_string()))?;
                 }
             }
         }
@@ -165,19 +164,13 @@ pub fn score(
                 run.push_formulation(f);
                 if run.full() {
                     step(&mut run)?;
-                    let bytes = run.take_output()?;
-                    output
-                        .write_all(&bytes)
-                        .map_err(|e| BatchError::Io(e.to_string()))?;
                 }
             }
         }
     }
     step(&mut run)?;
     let (results, rest) = run.finish()?;
-    output
-        .write_all(&rest)
-        .map_err(|e| BatchError::Io(e.to_string()))?;
+    output.write_all(&rest).map_err(io)?;
     Ok(results)
 }
 

@@ -269,10 +269,8 @@ impl<'p> Run<'p> {
             (0..self.manifest.conditions.len())
                 .map(|k| number(lf.conditions[k].map(|c| c.0).or(self.fill[k]))),
         );
-        for (k, t) in self.manifest.targets.iter().enumerate() {
-            if self.plan.report.truth.contains(&t.name) {
-                fields.push(number(lf.truth[k].map(|c| c.0)));
-            }
+        for &k in &self.results.truth_targets {
+            fields.push(number(lf.truth[k].map(|c| c.0)));
         }
         self.queue(fields, outcome);
     }
@@ -312,9 +310,10 @@ impl<'p> Run<'p> {
     }
 
     fn truth_of(&self, given: impl Fn(usize) -> Option<f64>) -> Vec<Option<f64>> {
-        (self.manifest.targets.iter().enumerate())
-            .filter(|(_, t)| self.plan.report.truth.contains(&t.name))
-            .map(|(k, _)| given(k))
+        self.results
+            .truth_targets
+            .iter()
+            .map(|&k| given(k))
             .collect()
     }
 
