@@ -29,6 +29,15 @@ impl Rng {
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
 
+    /// Standard normal from `libm`'s `ln`/`cos`: the same bits natively and in wasm (the
+    /// projections need that; [`Rng::normal`] keeps the platform's maths so trained weights
+    /// stay as they were).
+    pub fn portable_normal(&mut self) -> f64 {
+        let u1 = self.uniform().max(f64::MIN_POSITIVE);
+        let u2 = self.uniform();
+        libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(2.0 * std::f64::consts::PI * u2)
+    }
+
     /// Uniform integer in 0..n (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
         (self.uniform() * n as f64) as usize % n.max(1)

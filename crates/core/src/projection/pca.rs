@@ -1,20 +1,32 @@
-//! Low-dimensional maps of the materials' representations `act(code)`. PCA lives here so
-//! every trained bundle ships with one; the explorer adds the nonlinear maps.
+//! PCA, and the representations every projection starts from. Every trained bundle ships
+//! with a 2-D and a 3-D PCA.
 
 use std::collections::BTreeMap;
 
-use nalgebra::{DMatrix, SymmetricEigen};
-
-use crate::bundle::{Bundle, ProjectionInfo};
+use super::eigen::symmetric_eigen;
+use crate::bundle::{Bundle, CodeActivation, ProjectionInfo};
 
 /// `act(code)` of every material of member 0, `[materials, code_dim]` row-major.
 pub fn representations(bundle: &Bundle) -> Vec<f64> {
-    let act = bundle.manifest.architecture.code_activation;
-    bundle
-        .weights()
-        .codes
+    activate(
+        bundle.manifest.architecture.code_activation,
+        &bundle.weights().codes,
+    )
+}
+
+/// `act(code)` of raw codes with `libm`, so wasm and native agree to the bit (the projections
+/// amplify any difference).
+pub fn activate(act: CodeActivation, codes: &[f32]) -> Vec<f64> {
+    codes
         .iter()
-        .map(|&c| act.apply(f64::from(c)))
+        .map(|&c| {
+            let v = f64::from(c);
+            match act {
+                CodeActivation::Tanh => libm::tanh(v),
+                CodeActivation::Sigmoid => 1.0 / (1.0 + libm::exp(-v)),
+                CodeActivation::Identity => v,
+            }
+        })
         .collect()
 }
 
@@ -26,24 +38,49 @@ pub fn pca(data: &[f64], rows: usize, cols: usize, dims: usize) -> Vec<f32> {
     if rows == 0 || cols == 0 {
         return vec![0.0; rows * dims];
     }
-    let x = DMatrix::from_row_slice(rows, cols, &data[..rows * cols]);
-    let mean = x.row_mean();
-    let centred = DMatrix::from_fn(rows, cols, |r, c| x[(r, c)] - mean[c]);
-    let cov = centred.transpose() * &centred / (rows.max(2) - 1) as f64;
-    let eig = SymmetricEigen::new(cov);
-    let mut order: Vec<usize> = (0..cols).collect();
-    order.sort_by(|&a, &b| eig.eigenvalues[b].total_cmp(&eig.eigenvalues[a]));
-    let mut out = vec![0.0f32; rows * dims];
-    for (axis, &k) in order.iter().take(dims).enumerate() {
-        let v = eig.eigenvectors.column(k);
-        let pivot = v
-            .iter()
-            .copied()
-            .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
-        let sign = if pivot < 0.0 { -1.0 } else { 1.0 };
+    pca_f64(data, rows, cols, dims)
+        .into_iter()
+        .map(|v| v as f32)
+        .collect()
+}
+
+/// [`pca`] in f64 (t-SNE and UMAP start from it).
+pub fn pca_f64(data: &[f64], rows: usize, cols: usize, dims: usize) -> Vec<f64> {
+    if rows == 0 || cols == 0 {
+        return vec![0.0; rows * dims];
+    }
+    let mut mean = vec![0.0f64; cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            mean[c] += data[r * cols + c];
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= rows as f64);
+    let centred: Vec<f64> = (0..rows * cols).map(|i| data[i] - mean[i % cols]).collect();
+    let mut cov = vec![0.0f64; cols * cols];
+    for r in 0..rows {
+        let x = &centred[r * cols..(r + 1) * cols];
+        for a in 0..cols {
+            for b in a..cols {
+                cov[a * cols + b] += x[a] * x[b];
+            }
+        }
+    }
+    let denom = (rows.max(2) - 1) as f64;
+    for a in 0..cols {
+        for b in a..cols {
+            cov[a * cols + b] /= denom;
+            cov[b * cols + a] = cov[a * cols + b];
+        }
+    }
+    // Signs: the loading of largest magnitude is positive (symmetric_eigen's convention).
+    let (_, vectors) = symmetric_eigen(&cov, cols);
+    let mut out = vec![0.0f64; rows * dims];
+    for axis in 0..dims.min(cols) {
         for r in 0..rows {
-            let dot: f64 = (0..cols).map(|c| centred[(r, c)] * v[c]).sum();
-            out[r * dims + axis] = (sign * dot) as f32;
+            out[r * dims + axis] = (0..cols)
+                .map(|c| centred[r * cols + c] * vectors[c * cols + axis])
+                .sum();
         }
     }
     out

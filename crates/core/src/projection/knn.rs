@@ -1,0 +1,154 @@
+//! Exact k nearest neighbours of every row (Euclidean), the first step of t-SNE, UMAP, Isomap
+//! and LLE. Brute force over pairs, each pair computed once: with 100-d codes no tree beats
+//! it, and it is exact, so every platform finds the same neighbours.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::{OnProgress, ProjectionError, report};
+
+/// `k` neighbours per row, nearest first (ties by index); the row itself excluded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Knn {
+    pub k: usize,
+    /// `[rows, k]` row-major.
+    pub indices: Vec<u32>,
+    /// `[rows, k]` Euclidean distances, ascending per row.
+    pub distances: Vec<f64>,
+}
+
+impl Knn {
+    pub fn rows(&self) -> usize {
+        self.indices.len() / self.k.max(1)
+    }
+    pub fn indices_of(&self, i: usize) -> &[u32] {
+        &self.indices[i * self.k..(i + 1) * self.k]
+    }
+    pub fn distances_of(&self, i: usize) -> &[f64] {
+        &self.distances[i * self.k..(i + 1) * self.k]
+    }
+}
+
+/// Squared Euclidean distance; four partial sums so the loop pipelines (the order of the
+/// additions is fixed by this code, so the result is the same on every platform).
+pub fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = [0.0f64; 4];
+    let chunks = a.len() / 4;
+    for c in 0..chunks {
+        for l in 0..4 {
+            let d = a[4 * c + l] - b[4 * c + l];
+            s[l] += d * d;
+        }
+    }
+    for i in 4 * chunks..a.len() {
+        let d = a[i] - b[i];
+        s[0] += d * d;
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
+}
+
+/// An entry of a row's candidate heap: the worst (largest distance, then largest index) on top.
+#[derive(Clone, Copy, PartialEq)]
+struct Candidate(f64, u32);
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+fn offer(heap: &mut BinaryHeap<Candidate>, k: usize, c: Candidate) {
+    if heap.len() < k {
+        heap.push(c);
+    } else if heap.peek().is_some_and(|worst| c < *worst) {
+        heap.pop();
+        heap.push(c);
+    }
+}
+
+/// The exact `k` nearest neighbours of every row of `data` (`[rows, cols]` row-major).
+/// `k` is clamped to `rows - 1`.
+pub fn knn(
+    data: &[f64],
+    rows: usize,
+    cols: usize,
+    k: usize,
+    on: &mut OnProgress<'_>,
+) -> Result<Knn, ProjectionError> {
+    let k = k.min(rows.saturating_sub(1));
+    let mut heaps: Vec<BinaryHeap<Candidate>> = (0..rows)
+        .map(|_| BinaryHeap::with_capacity(k + 1))
+        .collect();
+    let row = |i: usize| &data[i * cols..(i + 1) * cols];
+    // Pairs (i, j > i): row i's share of the work shrinks, so report by pairs done.
+    let total_pairs = rows * rows.saturating_sub(1) / 2;
+    let mut done_pairs = 0;
+    for i in 0..rows {
+        if i % 64 == 0 {
+            report(on, "neighbours", done_pairs, total_pairs)?;
+        }
+        let a = row(i);
+        for j in i + 1..rows {
+            let d2 = squared_distance(a, row(j));
+            offer(&mut heaps[i], k, Candidate(d2, j as u32));
+            // Split borrow: j > i.
+            offer(&mut heaps[j], k, Candidate(d2, i as u32));
+        }
+        done_pairs += rows - i - 1;
+    }
+    report(on, "neighbours", total_pairs, total_pairs)?;
+    let mut indices = Vec::with_capacity(rows * k);
+    let mut distances = Vec::with_capacity(rows * k);
+    for heap in heaps {
+        for Candidate(d2, j) in heap.into_sorted_vec() {
+            indices.push(j);
+            distances.push(d2.sqrt());
+        }
+    }
+    Ok(Knn {
+        k,
+        indices,
+        distances,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neighbours::{Distance, nearest};
+    use crate::projection::rows_of;
+    use crate::rng::Rng;
+
+    #[test]
+    fn matches_the_neighbour_search_and_breaks_ties_by_index() {
+        let mut rng = Rng::new(5);
+        let (rows, cols) = (90, 7);
+        let data: Vec<f64> = (0..rows * cols).map(|_| rng.normal()).collect();
+        let g = knn(&data, rows, cols, 6, &mut |_| true).unwrap();
+        let points = rows_of(&data, rows, cols);
+        for i in 0..rows {
+            let want = nearest(&points, i, 6, Distance::Euclidean);
+            let got: Vec<usize> = g.indices_of(i).iter().map(|&j| j as usize).collect();
+            assert_eq!(got, want.iter().map(|n| n.index).collect::<Vec<_>>());
+            for (d, n) in g.distances_of(i).iter().zip(&want) {
+                assert!((d - n.distance).abs() < 1e-12);
+            }
+        }
+        // Four points at the same place: neighbours in index order.
+        let same = [1.0, 1.0, 1.0, 1.0];
+        let g = knn(&same, 4, 1, 2, &mut |_| true).unwrap();
+        assert_eq!(g.indices_of(2), [0, 1]);
+        assert_eq!(g.indices_of(0), [1, 2]);
+        // k is clamped; cancelling stops it.
+        assert_eq!(knn(&same, 4, 1, 9, &mut |_| true).unwrap().k, 3);
+        assert_eq!(
+            knn(&data, rows, cols, 6, &mut |_| false),
+            Err(ProjectionError::Cancelled)
+        );
+    }
+}

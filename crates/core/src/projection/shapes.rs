@@ -1,0 +1,74 @@
+//! Data with a known shape, to test and benchmark the projections: a Swiss roll (a 2-D sheet
+//! rolled up in 3-D; a good map unrolls it) and planted clusters (a good map keeps them apart).
+
+use crate::rng::Rng;
+
+/// `n` points of a Swiss roll, `[n, 3]` row-major, and each point's position along the roll
+/// (the coordinate an unrolling map must recover).
+pub fn swiss_roll(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>) {
+    let mut rng = Rng::new(seed);
+    let mut data = Vec::with_capacity(n * 3);
+    let mut along = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = 1.5 * std::f64::consts::PI * (1.0 + 2.0 * rng.uniform());
+        let h = 21.0 * rng.uniform();
+        data.extend([t * libm::cos(t), h, t * libm::sin(t)]);
+        along.push(t);
+    }
+    (data, along)
+}
+
+/// `n` points in `dim` dimensions around `clusters` random centres (spread 10) with unit
+/// noise, `[n, dim]` row-major, and each point's cluster.
+pub fn clusters(n: usize, clusters: usize, dim: usize, seed: u64) -> (Vec<f64>, Vec<usize>) {
+    let mut rng = Rng::new(seed);
+    let centres: Vec<f64> = (0..clusters * dim).map(|_| 10.0 * rng.normal()).collect();
+    let mut data = Vec::with_capacity(n * dim);
+    let mut label = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = i % clusters;
+        for d in 0..dim {
+            data.push(centres[c * dim + d] + rng.normal());
+        }
+        label.push(c);
+    }
+    (data, label)
+}
+
+/// Spearman rank correlation of two equally long samples (ties get their mean rank).
+pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
+    fn ranks(v: &[f64]) -> Vec<f64> {
+        let mut order: Vec<usize> = (0..v.len()).collect();
+        order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+        let mut r = vec![0.0; v.len()];
+        let mut i = 0;
+        while i < order.len() {
+            let mut j = i;
+            while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
+                j += 1;
+            }
+            for &k in &order[i..=j] {
+                r[k] = (i + j) as f64 / 2.0;
+            }
+            i = j + 1;
+        }
+        r
+    }
+    let (rx, ry) = (ranks(x), ranks(y));
+    let n = x.len() as f64;
+    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
+    let cov: f64 = rx.iter().zip(&ry).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let vx: f64 = rx.iter().map(|a| (a - mx).powi(2)).sum();
+    let vy: f64 = ry.iter().map(|b| (b - my).powi(2)).sum();
+    cov / (vx * vy).sqrt()
+}
+
+/// Share of each point's `k` nearest map neighbours (Euclidean) with the point's own label.
+pub fn label_purity(map: &[f64], rows: usize, dims: usize, labels: &[usize], k: usize) -> f64 {
+    let g = super::knn::knn(map, rows, dims, k, &mut |_| true).expect("no cancel");
+    let same = (0..rows)
+        .flat_map(|i| g.indices_of(i).iter().map(move |&j| (i, j as usize)))
+        .filter(|&(i, j)| labels[i] == labels[j])
+        .count();
+    same as f64 / (rows * g.k) as f64
+}
