@@ -10,10 +10,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mixlab_core::bundle::{CodeActivation, HiddenActivation, TargetKind, Transform};
 use mixlab_core::data::{Dataset, TargetSpec, WideSpec, is_long_header, read_long, read_wide};
 use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
+use mixlab_core::explorer::{export, precomputed, view};
 use mixlab_core::fit_material::{FitConfig, fit_material};
 use mixlab_core::formulation::{Formulation, batch_of};
 use mixlab_core::metrics::{fold_splits, random_splits};
 use mixlab_core::model::{Batch, MixModel};
+use mixlab_core::projection::{self, Method, Spec};
 use mixlab_core::synthetic::{SyntheticConfig, generate};
 use mixlab_core::train::{Schedule, TrainConfig, log_spaced_steps, train};
 use mixlab_core::{Bundle, Device};
@@ -341,6 +343,51 @@ enum Command {
         #[arg(long)]
         groups_out: Option<PathBuf>,
     },
+    /// Project a bundle's material codes to 2-D or 3-D (PCA, t-SNE, UMAP, Isomap, LLE) and
+    /// write the coordinates (CSV name,x,y[,z], or JSON when --out ends in .json). The same
+    /// parameters and seed give the same picture as the app's explorer.
+    Project {
+        /// Bundle directory (manifest.json + weights.safetensors).
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long, value_parser = ["pca", "tsne", "umap", "isomap", "lle"], default_value = "pca")]
+        method: String,
+        #[arg(long, default_value_t = 2)]
+        dims: usize,
+        /// t-SNE perplexity (default 30, lowered for small models as the app does).
+        #[arg(long)]
+        perplexity: Option<f64>,
+        /// t-SNE learning rate; 0 = automatic.
+        #[arg(long)]
+        learning_rate: Option<f64>,
+        /// t-SNE iterations (default 1000) or UMAP epochs (default 0 = automatic).
+        #[arg(long)]
+        iterations: Option<usize>,
+        /// UMAP neighbours (default 15).
+        #[arg(long)]
+        neighbours: Option<usize>,
+        /// UMAP min_dist (default 0.1).
+        #[arg(long)]
+        min_dist: Option<f64>,
+        /// Isomap/LLE neighbours (default 10).
+        #[arg(long)]
+        k: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The spec as in the app's share links (`tsne.2.p30.lr0.it1000.s1`); overrides the
+        /// flags above.
+        #[arg(long)]
+        spec: Option<String>,
+        /// Output file (.csv or .json); standard output (CSV) when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also store the projection in the bundle, so the app shows it at once.
+        #[arg(long)]
+        add: bool,
+        /// Print trustworthiness@10 of the map (how many map neighbours are true neighbours).
+        #[arg(long)]
+        trust: bool,
+    },
     /// Predict one formulation (the bundle's default unless given) and print JSON.
     Predict {
         /// Bundle directory (manifest.json + weights.safetensors).
@@ -373,6 +420,10 @@ enum CliError {
     Batch(#[from] mixlab_core::batch::BatchError),
     #[error("{0}")]
     Fit(#[from] mixlab_core::fit_material::FitError),
+    #[error("{0}")]
+    Projection(#[from] mixlab_core::projection::ProjectionError),
+    #[error("{0}")]
+    View(#[from] mixlab_core::explorer::view::ViewError),
     #[error("{0}")]
     Usage(String),
 }
@@ -683,6 +734,97 @@ fn run(cli: Cli) -> Result<(), CliError> {
                         .map(|a| format!(", ROC-AUC {a:.4}"))
                         .unwrap_or_default()
                 );
+            }
+            Ok(())
+        }
+        Command::Project {
+            bundle: dir,
+            method,
+            dims,
+            perplexity,
+            learning_rate,
+            iterations,
+            neighbours,
+            min_dist,
+            k,
+            seed,
+            spec,
+            out,
+            add,
+            trust,
+        } => {
+            let mut bundle = Bundle::read_dir(&dir)?;
+            let n = bundle.manifest.materials.len();
+            let d = bundle.manifest.architecture.code_dim;
+            let spec = match spec {
+                Some(token) => view::parse_spec_token("--spec", &token)?,
+                None => {
+                    let method = Method::from_key(&method)
+                        .ok_or_else(|| CliError::Usage(format!("unknown method {method}")))?;
+                    let mut spec = Spec::for_points(method, dims, n);
+                    let p = &mut spec.params;
+                    p.perplexity = perplexity.unwrap_or(p.perplexity);
+                    p.learning_rate = learning_rate.unwrap_or(p.learning_rate);
+                    p.iterations = iterations.unwrap_or(p.iterations);
+                    p.neighbours = neighbours.unwrap_or(p.neighbours);
+                    p.min_dist = min_dist.unwrap_or(p.min_dist);
+                    p.k = k.unwrap_or(p.k);
+                    spec.seed = seed;
+                    spec
+                }
+            };
+            let reps = projection::representations(&bundle);
+            let bar = ProgressBar::new(1).with_style(
+                ProgressStyle::with_template("{msg:>10} [{bar:40}] {percent:>3}% {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let coords = projection::project(&reps, n, d, &spec, &mut |p| {
+                bar.set_message(p.stage);
+                bar.set_length(p.total.max(1) as u64);
+                bar.set_position(p.done as u64);
+                true
+            })?;
+            bar.finish_and_clear();
+            eprintln!(
+                "{}: {n} materials × {d} → {}-D in {:.2} s",
+                view::spec_token(&spec),
+                spec.dims,
+                started.elapsed().as_secs_f64()
+            );
+            if trust {
+                let k = 10.min(n.saturating_sub(1) / 2);
+                if k == 0 {
+                    eprintln!("trustworthiness: too few materials");
+                } else {
+                    let t = mixlab_core::neighbours::trustworthiness(
+                        &projection::rows_of(&reps, n, d),
+                        &projection::rows_of(&coords, n, spec.dims),
+                        k,
+                    );
+                    eprintln!("trustworthiness@{k}: {t:.4}");
+                }
+            }
+            let names: Vec<String> = bundle
+                .manifest
+                .materials
+                .iter()
+                .map(|m| m.name.clone())
+                .collect();
+            let text = match &out {
+                Some(p) if p.extension().is_some_and(|e| e == "json") => {
+                    export::coordinates_json(&names, &coords, &spec)
+                }
+                _ => export::coordinates_csv(&names, &coords, spec.dims),
+            };
+            match &out {
+                Some(p) => std::fs::write(p, text).map_err(io_error(p))?,
+                None => print!("{text}"),
+            }
+            if add {
+                precomputed::add(&mut bundle, &spec, coords);
+                write_bundle(&bundle, &dir)?;
+                eprintln!("stored in {}", dir.display());
             }
             Ok(())
         }

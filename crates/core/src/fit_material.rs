@@ -245,7 +245,7 @@ pub fn fit_material(
             grown.snapshots.extend_from_slice(&fitted);
         }
     }
-    crate::projection::add_pca(&mut grown);
+    crate::explorer::precomputed::refresh(&mut grown);
     let after = score_rows(&MixModel::new(&grown, &device), &data, &rows);
     let report = FitReport {
         material: name.to_string(),

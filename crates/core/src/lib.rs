@@ -9,6 +9,7 @@ pub mod data;
 pub mod domain;
 #[cfg(feature = "train")]
 pub mod evaluate;
+pub mod explorer;
 #[cfg(feature = "train")]
 pub mod fit_material;
 pub mod formulation;

@@ -679,7 +679,7 @@ fn fit(
         snapshots: first.snapshots,
         projections: Vec::new(),
     };
-    crate::projection::add_pca(&mut bundle);
+    crate::explorer::precomputed::refresh(&mut bundle);
     bundle.manifest.metrics = evaluate(&bundle, ds, &train_rows, &validation_rows);
     (
         bundle,

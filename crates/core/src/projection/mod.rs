@@ -8,6 +8,7 @@
 pub mod eigen;
 pub mod isomap;
 pub mod knn;
+pub mod lanczos;
 pub mod lle;
 mod pca;
 pub mod shapes;
@@ -210,7 +211,7 @@ impl Spec {
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ProjectionError {
-    #[error("{method:?} needs at least {needed} materials, the model has {got}")]
+    #[error("{} needs at least {needed} materials, the model has {got}", method.label())]
     TooFewPoints {
         method: Method,
         needed: usize,
@@ -297,4 +298,21 @@ pub fn rows_of<T: Copy + Into<f64>>(data: &[T], rows: usize, cols: usize) -> Vec
                 .collect()
         })
         .collect()
+}
+
+impl Spec {
+    /// The method's defaults lowered to fit `n` points (a 19-material model cannot have a
+    /// t-SNE perplexity of 30 or 15 UMAP neighbours).
+    pub fn for_points(method: Method, dims: usize, n: usize) -> Spec {
+        let mut spec = Spec::new(method, dims);
+        let p = &mut spec.params;
+        let room = n.saturating_sub(2);
+        p.perplexity = p.perplexity.min(((room as f64) / 3.0).floor().max(1.0));
+        p.neighbours = p.neighbours.min(room.max(2));
+        p.k = p.k.min(n.saturating_sub(dims + 2).max(2));
+        if method == Method::Lle {
+            p.k = p.k.max(dims + 1);
+        }
+        spec
+    }
 }

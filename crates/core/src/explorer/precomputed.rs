@@ -1,0 +1,90 @@
+//! Projections stored in a bundle, so the explorer shows them at once: found by their spec
+//! (the manifest keeps each one's [`spec_token`]), added by training and `mixlab project --add`.
+
+use std::collections::BTreeMap;
+
+use super::view::{parse_spec_token, spec_token};
+use crate::bundle::{Bundle, ProjectionInfo};
+use crate::projection::{Method, OnProgress, ProjectionError, Spec, project, representations};
+
+/// The stored coordinates for `spec`, if the bundle has them.
+pub fn find<'a>(bundle: &'a Bundle, spec: &Spec) -> Option<&'a [f32]> {
+    let want = spec_token(spec);
+    bundle
+        .manifest
+        .projections
+        .iter()
+        .zip(&bundle.projections)
+        .find(|(info, _)| stored_spec(info).is_some_and(|s| spec_token(&s) == want))
+        .map(|(_, coords)| coords.as_slice())
+}
+
+/// The spec a stored projection was made with (PCA entries written before specs were kept
+/// have only their method and dimensions, which is all PCA needs).
+pub fn stored_spec(info: &ProjectionInfo) -> Option<Spec> {
+    match info.params.get("spec").and_then(|v| v.as_str()) {
+        Some(token) => parse_spec_token("spec", token).ok(),
+        None if info.method == "pca" => Some(Spec::new(Method::Pca, info.dims)),
+        None => None,
+    }
+}
+
+/// Store (or replace) the coordinates of `spec`.
+pub fn add(bundle: &mut Bundle, spec: &Spec, coords: Vec<f32>) {
+    let token = spec_token(spec);
+    if let Some(i) = bundle
+        .manifest
+        .projections
+        .iter()
+        .position(|info| stored_spec(info).is_some_and(|s| spec_token(&s) == token))
+    {
+        bundle.manifest.projections.remove(i);
+        bundle.projections.remove(i);
+    }
+    bundle.manifest.projections.push(ProjectionInfo {
+        name: token.clone(),
+        method: spec.method.key().into(),
+        dims: spec.dims,
+        params: BTreeMap::from([("spec".to_string(), serde_json::Value::String(token))]),
+    });
+    bundle.projections.push(coords);
+}
+
+/// Every method in 2-D and 3-D with its defaults for this many materials (PCA only above
+/// `max_nonlinear` materials: larger maps are computed on demand in the app).
+pub fn add_defaults(
+    bundle: &mut Bundle,
+    max_nonlinear: usize,
+    on: &mut OnProgress<'_>,
+) -> Result<(), ProjectionError> {
+    let n = bundle.manifest.materials.len();
+    let d = bundle.manifest.architecture.code_dim;
+    let reps = representations(bundle);
+    for method in Method::ALL {
+        if method != Method::Pca && n > max_nonlinear {
+            continue;
+        }
+        for dims in [2, 3] {
+            let spec = Spec::for_points(method, dims, n);
+            if spec.validate(n).is_err() {
+                continue; // too few materials for this method
+            }
+            let coords = project(&reps, n, d, &spec, on)?;
+            add(bundle, &spec, coords);
+        }
+    }
+    Ok(())
+}
+
+/// Materials up to which training stores every nonlinear map (a few seconds at most).
+pub const MAX_PRECOMPUTED: usize = 1000;
+
+/// Replace the bundle's stored projections with fresh ones of its current codes: every
+/// method with its defaults for models up to [`MAX_PRECOMPUTED`] materials, PCA above. Codes
+/// that are not finite (a diverged training) leave PCA only.
+pub fn refresh(bundle: &mut Bundle) {
+    crate::projection::add_pca(bundle);
+    if add_defaults(bundle, MAX_PRECOMPUTED, &mut |_| true).is_err() {
+        crate::projection::add_pca(bundle);
+    }
+}
