@@ -26,7 +26,7 @@ self.onmessage = async (first) => {
     await glue.default({ module_or_path: first.data.module });
     glue.score_worker_start(early);
   } catch (err) {
-    self.postMessage({ json: JSON.stringify({ kind: "failed", message: "the scoring worker could not start: " + err }) });
+    self.postMessage({ json: JSON.stringify({ kind: "failed", message: "the worker could not start: " + err }) });
   }
 };
 "#;
@@ -230,6 +230,7 @@ impl BatchState {
             FromWorker::Failed { message } => {
                 self.phase.set(Phase::Failed(message));
             }
+            FromWorker::Projecting { .. } | FromWorker::Projected { .. } => {}
         }
     }
 }
@@ -243,12 +244,7 @@ fn stop_worker() {
 }
 
 fn post(request: &ToWorker, extra: &[(&str, JsValue)]) {
-    let object = js_sys::Object::new();
-    let json = serde_json::to_string(request).unwrap_or_default();
-    let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
-    for (k, v) in extra {
-        let _ = js_sys::Reflect::set(&object, &(*k).into(), v);
-    }
+    let object = message_of(serde_json::to_string(request).unwrap_or_default(), extra);
     WORKER.with_borrow(|w| {
         if let Some(h) = w {
             let _ = h.worker.post_message(&object);
@@ -271,6 +267,25 @@ fn glue_url() -> Result<String, String> {
 }
 
 fn start_worker(state: BatchState) -> Result<(), String> {
+    let generation = state.generation.get_value();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+        state.receive(generation, e.data())
+    });
+    let worker = spawn_module_worker(&on_message)?;
+    WORKER.with_borrow_mut(|w| {
+        *w = Some(Handle {
+            worker,
+            _on_message: on_message,
+        })
+    });
+    Ok(())
+}
+
+/// A worker running this app's own wasm module (see [`LOADER`]); its messages go to
+/// `on_message`, which the caller keeps alive as long as the worker.
+pub fn spawn_module_worker(
+    on_message: &Closure<dyn FnMut(MessageEvent)>,
+) -> Result<Worker, String> {
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("text/javascript");
     let blob = web_sys::Blob::new_with_str_sequence_and_options(
@@ -283,22 +298,22 @@ fn start_worker(state: BatchState) -> Result<(), String> {
     worker_options.set_type(WorkerType::Module);
     let worker = Worker::new_with_options(&url, &worker_options).map_err(|e| js_message(&e))?;
     let _ = web_sys::Url::revoke_object_url(&url);
-    let generation = state.generation.get_value();
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-        state.receive(generation, e.data())
-    });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     let init = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&init, &"glue".into(), &glue_url()?.into());
     let _ = js_sys::Reflect::set(&init, &"module".into(), &wasm_bindgen::module());
     worker.post_message(&init).map_err(|e| js_message(&e))?;
-    WORKER.with_borrow_mut(|w| {
-        *w = Some(Handle {
-            worker,
-            _on_message: on_message,
-        })
-    });
-    Ok(())
+    Ok(worker)
+}
+
+/// A request to a worker: `json` plus transferable values beside it.
+pub fn message_of(json: String, extra: &[(&str, JsValue)]) -> js_sys::Object {
+    let object = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
+    for (k, v) in extra {
+        let _ = js_sys::Reflect::set(&object, &(*k).into(), v);
+    }
+    object
 }
 
 /// Keep the worker's model in step with the page's (model or backend changed); results of the

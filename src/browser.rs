@@ -44,11 +44,24 @@ pub fn set_query(params: &[(&str, Option<&str>)]) {
     }
     let path = w.location().pathname().unwrap_or_default();
     let query = String::from(q.to_string());
+    // The fragment (the explorer's view) is kept.
+    let hash = w.location().hash().unwrap_or_default();
     let url = if query.is_empty() {
-        path
+        format!("{path}{hash}")
     } else {
-        format!("{path}?{query}")
+        format!("{path}?{query}{hash}")
     };
+    if let Ok(history) = w.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// Replace the page's fragment (`#…`) without a reload, a new history entry or a scroll.
+pub fn set_fragment(fragment: &str) {
+    let Some(w) = window() else { return };
+    let path = w.location().pathname().unwrap_or_default();
+    let search = w.location().search().unwrap_or_default();
+    let url = format!("{path}{search}#{fragment}");
     if let Ok(history) = w.history() {
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
     }

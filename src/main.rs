@@ -7,6 +7,8 @@ mod batch;
 mod batch_view;
 mod browser;
 mod editor;
+mod explorer;
+mod explorer_view;
 mod fetch;
 mod panels;
 mod plot;
@@ -325,6 +327,8 @@ fn App() -> impl IntoView {
         analysis::set_dragging(state, false)
     });
     let batch = batch::BatchState::new();
+    let ex = explorer::Explorer::new(state);
+    ex.follow_model();
     // Drop a bundle, saved formulations or a CSV to score anywhere on the page.
     let _over = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
     let _drop = window_event_listener(leptos::ev::drop, move |ev| {
@@ -372,6 +376,7 @@ fn App() -> impl IntoView {
                         </div>
                     </div>
                     <batch_view::BatchSection state batch/>
+                    <explorer_view::ExplorerSection state ex/>
                     <panels::ModelCard state/>
                 }.into_any(),
             }}

@@ -1,4 +1,5 @@
-//! plotly.js from Rust: loaded once, lazily (it is 4.6 MB), and drawn with `Plotly.react`.
+//! plotly.js from Rust: loaded once, lazily, and drawn with `Plotly.react`. The panels use the
+//! cartesian build (0.45 MB gzip); the explorer loads the full one (WebGL, 3-D) when opened.
 
 use leptos::prelude::*;
 use serde_json::{Value, json};
@@ -19,26 +20,29 @@ pub fn set_data(id: &str, attrs: &[(&str, String)]) {
     }
 }
 
-fn plotly() -> Option<JsValue> {
+/// The full plotly.js build (WebGL scatter, 3-D), loaded only by the explorer.
+const PLOTLY_FULL_FILE: &str = "plotly.min.js";
+
+fn global(name: &str) -> Option<JsValue> {
     let w: JsValue = browser::window()?.into();
-    js_sys::Reflect::get(&w, &"Plotly".into())
+    js_sys::Reflect::get(&w, &name.into())
         .ok()
         .filter(|p| !p.is_undefined())
 }
 
-/// Load the vendored plotly.js once, when the first plot is drawn (it is 4.6 MB; the
-/// first prediction does not wait for it).
-pub async fn ensure_plotly() -> Result<(), String> {
-    if plotly().is_some() {
-        return Ok(());
-    }
+fn plotly() -> Option<JsValue> {
+    global("Plotly")
+}
+
+/// Load a script once (by element id) and wait for it.
+async fn load_script(id: &str, src: &str, ready: impl Fn() -> bool) -> Result<(), String> {
     let doc = document();
-    let script = match doc.get_element_by_id("plotly-script") {
+    let script = match doc.get_element_by_id(id) {
         Some(s) => s,
         None => {
             let s = doc.create_element("script").map_err(|e| js_message(&e))?;
-            s.set_id("plotly-script");
-            let _ = s.set_attribute("src", PLOTLY_FILE);
+            s.set_id(id);
+            let _ = s.set_attribute("src", src);
             if let Some(head) = doc.head() {
                 let _ = head.append_child(&s);
             }
@@ -51,16 +55,81 @@ pub async fn ensure_plotly() -> Result<(), String> {
         let _ = target.add_event_listener_with_callback("error", &reject);
     });
     // It may have finished loading between the check and the listeners.
-    if plotly().is_none() {
-        JsFuture::from(promise).await.map_err(|_| {
-            "The plotting library (plotly-cartesian.min.js) could not be loaded.".to_string()
-        })?;
+    if !ready() {
+        JsFuture::from(promise)
+            .await
+            .map_err(|_| format!("The plotting library ({src}) could not be loaded."))?;
     }
     Ok(())
 }
 
+/// Load the full plotly.js as `window.PlotlyFull` (the 2-D panels keep the small cartesian
+/// build as `window.Plotly`: both are 3.0.1, each draws its own plots).
+pub async fn ensure_plotly_full() -> Result<(), String> {
+    if global("PlotlyFull").is_some() {
+        return Ok(());
+    }
+    let w: JsValue = browser::window().ok_or("no window")?.into();
+    let before = global("Plotly");
+    load_script("plotly-full-script", PLOTLY_FULL_FILE, || {
+        global("PlotlyFull").is_some()
+    })
+    .await?;
+    if global("PlotlyFull").is_none() {
+        let full = global("Plotly").ok_or("plotly.min.js did not define Plotly")?;
+        let _ = js_sys::Reflect::set(&w, &"PlotlyFull".into(), &full);
+        if let Some(cartesian) = before {
+            let _ = js_sys::Reflect::set(&w, &"Plotly".into(), &cartesian);
+        }
+    }
+    Ok(())
+}
+
+/// Load the vendored plotly.js once, when the first plot is drawn (it is 4.6 MB; the
+/// first prediction does not wait for it).
+pub async fn ensure_plotly() -> Result<(), String> {
+    if plotly().is_some() {
+        return Ok(());
+    }
+    load_script("plotly-script", PLOTLY_FILE, || plotly().is_some()).await
+}
+
 pub async fn react(id: &str, data: &Value, layout: &Value) -> Result<(), String> {
-    let plotly = plotly().ok_or("plotly is not loaded")?;
+    react_with(plotly().ok_or("plotly is not loaded")?, id, data, layout).await
+}
+
+/// `react` with the full build (the explorer's WebGL and 3-D plots).
+pub async fn react_full(id: &str, data: &Value, layout: &Value) -> Result<(), String> {
+    react_with(
+        global("PlotlyFull").ok_or("plotly is not loaded")?,
+        id,
+        data,
+        layout,
+    )
+    .await
+}
+
+/// Save the plot `id` as a PNG or SVG file (plotly renders it; WebGL traces come as images).
+pub fn download_image(id: &str, format: &str, name: &str) -> Result<(), String> {
+    let plotly = global("PlotlyFull").ok_or("plotly is not loaded")?;
+    let el = document()
+        .get_element_by_id(id)
+        .ok_or_else(|| format!("no #{id} element"))?;
+    let f: js_sys::Function = js_sys::Reflect::get(&plotly, &"downloadImage".into())
+        .map_err(|e| js_message(&e))?
+        .dyn_into()
+        .map_err(|_| "Plotly.downloadImage is missing".to_string())?;
+    let options = js_sys::JSON::parse(
+        &json!({"format": format, "filename": name, "width": el.client_width().max(600), "height": 520})
+            .to_string(),
+    )
+    .map_err(|e| js_message(&e))?;
+    f.call2(&plotly, &el, &options)
+        .map_err(|e| format!("the image could not be made: {}", js_message(&e)))?;
+    Ok(())
+}
+
+async fn react_with(plotly: JsValue, id: &str, data: &Value, layout: &Value) -> Result<(), String> {
     let el = document()
         .get_element_by_id(id)
         .ok_or_else(|| format!("no #{id} element"))?;

@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
 use mixlab_core::batch::{self, Decisions, Format, Plan, Report, Results, Run};
+use mixlab_core::projection::{self, Spec};
 use mixlab_core::{Bundle, MixModel};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -29,6 +30,12 @@ pub enum ToWorker {
     Check { carry: Vec<String> },
     /// Second pass over the checked file.
     Score { decisions: Decisions },
+    /// Project the `[rows, cols]` matrix that travels as `data` (a Float64Array).
+    Project {
+        spec: Spec,
+        rows: usize,
+        cols: usize,
+    },
 }
 
 /// What the worker tells the page.
@@ -55,6 +62,17 @@ pub enum FromWorker {
         ms: f64,
         /// The worker's wasm memory at the end (it only grows, so this is its peak).
         memory_bytes: f64,
+    },
+    /// A projection's progress (at most every 100 ms).
+    Projecting {
+        stage: String,
+        done: usize,
+        total: usize,
+    },
+    Projected {
+        spec: Spec,
+        coords: Vec<f32>,
+        ms: f64,
     },
     Failed {
         message: String,
@@ -112,6 +130,7 @@ struct Request {
     manifest: Option<Vec<u8>>,
     weights: Option<Vec<u8>>,
     file: Option<File>,
+    data: Option<Vec<f64>>,
 }
 
 thread_local! {
@@ -141,6 +160,9 @@ fn handle(data: JsValue) {
             manifest: bytes("manifest"),
             weights: bytes("weights"),
             file: field("file").and_then(|f| f.dyn_into::<File>().ok()),
+            data: field("data")
+                .and_then(|d| d.dyn_into::<js_sys::Float64Array>().ok())
+                .map(|d| d.to_vec()),
         })
     });
     if !SERVING.replace(true) {
@@ -157,6 +179,7 @@ async fn serve() {
                 None => Err("no file came with the request".into()),
             },
             ToWorker::Score { decisions } => score(decisions).await,
+            ToWorker::Project { spec, rows, cols } => project(r.data, rows, cols, spec),
         };
         if let Err(message) = outcome {
             fail(message);
@@ -187,6 +210,35 @@ async fn load_model(
         },
         None,
     );
+    Ok(())
+}
+
+/// A projection for the explorer; progress goes to the page as it runs (the page cancels by
+/// terminating this worker).
+fn project(data: Option<Vec<f64>>, rows: usize, cols: usize, spec: Spec) -> Result<(), String> {
+    let data = data
+        .filter(|d| d.len() == rows * cols)
+        .ok_or("the codes did not reach the worker")?;
+    let started = now();
+    let mut last = 0.0;
+    let coords = projection::project(&data, rows, cols, &spec, &mut |p| {
+        let t = now();
+        if t - last >= 100.0 || p.done == p.total {
+            last = t;
+            post(
+                &FromWorker::Projecting {
+                    stage: p.stage.into(),
+                    done: p.done,
+                    total: p.total,
+                },
+                None,
+            );
+        }
+        true
+    })
+    .map_err(|e| e.to_string())?;
+    let ms = now() - started;
+    post(&FromWorker::Projected { spec, coords, ms }, None);
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use mixlab_core::fit_material::{FitConfig, fit_material};
 use mixlab_core::formulation::{Formulation, batch_of};
 use mixlab_core::metrics::{fold_splits, random_splits};
 use mixlab_core::model::{Batch, MixModel};
+use mixlab_core::neighbours::{Distance, nearest};
 use mixlab_core::projection::{self, Method, Spec};
 use mixlab_core::synthetic::{SyntheticConfig, generate};
 use mixlab_core::train::{Schedule, TrainConfig, log_spaced_steps, train};
@@ -387,6 +388,18 @@ enum Command {
         /// Print trustworthiness@10 of the map (how many map neighbours are true neighbours).
         #[arg(long)]
         trust: bool,
+    },
+    /// The materials nearest to one material in code space (act(code) of the bundle), as the
+    /// explorer lists them: CSV name,distance, nearest first.
+    Neighbours {
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long)]
+        material: String,
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        #[arg(long, value_parser = ["euclidean", "cosine"], default_value = "euclidean")]
+        distance: String,
     },
     /// Predict one formulation (the bundle's default unless given) and print JSON.
     Predict {
@@ -825,6 +838,35 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 precomputed::add(&mut bundle, &spec, coords);
                 write_bundle(&bundle, &dir)?;
                 eprintln!("stored in {}", dir.display());
+            }
+            Ok(())
+        }
+        Command::Neighbours {
+            bundle,
+            material,
+            k,
+            distance,
+        } => {
+            let bundle = Bundle::read_dir(&bundle)?;
+            let m = &bundle.manifest;
+            let of = m
+                .materials
+                .iter()
+                .position(|x| x.name == material)
+                .ok_or_else(|| {
+                    CliError::Usage(format!("the model has no material {material:?}"))
+                })?;
+            let d = m.architecture.code_dim;
+            let points =
+                projection::rows_of(&projection::representations(&bundle), m.materials.len(), d);
+            let distance = if distance == "cosine" {
+                Distance::Cosine
+            } else {
+                Distance::Euclidean
+            };
+            println!("name,distance");
+            for nb in nearest(&points, of, k, distance) {
+                println!("{},{}", m.materials[nb.index].name, nb.distance);
             }
             Ok(())
         }

@@ -447,10 +447,10 @@ pub fn from_fragment(fragment: &str, limits: &Limits<'_>) -> Result<View, ViewEr
         return Err(entry_error("x", "", "the view version is missing"));
     }
     // 3-D pictures have no 2-D ranges and vice versa.
-    let camera_fits = match (&view.camera, view.spec.dims) {
-        (Some(Camera::Ranges(_)), 3) | (Some(Camera::Eye(_)), 2) => false,
-        _ => true,
-    };
+    let camera_fits = !matches!(
+        (&view.camera, view.spec.dims),
+        (Some(Camera::Ranges(_)), 3) | (Some(Camera::Eye(_)), 2)
+    );
     if !camera_fits {
         return Err(entry_error(
             "cam",

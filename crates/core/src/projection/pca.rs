@@ -46,44 +46,68 @@ pub fn pca(data: &[f64], rows: usize, cols: usize, dims: usize) -> Vec<f32> {
 
 /// [`pca`] in f64 (t-SNE and UMAP start from it).
 pub fn pca_f64(data: &[f64], rows: usize, cols: usize, dims: usize) -> Vec<f64> {
-    if rows == 0 || cols == 0 {
-        return vec![0.0; rows * dims];
-    }
-    let mut mean = vec![0.0f64; cols];
-    for r in 0..rows {
-        for c in 0..cols {
-            mean[c] += data[r * cols + c];
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= rows as f64);
-    let centred: Vec<f64> = (0..rows * cols).map(|i| data[i] - mean[i % cols]).collect();
-    let mut cov = vec![0.0f64; cols * cols];
-    for r in 0..rows {
-        let x = &centred[r * cols..(r + 1) * cols];
-        for a in 0..cols {
-            for b in a..cols {
-                cov[a * cols + b] += x[a] * x[b];
+    PcaBasis::fit(data, rows, cols, dims).apply(data, rows)
+}
+
+/// The mean and principal axes of a data set: other data (a training snapshot's codes) can
+/// be drawn on the same axes, so movement between pictures is movement of the codes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PcaBasis {
+    pub mean: Vec<f64>,
+    /// `[dims, cols]` row-major unit axes (zero rows past `cols`).
+    pub axes: Vec<f64>,
+    pub dims: usize,
+}
+
+impl PcaBasis {
+    pub fn fit(data: &[f64], rows: usize, cols: usize, dims: usize) -> PcaBasis {
+        let mut mean = vec![0.0f64; cols];
+        for r in 0..rows {
+            for c in 0..cols {
+                mean[c] += data[r * cols + c];
             }
         }
-    }
-    let denom = (rows.max(2) - 1) as f64;
-    for a in 0..cols {
-        for b in a..cols {
-            cov[a * cols + b] /= denom;
-            cov[b * cols + a] = cov[a * cols + b];
-        }
-    }
-    // Signs: the loading of largest magnitude is positive (symmetric_eigen's convention).
-    let (_, vectors) = symmetric_eigen(&cov, cols);
-    let mut out = vec![0.0f64; rows * dims];
-    for axis in 0..dims.min(cols) {
+        mean.iter_mut().for_each(|m| *m /= rows.max(1) as f64);
+        let mut cov = vec![0.0f64; cols * cols];
         for r in 0..rows {
-            out[r * dims + axis] = (0..cols)
-                .map(|c| centred[r * cols + c] * vectors[c * cols + axis])
-                .sum();
+            let x = &data[r * cols..(r + 1) * cols];
+            for a in 0..cols {
+                for b in a..cols {
+                    cov[a * cols + b] += (x[a] - mean[a]) * (x[b] - mean[b]);
+                }
+            }
         }
+        let denom = (rows.max(2) - 1) as f64;
+        for a in 0..cols {
+            for b in a..cols {
+                cov[a * cols + b] /= denom;
+                cov[b * cols + a] = cov[a * cols + b];
+            }
+        }
+        // Signs: the loading of largest magnitude is positive (symmetric_eigen's convention).
+        let (_, vectors) = symmetric_eigen(&cov, cols);
+        let mut axes = vec![0.0f64; dims * cols];
+        for axis in 0..dims.min(cols) {
+            for c in 0..cols {
+                axes[axis * cols + c] = vectors[c * cols + axis];
+            }
+        }
+        PcaBasis { mean, axes, dims }
     }
-    out
+
+    /// `[rows, dims]` coordinates of `data` on these axes.
+    pub fn apply(&self, data: &[f64], rows: usize) -> Vec<f64> {
+        let cols = self.mean.len();
+        let mut out = vec![0.0f64; rows * self.dims];
+        for r in 0..rows {
+            let x = &data[r * cols..(r + 1) * cols];
+            for axis in 0..self.dims {
+                let a = &self.axes[axis * cols..(axis + 1) * cols];
+                out[r * self.dims + axis] = (0..cols).map(|c| (x[c] - self.mean[c]) * a[c]).sum();
+            }
+        }
+        out
+    }
 }
 
 /// Replace the bundle's precomputed projections with 2-D and 3-D PCA of member 0.

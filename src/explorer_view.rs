@@ -1,0 +1,444 @@
+//! The explorer's controls, plot and lists (see `explorer` for what they drive).
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use mixlab_core::explorer::view::{Camera, Colour};
+use mixlab_core::neighbours::Distance;
+use mixlab_core::projection::{Method, Spec};
+
+use crate::browser;
+use crate::explorer::{Explorer, Job, data};
+use crate::state::State;
+
+fn number<T: std::str::FromStr>(ev: &web_sys::Event) -> Option<T> {
+    event_target_value(ev).trim().parse().ok()
+}
+
+fn colour_key(c: &Colour) -> String {
+    match c {
+        Colour::Influence => "influence".into(),
+        Colour::Cluster(_) => "cluster".into(),
+        Colour::Usage => "usage".into(),
+        Colour::Metadata(k) => format!("meta:{k}"),
+        Colour::Sensitivity(t) => format!("sens:{t}"),
+    }
+}
+
+#[component]
+pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
+    let view = ex.view;
+    let spec = move || view.with(|v| v.spec.clone());
+    let materials = move || {
+        let _ = ex.ready.get();
+        data().map_or(0, |d| d.n)
+    };
+    let toggle = move |ev: web_sys::Event| {
+        let el: web_sys::HtmlDetailsElement = event_target(&ev);
+        let open = el.open();
+        if open != ex.open.get_untracked() {
+            ex.open.set(open);
+            if open {
+                ex.refresh();
+            }
+        }
+    };
+    let set_method = move |ev: web_sys::Event| {
+        let Some(method) = Method::from_key(&event_target_value(&ev)) else {
+            return;
+        };
+        let n = materials();
+        ex.change(|v| {
+            let seed = v.spec.seed;
+            v.spec = Spec::for_points(method, v.spec.dims, n);
+            v.spec.seed = seed;
+            v.camera = None;
+        });
+    };
+    let set_dims = move |ev: web_sys::Event| {
+        let Some(dims) = number::<usize>(&ev) else {
+            return;
+        };
+        let n = materials();
+        ex.change(|v| {
+            let (method, seed, params) = (v.spec.method, v.spec.seed, v.spec.params.clone());
+            v.spec = Spec::for_points(method, dims, n);
+            v.spec.params = params;
+            v.spec.seed = seed;
+            v.camera = None;
+            if let Some(c) = &mut v.compare {
+                c.dims = dims;
+            }
+        });
+    };
+    // A parameter box: on change (Enter or leaving it), not on every key.
+    let param = move |id: &'static str,
+                      label: &'static str,
+                      get: fn(&Spec) -> String,
+                      put: fn(&mut Spec, &str) -> bool| {
+        view! {
+            <label>{label}
+                <input id=id type="number" step="any" prop:value=move || view.with(|v| get(&v.spec))
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        let mut next = view.get_untracked().spec;
+                        if put(&mut next, &text) && next.validate(materials()).is_ok() {
+                            ex.change(|v| { v.spec = next; v.camera = None; });
+                        } else {
+                            ex.job.set(Job::Failed(match next.validate(materials()) {
+                                Err(e) => format!("{label}: {e}"),
+                                Ok(()) => format!("{label}: {text:?} is not a number"),
+                            }));
+                        }
+                    }/>
+            </label>
+        }
+    };
+    let params = move || {
+        let method = view.with(|v| v.spec.method);
+        let mut boxes = Vec::new();
+        match method {
+            Method::Tsne => {
+                boxes.push(param(
+                    "explorer-perplexity",
+                    "perplexity",
+                    |s| s.params.perplexity.to_string(),
+                    |s, t| t.parse().map(|v| s.params.perplexity = v).is_ok(),
+                ));
+                boxes.push(param(
+                    "explorer-learning-rate",
+                    "learning rate (0 = auto)",
+                    |s| s.params.learning_rate.to_string(),
+                    |s, t| t.parse().map(|v| s.params.learning_rate = v).is_ok(),
+                ));
+                boxes.push(param(
+                    "explorer-iterations",
+                    "iterations",
+                    |s| s.params.iterations.to_string(),
+                    |s, t| t.parse().map(|v| s.params.iterations = v).is_ok(),
+                ));
+            }
+            Method::Umap => {
+                boxes.push(param(
+                    "explorer-umap-neighbours",
+                    "neighbours",
+                    |s| s.params.neighbours.to_string(),
+                    |s, t| t.parse().map(|v| s.params.neighbours = v).is_ok(),
+                ));
+                boxes.push(param(
+                    "explorer-min-dist",
+                    "min_dist",
+                    |s| s.params.min_dist.to_string(),
+                    |s, t| t.parse().map(|v| s.params.min_dist = v).is_ok(),
+                ));
+                boxes.push(param(
+                    "explorer-epochs",
+                    "epochs (0 = auto)",
+                    |s| s.params.iterations.to_string(),
+                    |s, t| t.parse().map(|v| s.params.iterations = v).is_ok(),
+                ));
+            }
+            Method::Isomap | Method::Lle => {
+                boxes.push(param(
+                    "explorer-k",
+                    "k",
+                    |s| s.params.k.to_string(),
+                    |s, t| t.parse().map(|v| s.params.k = v).is_ok(),
+                ));
+            }
+            Method::Pca => {}
+        }
+        if method.is_stochastic() {
+            boxes.push(param(
+                "explorer-seed",
+                "seed",
+                |s| s.seed.to_string(),
+                |s, t| t.parse().map(|v| s.seed = v).is_ok(),
+            ));
+        }
+        boxes.collect_view()
+    };
+    let set_colour = move |ev: web_sys::Event| {
+        let key = event_target_value(&ev);
+        ex.change(|v| {
+            v.colour = match key.as_str() {
+                "cluster" => Colour::Cluster(5),
+                "usage" => Colour::Usage,
+                k if k.starts_with("meta:") => Colour::Metadata(k[5..].to_string()),
+                k if k.starts_with("sens:") => Colour::Sensitivity(k[5..].parse().unwrap_or(0)),
+                _ => Colour::Influence,
+            }
+        });
+    };
+    let colour_options = move || {
+        let _ = ex.ready.get();
+        let (keys, targets) = state.loaded.with(|l| {
+            let m = l.as_ref().map(|l| l.manifest.clone());
+            (
+                data().map(|d| d.metadata_keys.clone()).unwrap_or_default(),
+                m.map(|m| m.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            )
+        });
+        let mut opts = vec![
+            (
+                "influence".to_string(),
+                "influence (‖act(code)‖)".to_string(),
+            ),
+            ("cluster".into(), "cluster (k-means)".into()),
+            ("usage".into(), "usage in training".into()),
+        ];
+        opts.extend(
+            keys.into_iter()
+                .map(|k| (format!("meta:{k}"), format!("metadata: {k}"))),
+        );
+        opts.extend(
+            targets
+                .into_iter()
+                .enumerate()
+                .map(|(t, n)| (format!("sens:{t}"), format!("sensitivity of {n}"))),
+        );
+        opts.into_iter()
+            .map(|(k, label)| view! { <option value=k>{label}</option> })
+            .collect_view()
+    };
+    let search = move |ev: web_sys::Event| {
+        let text = event_target_value(&ev).trim().to_lowercase();
+        let Some(md) = data() else { return };
+        let Some(i) = md
+            .names
+            .iter()
+            .position(|n| n.to_lowercase() == text)
+            .or_else(|| {
+                md.names
+                    .iter()
+                    .position(|n| n.to_lowercase().contains(&text))
+            })
+        else {
+            ex.job
+                .set(Job::Failed(format!("No material is called {text:?}.")));
+            return;
+        };
+        let coords = ex.coords.get_untracked();
+        ex.change(|v| {
+            v.focus = Some(i);
+            // Centre a 2-D picture on it, keeping the zoom (or a third of the full extent).
+            if let Some(c) = coords.filter(|c| c.spec.dims == 2 && v.step.is_none()) {
+                let (x, y) = (f64::from(c.data[2 * i]), f64::from(c.data[2 * i + 1]));
+                let span = |a: usize| {
+                    let vals = c.data.iter().skip(a).step_by(2).map(|v| f64::from(*v));
+                    let (lo, hi) =
+                        vals.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+                    ((hi - lo) / 3.0).max(1e-6)
+                };
+                let (w, h) = match &v.camera {
+                    Some(Camera::Ranges(r)) => (r[1] - r[0], r[3] - r[2]),
+                    _ => (span(0), span(1)),
+                };
+                v.camera = Some(Camera::Ranges([
+                    x - w / 2.0,
+                    x + w / 2.0,
+                    y - h / 2.0,
+                    y + h / 2.0,
+                ]));
+            }
+        });
+    };
+    let neighbours = move || {
+        let _ = view.with(|v| (v.focus, v.neighbours, v.distance));
+        let _ = ex.ready.get();
+        let Some(md) = data() else { return Vec::new() };
+        ex.neighbours()
+            .into_iter()
+            .map(|nb| {
+                let name = md.names[nb.index].clone();
+                let attr = name.clone();
+                let i = nb.index;
+                view! {
+                    <li data-name=attr data-index=i data-distance=format!("{:.6}", nb.distance)>
+                        <button class="link" on:click=move |_| ex.change(|v| v.focus = Some(i))>{name}</button>
+                        " "<span class="num">{format!("{:.4}", nb.distance)}</span>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let focused = move || {
+        let f = view.with(|v| v.focus)?;
+        let _ = ex.ready.get();
+        data().and_then(|d| d.names.get(f).cloned())
+    };
+    let steps = move || {
+        let _ = ex.ready.get();
+        data().map_or(0, |d| d.steps.len())
+    };
+    let play = move |_| {
+        if ex.playing.get_untracked() {
+            ex.playing.set(false);
+            return;
+        }
+        ex.playing.set(true);
+        ex.change(|v| v.step = Some(0));
+        let handle = set_interval_with_handle(
+            move || {
+                let total = steps();
+                let next = view.with_untracked(|v| v.step).map_or(total, |s| s + 1);
+                if !ex.playing.get_untracked() || next >= total {
+                    ex.playing.set(false);
+                    ex.change(|v| v.step = None);
+                } else {
+                    ex.change(|v| v.step = Some(next));
+                }
+            },
+            Duration::from_millis(400),
+        );
+        if let Ok(h) = handle {
+            Effect::new(move |_| {
+                if !ex.playing.get() {
+                    h.clear();
+                }
+            });
+        }
+    };
+    let link = move || {
+        let _ = view.get();
+        let _ = state.edit.get();
+        browser::current_url()
+    };
+    let job = move || ex.job.get();
+    view! {
+        <details id="explorer-section" class="card" prop:open=move || ex.open.get() on:toggle=toggle>
+            <summary><h2>"Embedding explorer: the materials' codes on a map"</h2></summary>
+            <div id="explorer"
+                data-job=move || match ex.job.get() { Job::Idle => "idle", Job::Running { .. } => "running", Job::Failed(_) => "failed" }
+                data-focus=move || view.with(|v| v.focus.map(|f| f.to_string()).unwrap_or_default())
+                data-selection=move || view.with(|v| v.selection.len())>
+                <p class="note">"Each point is a material's representation act(code). Near the origin = little effect; close together = acts alike. Click a point for its nearest materials (in the full code space); drag a box or lasso to select."</p>
+                {move || ex.message.get().map(|m| view! {
+                    <p id="explorer-message" class="notice error" role="alert">{m}
+                        <button class="dismiss" aria-label="Dismiss" on:click=move |_| ex.message.set(None)>"×"</button>
+                    </p>
+                })}
+                <div class="controls">
+                    <label>"Projection"
+                        <select id="explorer-method" on:change=set_method prop:value=move || spec().method.key()>
+                            {Method::ALL.map(|m| view! { <option value=m.key()>{m.label()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Dimensions"
+                        <select id="explorer-dims" on:change=set_dims prop:value=move || spec().dims.to_string()>
+                            <option value="2">"2-D"</option>
+                            <option value="3">"3-D"</option>
+                        </select>
+                    </label>
+                    {params}
+                    <label>"Compare with"
+                        <select id="explorer-compare" prop:value=move || view.with(|v| v.compare.as_ref().map_or("none", |c| c.method.key()).to_string())
+                            on:change=move |ev| {
+                                let key = event_target_value(&ev);
+                                let n = materials();
+                                ex.change(|v| v.compare = Method::from_key(&key).map(|m| Spec::for_points(m, v.spec.dims, n)));
+                            }>
+                            <option value="none">"nothing"</option>
+                            {Method::ALL.map(|m| view! { <option value=m.key()>{m.label()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                </div>
+                {move || match job() {
+                    Job::Running { stage, fraction, .. } => Some(view! {
+                        <div class="progress-row">
+                            <progress id="explorer-progress" max="1" prop:value=fraction data-stage=stage.clone()></progress>
+                            <span>{format!("{stage} {:.0} %", 100.0 * fraction)}</span>
+                            <button id="explorer-cancel" on:click=move |_| ex.cancel()>"Cancel"</button>
+                        </div>
+                    }.into_any()),
+                    Job::Failed(m) => Some(view! { <p id="explorer-error" class="notice error" role="alert">{m}</p> }.into_any()),
+                    Job::Idle => None,
+                }}
+                <div class="controls">
+                    <label>"Colour by"
+                        <select id="explorer-colour" on:change=set_colour prop:value=move || view.with(|v| colour_key(&v.colour))>
+                            {colour_options}
+                        </select>
+                    </label>
+                    {move || view.with(|v| matches!(v.colour, Colour::Cluster(_))).then(|| view! {
+                        <label>"clusters"
+                            <input id="explorer-clusters" type="number" min="2" max="50"
+                                prop:value=move || view.with(|v| match v.colour { Colour::Cluster(k) => k, _ => 5 })
+                                on:change=move |ev| { if let Some(k) = number::<usize>(&ev).filter(|k| (2..=50).contains(k)) {
+                                    ex.change(|v| v.colour = Colour::Cluster(k));
+                                } }/>
+                        </label>
+                    })}
+                    <label><input id="explorer-size" type="checkbox" prop:checked=move || view.with(|v| v.size_by_usage)
+                        on:change=move |ev| { let on = event_target_checked(&ev); ex.change(|v| v.size_by_usage = on); }/>" size by usage"</label>
+                    <label>"Find"
+                        <input id="explorer-search" type="search" list="explorer-names" placeholder="material name" on:change=search/>
+                        <datalist id="explorer-names">
+                            {move || { let _ = ex.ready.get(); data().map(|d| d.names.iter().map(|n| view! { <option value=n.clone()></option> }).collect_view()) }}
+                        </datalist>
+                    </label>
+                </div>
+                {move || (steps() > 0).then(|| view! {
+                    <div class="controls">
+                        <button id="explorer-play" on:click=play>{move || if ex.playing.get() { "Stop" } else { "Play training" }}</button>
+                        <label>"Training step"
+                            <input id="explorer-step" type="range" min="0" max=steps
+                                prop:value=move || view.with(|v| v.step.unwrap_or(steps()))
+                                on:input=move |ev| { if let Some(s) = number::<usize>(&ev) {
+                                    let total = steps();
+                                    ex.change(|v| v.step = (s < total).then_some(s));
+                                } }/>
+                        </label>
+                        <span id="explorer-step-label">{move || view.with(|v| match v.step {
+                            Some(s) => format!("step {} of training", data().and_then(|d| d.steps.get(s).copied()).unwrap_or(0)),
+                            None => "trained codes".to_string(),
+                        })}</span>
+                    </div>
+                })}
+                <div class="explorer-plots">
+                    <div id="explorer-plot" class="plot" role="img" aria-label="Map of the materials"></div>
+                    {move || view.with(|v| v.compare.is_some()).then(|| view! {
+                        <div id="explorer-plot-b" class="plot" role="img" aria-label="Second map of the materials"></div>
+                    })}
+                </div>
+                <div class="controls">
+                    <span id="explorer-selection" data-count=move || view.with(|v| v.selection.len())>
+                        {move || format!("{} selected", view.with(|v| v.selection.len()))}
+                    </span>
+                    <button id="explorer-add" prop:disabled=move || view.with(|v| v.selection.is_empty()) on:click=move |_| ex.add_selection()>"Add to formulation"</button>
+                    <button id="explorer-clear" prop:disabled=move || view.with(|v| v.selection.is_empty()) on:click=move |_| ex.change(|v| v.selection.clear())>"Clear selection"</button>
+                </div>
+                {move || focused().map(|name| view! {
+                    <div class="neighbours">
+                        <h3>{format!("Nearest to {name}")}</h3>
+                        <div class="controls">
+                            <label>"how many"
+                                <input id="explorer-nk" type="number" min="1" max="50" prop:value=move || view.with(|v| v.neighbours)
+                                    on:change=move |ev| { if let Some(k) = number::<usize>(&ev).filter(|k| (1..=50).contains(k)) { ex.change(|v| v.neighbours = k); } }/>
+                            </label>
+                            <label>"distance"
+                                <select id="explorer-distance" prop:value=move || view.with(|v| if v.distance == Distance::Cosine { "cosine" } else { "euclidean" })
+                                    on:change=move |ev| { let cos = event_target_value(&ev) == "cosine"; ex.change(|v| v.distance = if cos { Distance::Cosine } else { Distance::Euclidean }); }>
+                                    <option value="euclidean">"Euclidean"</option>
+                                    <option value="cosine">"cosine"</option>
+                                </select>
+                            </label>
+                            <button on:click=move |_| ex.change(|v| v.focus = None)>"Clear"</button>
+                        </div>
+                        <ol id="explorer-neighbours">{neighbours}</ol>
+                    </div>
+                })}
+                <div class="controls">
+                    <label>"Link to this view"
+                        <input id="explorer-link" type="text" readonly prop:value=link size="60"/>
+                    </label>
+                    <button id="explorer-png" on:click=move |_| ex.export("png")>"PNG"</button>
+                    <button id="explorer-svg" on:click=move |_| ex.export("svg")>"SVG"</button>
+                    <button id="explorer-csv" on:click=move |_| ex.export("csv")>"CSV"</button>
+                    <button id="explorer-json" on:click=move |_| ex.export("json")>"JSON"</button>
+                </div>
+            </div>
+        </details>
+    }
+}
