@@ -86,6 +86,8 @@ pub struct Explorer {
     pub sensitivity: RwSignal<Option<Arc<Vec<Vec<f64>>>>>,
     pub playing: RwSignal<bool>,
     pub draws: RwSignal<u64>,
+    /// The page's address after the last change of the view (the link to share).
+    pub link: RwSignal<String>,
 }
 
 struct ProjWorker {
@@ -168,6 +170,7 @@ impl Explorer {
             sensitivity: RwSignal::new(None),
             playing: RwSignal::new(false),
             draws: RwSignal::new(0),
+            link: RwSignal::new(String::new()),
         }
     }
 
@@ -215,6 +218,7 @@ impl Explorer {
             }
             self.view.set(view);
             self.ready.set(Some(md.generation));
+            self.link.set(browser::current_url());
             if self.open.get_untracked() {
                 self.refresh();
             }
@@ -421,6 +425,7 @@ impl Explorer {
             return;
         }
         browser::set_fragment(&view::to_fragment(&self.view.get_untracked()));
+        self.link.set(browser::current_url());
     }
 
     /// The nearest materials of the focused one, in the full code space.
@@ -667,6 +672,7 @@ fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -
     }
     let mut data = vec![points];
     // The focused material and lines to its nearest materials (found in the full code space).
+    let mut label = None;
     if let Some(f) = v.focus.filter(|f| *f < md.n) {
         let near = ex.neighbours();
         let (mut lx, mut ly, mut lz) = (Vec::new(), Vec::new(), Vec::new());
@@ -685,13 +691,21 @@ fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -
         let kind = if dims == 3 { "scatter3d" } else { "scattergl" };
         let mut lines = json!({"type": kind, "mode": "lines", "x": lx, "y": ly,
             "line": {"color": "#b42318", "width": 2}, "hoverinfo": "skip", "name": "nearest", "showlegend": false});
-        let mut focus = json!({"type": kind, "mode": "markers+text", "x": [pos[f * dims]], "y": [pos[f * dims + 1]],
-            "text": [md.names[f]], "textposition": "top center",
+        // The name: text on scatter3d, an annotation in 2-D (scattergl draws no text).
+        let mut focus = json!({"type": kind, "mode": if dims == 3 { "markers+text" } else { "markers" },
+            "x": [pos[f * dims]], "y": [pos[f * dims + 1]],
             "marker": {"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#b42318"}},
             "hoverinfo": "skip", "name": "focus", "showlegend": false});
         if dims == 3 {
             lines["z"] = json!(lz);
             focus["z"] = json!([pos[f * dims + 2]]);
+            focus["text"] = json!([md.names[f]]);
+            focus["textposition"] = json!("top center");
+        } else {
+            label = Some(
+                json!({"x": pos[f * dims], "y": pos[f * dims + 1], "text": html_escape(&md.names[f]),
+                "showarrow": true, "arrowhead": 0, "ax": 0, "ay": -24, "font": {"color": "#b42318"}}),
+            );
         }
         data.push(lines);
         data.push(focus);
@@ -711,6 +725,9 @@ fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -
         "uirevision": format!("{}-{}", spec_token(&coords.spec), snapshot),
         "hovermode": "closest", "dragmode": if dims == 2 { "lasso" } else { "orbit" },
     });
+    if let Some(l) = label {
+        layout["annotations"] = json!([l]);
+    }
     if dims == 2 {
         layout["xaxis"] = json!({"zeroline": false});
         layout["yaxis"] = json!({"zeroline": false});
@@ -808,6 +825,11 @@ fn bind_events(ex: Explorer, id: &str) {
             return;
         }
         let picked = points_of(&e);
+        // Redrawing with the new selection makes plotly report an empty one: the user clears
+        // a selection by double-click (plotly_deselect) or the Clear button instead.
+        if picked.is_empty() {
+            return;
+        }
         ex.change(|v| v.selection = picked.into_iter().collect());
     });
     let deselect = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {

@@ -300,11 +300,6 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
             });
         }
     };
-    let link = move || {
-        let _ = view.get();
-        let _ = state.edit.get();
-        browser::current_url()
-    };
     let job = move || ex.job.get();
     view! {
         <details id="explorer-section" class="card" prop:open=move || ex.open.get() on:toggle=toggle>
@@ -431,7 +426,8 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
                 })}
                 <div class="controls">
                     <label>"Link to this view"
-                        <input id="explorer-link" type="text" readonly prop:value=link size="60"/>
+                        <input id="explorer-link" type="text" readonly size="60" prop:value=move || ex.link.get()
+                            on:focus=move |_| ex.link.set(browser::current_url())/>
                     </label>
                     <button id="explorer-png" on:click=move |_| ex.export("png")>"PNG"</button>
                     <button id="explorer-svg" on:click=move |_| ex.export("svg")>"SVG"</button>

@@ -1,0 +1,272 @@
+// The embedding explorer against the built app in headless Chromium: projections drawn from the
+// bundle or computed in the worker (= `mixlab project` with the same spec and seed), nearest
+// materials (= `mixlab neighbours`), a shared link that reopens the same picture (the plot's data
+// and layout compared, not pixels), tampered links, progress and cancel of the worker.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launch, open, serve, settled, ROOT } from './harness.mjs';
+
+const CLI = process.env.MIXLAB_CLI ?? join(ROOT, 'target/debug/mixlab');
+const cli = (...args) => execFileSync(CLI, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** The main plot's points and layout, as plotly holds them. */
+async function plotState(page, id = 'explorer-plot') {
+  return page.evaluate((id) => {
+    const gd = document.getElementById(id);
+    const t = gd.data[0];
+    const l = gd.layout;
+    return {
+      type: t.type, x: Array.from(t.x), y: Array.from(t.y), z: t.z ? Array.from(t.z) : null,
+      color: Array.isArray(t.marker.color) ? Array.from(t.marker.color) : t.marker.color,
+      size: t.marker.size, selected: t.selectedpoints ? Array.from(t.selectedpoints) : null,
+      traces: gd.data.length,
+      xrange: l.xaxis?.range ? Array.from(l.xaxis.range) : null,
+      yrange: l.yaxis?.range ? Array.from(l.yaxis.range) : null,
+      camera: l.scene?.camera ?? null,
+      spec: document.getElementById('explorer').dataset.spec,
+      origin: document.getElementById('explorer').dataset.origin,
+    };
+  }, id);
+}
+
+async function openExplorer(page) {
+  if (!(await page.$eval('#explorer-section', (d) => d.open))) await page.click('#explorer-section summary');
+  await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
+}
+
+/** Wait for the drawn projection to be `token` and the worker idle. */
+async function drawn(page, token) {
+  await page.waitForFunction((t) => {
+    const e = document.getElementById('explorer');
+    return e.dataset.spec === t && e.dataset.job === 'idle';
+  }, token, { timeout: 120_000 });
+}
+
+/** CSV of `mixlab project` → name → [x, y(, z)]. */
+function parseCoords(csv) {
+  const [, ...rows] = csv.trim().split('\n');
+  return rows.map((r) => r.split(',').map(Number).slice(1));
+}
+
+describe('embedding explorer', () => {
+  let site, browser, dir;
+  before(async () => {
+    // A model with 1,200 materials: large enough that t-SNE takes a while in the worker.
+    dir = mkdtempSync(join(tmpdir(), 'mixlab-explorer-'));
+    cli('synthetic', '--materials', '1200', '--groups', '12', '--recipes', '3000', '--per-recipe', '5,20',
+      '--out', join(dir, 'syn.csv'), '--groups-out', join(dir, 'groups.csv'));
+    cli('train', '--data', join(dir, 'syn.csv'), '--targets', 'property,property_2,property_3', '--code-dim', '16',
+      '--steps', '300', '--snapshots', '8', '--members', '1', '--materials-info', join(dir, 'groups.csv'),
+      '--out', join(dir, 'syn'));
+    site = await serve({ mounts: [['/syn/', join(dir, 'syn')]] });
+    browser = await launch({ webgpu: false });
+  });
+  after(async () => {
+    await browser?.close();
+    await site?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a stored projection shows at once; a computed one equals mixlab project with the same seed', async () => {
+    const { page, errors } = await open(browser.context, `${site.url}?model=models/steels/&backend=cpu`);
+    assert.equal(await settled(page), 'ready');
+    await openExplorer(page);
+    let s = await plotState(page);
+    assert.equal(s.type, 'scattergl');
+    assert.equal(s.x.length, 14);
+    assert.equal(s.origin, 'bundle');
+    const pca = parseCoords(cli('project', '--bundle', join(ROOT, 'public/models/steels'), '--method', 'pca'));
+    pca.forEach(([x, y], i) => { assert.ok(Math.abs(x - s.x[i]) < 1e-5 && Math.abs(y - s.y[i]) < 1e-5, `pca point ${i}`); });
+
+    // UMAP in 3-D with a chosen seed, computed in the worker.
+    await page.selectOption('#explorer-method', 'umap');
+    await page.selectOption('#explorer-dims', '3');
+    await page.fill('#explorer-seed', '7');
+    await page.dispatchEvent('#explorer-seed', 'change');
+    const token = await page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('proj'));
+    assert.match(token, /^umap\.3\..*\.s7$/);
+    await drawn(page, token);
+    s = await plotState(page);
+    assert.equal(s.type, 'scatter3d');
+    const native = parseCoords(cli('project', '--bundle', join(ROOT, 'public/models/steels'), '--spec', token));
+    native.forEach(([x, y, z], i) => {
+      assert.equal(Math.fround(x), Math.fround(s.x[i]), `x of point ${i}`);
+      assert.equal(Math.fround(y), Math.fround(s.y[i]), `y of point ${i}`);
+      assert.equal(Math.fround(z), Math.fround(s.z[i]), `z of point ${i}`);
+    });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('nearest materials equal the core\'s, in both distances, and are drawn as lines', async () => {
+    const { page } = await open(browser.context, `${site.url}?model=models/glass-tg/&backend=cpu`);
+    await settled(page);
+    await openExplorer(page);
+    await page.fill('#explorer-search', 'SiO2');
+    await page.dispatchEvent('#explorer-search', 'change');
+    await page.waitForSelector('#explorer-neighbours li');
+    for (const distance of ['euclidean', 'cosine']) {
+      await page.selectOption('#explorer-distance', distance);
+      await page.fill('#explorer-nk', '6');
+      await page.dispatchEvent('#explorer-nk', 'change');
+      await page.waitForFunction(() => document.querySelectorAll('#explorer-neighbours li').length === 6);
+      const shown = await page.$$eval('#explorer-neighbours li', (l) => l.map((x) => [x.dataset.name, Number(x.dataset.distance)]));
+      const [, ...rows] = cli('neighbours', '--bundle', join(ROOT, 'public/models/glass-tg'), '--material', 'SiO2', '--k', '6', '--distance', distance).trim().split('\n');
+      const want = rows.map((r) => r.split(','));
+      assert.deepEqual(shown.map(([n]) => n), want.map(([n]) => n), distance);
+      shown.forEach(([, d], i) => assert.ok(Math.abs(d - Number(want[i][1])) < 1e-6, `${distance} distance ${i}`));
+    }
+    const lines = await page.evaluate(() => document.getElementById('explorer-plot').data.find((t) => t.name === 'nearest'));
+    assert.equal(lines.x.filter((v) => v === null).length, 6, 'one line per neighbour');
+    await page.close();
+  });
+
+  test('a shared link reopens the same projection, camera, colour, selection and focus', async () => {
+    const { page } = await open(browser.context, `${site.url}?model=models/glass-tg/&backend=cpu`);
+    await settled(page);
+    await openExplorer(page);
+    await page.selectOption('#explorer-method', 'tsne');
+    await page.fill('#explorer-seed', '3');
+    await page.dispatchEvent('#explorer-seed', 'change');
+    await page.waitForFunction(() => document.getElementById('explorer').dataset.spec?.endsWith('.s3') && document.getElementById('explorer').dataset.job === 'idle', null, { timeout: 60_000 });
+    await page.selectOption('#explorer-colour', 'meta:cation_group');
+    // Lasso around the left half of the plot area (a real drag on the WebGL plot).
+    const box = await page.evaluate(() => {
+      const gd = document.getElementById('explorer-plot');
+      gd.scrollIntoView();
+      const r = gd.getBoundingClientRect();
+      const s = gd._fullLayout._size;
+      return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h };
+    });
+    await page.mouse.move(box.x + 2, box.y + 2);
+    await page.mouse.down();
+    for (const [fx, fy] of [[0.5, 0.01], [0.5, 0.99], [0.01, 0.99], [0.01, 0.02]]) {
+      await page.mouse.move(box.x + fx * box.w, box.y + fy * box.h, { steps: 8 });
+    }
+    await page.mouse.up();
+    await page.waitForFunction(() => Number(document.getElementById('explorer').dataset.selection) > 0);
+    // Focus a material and zoom by search (centres the 2-D picture).
+    await page.fill('#explorer-search', 'Na2O');
+    await page.dispatchEvent('#explorer-search', 'change');
+    await page.waitForSelector('#explorer-neighbours li');
+    await page.waitForFunction(() => location.hash.includes('cam=') && location.hash.includes('sel='));
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await plotState(page);
+    const link = await page.$eval('#explorer-link', (i) => i.value);
+    assert.ok(before.selected.length > 0 && before.selected.length < 19, `partial selection: ${before.selected.length}`);
+    assert.ok(before.xrange && before.yrange, 'zoomed');
+
+    const again = await open(browser.context, link);
+    await settled(again.page);
+    await again.page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
+    await drawn(again.page, before.spec);
+    await again.page.waitForFunction(() => document.querySelectorAll('#explorer-neighbours li').length > 0);
+    const after = await plotState(again.page);
+    assert.deepEqual(after, before);
+    assert.equal(await again.page.$eval('#explorer-colour', (s) => s.value), 'meta:cation_group');
+    assert.equal(await again.page.$eval('#explorer', (e) => e.dataset.focus), await page.$eval('#explorer', (e) => e.dataset.focus));
+    await again.page.close();
+
+    // A 3-D camera travels too.
+    const cam = '0.5,-1.75,1.25,0,0,0.1,0,0,1';
+    const link3 = link.replace(/proj=[^&]*/, 'proj=pca.3').replace(/cam=[^&]*/, `cam=${cam}`);
+    const third = await open(browser.context, link3);
+    await settled(third.page);
+    await third.page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
+    const s3 = await plotState(third.page);
+    assert.equal(s3.type, 'scatter3d');
+    assert.deepEqual(s3.camera, { eye: { x: 0.5, y: -1.75, z: 1.25 }, center: { x: 0, y: 0, z: 0.1 }, up: { x: 0, y: 0, z: 1 } });
+    await third.page.close();
+    await page.close();
+  });
+
+  test('a tampered or outdated link says what is wrong and shows the default view', async () => {
+    for (const [hash, why] of [
+      ['#x=1&proj=tsne.2.p99999', /perplexity/],
+      ['#x=1&h=00000000&proj=pca.2', /another version of this model/],
+      ['#x=9', /newer Mixlab/],
+      ['#x=1&sel=0-9999', /"sel"/],
+    ]) {
+      const { page, errors } = await open(browser.context, `${site.url}?model=models/shampoo/&backend=cpu${hash}`);
+      assert.equal(await settled(page), 'ready');
+      await page.waitForSelector('#explorer-message');
+      assert.match(await page.$eval('#explorer-message', (e) => e.textContent), why);
+      await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
+      const s = await plotState(page);
+      assert.equal(s.spec, 'pca.2', 'default view');
+      assert.equal(s.x.length, 19);
+      // The rest of the app is untouched.
+      assert.ok((await page.$$('#predictions tr[data-target]')).length > 0);
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  });
+
+  test('the worker reports progress, cancel keeps the picture, and a later run finishes', async () => {
+    const { page, errors } = await open(browser.context, `${site.url}?model=syn/&backend=cpu`);
+    assert.equal(await settled(page), 'ready');
+    await openExplorer(page);
+    const first = await plotState(page);
+    assert.equal(first.x.length, 1200);
+    await page.selectOption('#explorer-method', 'tsne');
+    // Progress moves: two different readings of the bar while it runs.
+    await page.waitForSelector('#explorer-progress');
+    const seen = new Set();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const v = await page.$eval('#explorer-progress', (p) => `${p.dataset.stage}:${p.value}`).catch(() => null);
+      if (v) seen.add(v);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.ok(seen.size >= 2, `progress advanced: ${[...seen]}`);
+    await page.click('#explorer-cancel');
+    await page.waitForFunction(() => document.getElementById('explorer').dataset.job === 'idle');
+    assert.equal(await page.$('#explorer-progress'), null);
+    assert.equal(await page.$eval('#explorer-method', (s) => s.value), 'pca', 'back to the picture shown');
+    assert.deepEqual(await plotState(page), first);
+    // Isomap on the same model runs to the end in a fresh worker.
+    await page.selectOption('#explorer-method', 'isomap');
+    const token = await page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('proj'));
+    await drawn(page, token);
+    const iso = await plotState(page);
+    assert.equal(iso.origin, 'computed');
+    assert.equal(iso.x.length, 1200);
+    assert.ok(iso.x.every(Number.isFinite));
+    // Training snapshots: step 0 is drawn on the trained codes' PCA axes, and the end of the
+    // slider is the trained picture again.
+    await page.selectOption('#explorer-method', 'pca');
+    await drawn(page, 'pca.2');
+    const setStep = (v) => page.$eval('#explorer-step', (el, v) => { el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }, v);
+    await setStep('0');
+    await page.waitForFunction(() => document.getElementById('explorer-plot').layout.title.text === 'training step 0 (PCA axes of the trained codes)');
+    const early = await plotState(page);
+    assert.notDeepEqual(early.x, first.x);
+    assert.ok(early.x.every(Number.isFinite));
+    await setStep('8');
+    await page.waitForFunction(() => document.getElementById('explorer-plot').layout.title.text === 'PCA 2-D');
+    const end = await plotState(page);
+    end.x.forEach((v, i) => assert.ok(Math.abs(v - first.x[i]) < 1e-4, `trained point ${i}`));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('selected materials go to the formulation; exports hold every point', async () => {
+    const { page } = await open(browser.context, `${site.url}?model=models/steels/&backend=cpu#x=1&proj=pca.2&sel=0-2`);
+    await settled(page);
+    await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
+    const names = await page.evaluate(() => document.getElementById('explorer-plot').data[0].text.slice(0, 3).map((t) => t.match(/<b>(.*?)<\/b>/)[1]));
+    await page.click('#explorer-add');
+    await page.waitForFunction((n) => n.every((m) => document.querySelector(`#editor [data-material="${m}"]`) || document.body.innerText.includes(m)), names);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#explorer-csv')]);
+    const text = await (await download.createReadStream()).toArray().then((c) => Buffer.concat(c).toString());
+    const rows = text.trim().split('\n');
+    assert.equal(rows[0], 'name,x,y');
+    assert.equal(rows.length, 15);
+    const [svg] = await Promise.all([page.waitForEvent('download'), page.click('#explorer-svg')]);
+    assert.match(svg.suggestedFilename(), /^mixlab-pca\.2\.svg$/);
+    await page.close();
+  });
+});
