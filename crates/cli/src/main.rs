@@ -388,6 +388,21 @@ enum Command {
         /// Print trustworthiness@10 of the map (how many map neighbours are true neighbours).
         #[arg(long)]
         trust: bool,
+        /// Print the kNN purity of this metadata column (e.g. `group`): the share of each
+        /// material's k nearest (in the map, and in the full code space) with the same value,
+        /// beside what a random layout gives.
+        #[arg(long)]
+        purity: Option<String>,
+        /// Neighbours for --purity.
+        #[arg(long, default_value_t = 3)]
+        purity_k: usize,
+        /// Write the matrix that is projected (act(code), one row per material, no header).
+        #[arg(long)]
+        codes_out: Option<PathBuf>,
+        /// Store every method's default projection (2-D and 3-D) in the bundle, as training
+        /// does, instead of projecting once.
+        #[arg(long)]
+        store_defaults: bool,
     },
     /// The materials nearest to one material in code space (act(code) of the bundle), as the
     /// explorer lists them: CSV name,distance, nearest first.
@@ -765,10 +780,26 @@ fn run(cli: Cli) -> Result<(), CliError> {
             out,
             add,
             trust,
+            purity,
+            purity_k,
+            codes_out,
+            store_defaults,
         } => {
             let mut bundle = Bundle::read_dir(&dir)?;
             let n = bundle.manifest.materials.len();
             let d = bundle.manifest.architecture.code_dim;
+            if store_defaults {
+                precomputed::refresh(&mut bundle);
+                write_bundle(&bundle, &dir)?;
+                let names: Vec<&str> = bundle
+                    .manifest
+                    .projections
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect();
+                eprintln!("stored {}", names.join(", "));
+                return Ok(());
+            }
             let spec = match spec {
                 Some(token) => view::parse_spec_token("--spec", &token)?,
                 None => {
@@ -787,6 +818,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 }
             };
             let reps = projection::representations(&bundle);
+            if let Some(path) = &codes_out {
+                let text: String = reps
+                    .chunks(d.max(1))
+                    .map(|r| r.iter().map(f64::to_string).collect::<Vec<_>>().join(",") + "\n")
+                    .collect();
+                std::fs::write(path, text).map_err(io_error(path))?;
+            }
             let bar = ProgressBar::new(1).with_style(
                 ProgressStyle::with_template("{msg:>10} [{bar:40}] {percent:>3}% {elapsed}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -817,6 +855,30 @@ fn run(cli: Cli) -> Result<(), CliError> {
                     );
                     eprintln!("trustworthiness@{k}: {t:.4}");
                 }
+            }
+            if let Some(key) = &purity {
+                let labels: Vec<Option<String>> = bundle
+                    .manifest
+                    .materials
+                    .iter()
+                    .map(|m| m.metadata.get(key).cloned())
+                    .collect();
+                let p = group_purity(&labels, &reps, d, &coords, spec.dims, purity_k).ok_or_else(
+                    || {
+                        CliError::Usage(format!(
+                            "no material has two or more with the same {key:?}"
+                        ))
+                    },
+                )?;
+                println!(
+                    "{{\"spec\": \"{}\", \"key\": \"{key}\", \"k\": {purity_k}, \"materials\": {}, \"map\": {:.4}, \"codes\": {:.4}, \"random\": {:.4}}}",
+                    view::spec_token(&spec),
+                    p.materials,
+                    p.map,
+                    p.codes,
+                    p.random
+                );
+                return Ok(());
             }
             let names: Vec<String> = bundle
                 .manifest
@@ -1057,6 +1119,67 @@ fn log_conditions(opts: &DataOpts) -> Vec<String> {
         .filter(|c| c.ends_with(":log10"))
         .map(|c| condition_name(c).to_string())
         .collect()
+}
+
+struct Purity {
+    materials: usize,
+    map: f64,
+    codes: f64,
+    random: f64,
+}
+
+/// kNN label purity among the materials that have a label: in the map, in the full code space,
+/// and its expectation for a random layout (the chance that another labelled material shares
+/// one's label).
+fn group_purity(
+    labels: &[Option<String>],
+    reps: &[f64],
+    d: usize,
+    coords: &[f32],
+    dims: usize,
+    k: usize,
+) -> Option<Purity> {
+    let keep: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].is_some()).collect();
+    let n = keep.len();
+    if n < 3 {
+        return None;
+    }
+    let k = k.min(n - 1);
+    let high: Vec<Vec<f64>> = keep
+        .iter()
+        .map(|&i| reps[i * d..(i + 1) * d].to_vec())
+        .collect();
+    let low: Vec<Vec<f64>> = keep
+        .iter()
+        .map(|&i| {
+            coords[i * dims..(i + 1) * dims]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect()
+        })
+        .collect();
+    let label = |j: usize| labels[keep[j]].as_deref();
+    let purity = |points: &[Vec<f64>]| {
+        let same: usize = (0..n)
+            .map(|i| {
+                nearest(points, i, k, Distance::Euclidean)
+                    .iter()
+                    .filter(|nb| label(nb.index) == label(i))
+                    .count()
+            })
+            .sum();
+        same as f64 / (n * k) as f64
+    };
+    let random = (0..n)
+        .map(|i| (0..n).filter(|&j| j != i && label(j) == label(i)).count() as f64 / (n - 1) as f64)
+        .sum::<f64>()
+        / n as f64;
+    Some(Purity {
+        materials: n,
+        map: purity(&low),
+        codes: purity(&high),
+        random,
+    })
 }
 
 fn write_bundle(bundle: &Bundle, out: &Path) -> Result<(), CliError> {
