@@ -18,7 +18,7 @@ pub mod umap;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use pca::{add_pca, pca, representations};
+pub use pca::{PcaBasis, activate, add_pca, pca, pca_f64, representations};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
