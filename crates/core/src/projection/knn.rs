@@ -62,12 +62,22 @@ impl Ord for Candidate {
     }
 }
 
-fn offer(heap: &mut BinaryHeap<Candidate>, k: usize, c: Candidate) {
+/// Offer a candidate to a row; `worst` is the row's current k-th distance (∞ until it has k),
+/// checked first so most pairs never touch the heap (the heaps are scattered in memory).
+fn offer(heap: &mut BinaryHeap<Candidate>, worst: &mut f64, k: usize, c: Candidate) {
+    if c.0 > *worst {
+        return;
+    }
     if heap.len() < k {
         heap.push(c);
-    } else if heap.peek().is_some_and(|worst| c < *worst) {
+    } else if heap.peek().is_some_and(|w| c < *w) {
         heap.pop();
         heap.push(c);
+    } else {
+        return;
+    }
+    if heap.len() == k {
+        *worst = heap.peek().map_or(f64::INFINITY, |w| w.0);
     }
 }
 
@@ -95,9 +105,8 @@ pub fn knn(
         let a = row(i);
         for j in i + 1..rows {
             let d2 = squared_distance(a, row(j));
-            offer(&mut heaps[i], k, Candidate(d2, j as u32));
-            // Split borrow: j > i.
-            offer(&mut heaps[j], k, Candidate(d2, i as u32));
+            offer(&mut heaps[i], &mut worst[i], k, Candidate(d2, j as u32));
+            offer(&mut heaps[j], &mut worst[j], k, Candidate(d2, i as u32));
         }
         done_pairs += rows - i - 1;
     }
