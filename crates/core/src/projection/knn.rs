@@ -94,6 +94,7 @@ pub fn knn(
     let mut heaps: Vec<BinaryHeap<Candidate>> = (0..rows)
         .map(|_| BinaryHeap::with_capacity(k + 1))
         .collect();
+    let mut worst = vec![f64::INFINITY; rows];
     let row = |i: usize| &data[i * cols..(i + 1) * cols];
     // Pairs (i, j > i): row i's share of the work shrinks, so report by pairs done.
     let total_pairs = rows * rows.saturating_sub(1) / 2;
