@@ -25,7 +25,7 @@ if [ ! -s "$BUNDLE/manifest.json" ]; then
   "$MIXLAB" synthetic --materials 5400 --groups 30 --recipes 30000 --out "$WORK/syn.csv" \
     --groups-out "$WORK/groups.csv" >&2
   "$MIXLAB" train --data "$WORK/syn.csv" --targets property,property_2,property_3 --code-dim 100 \
-    --steps 2000 --members 1 --snapshots 0 --materials-info "$WORK/groups.csv" --out "$BUNDLE" >&2
+    --steps 1000 --members 1 --snapshots 0 --materials-info "$WORK/groups.csv" --out "$BUNDLE" >&2
 fi
 "$MIXLAB" project --bundle "$BUNDLE" --codes-out "$WORK/codes.csv" > /dev/null
 

@@ -30,21 +30,25 @@ impl Knn {
 }
 
 /// Squared Euclidean distance; four partial sums so the loop pipelines (the order of the
-/// additions is fixed by this code, so the result is the same on every platform).
+/// additions is fixed by this code, so the result is the same on every platform). Fixed-size
+/// chunks and local sums: no bounds checks and no memory traffic in the loop, even at the
+/// release build's size optimisation.
 pub fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
-    let mut s = [0.0f64; 4];
-    let chunks = a.len() / 4;
-    for c in 0..chunks {
-        for l in 0..4 {
-            let d = a[4 * c + l] - b[4 * c + l];
-            s[l] += d * d;
-        }
+    let (mut s0, mut s1, mut s2, mut s3) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let (ca, ra) = a.as_chunks::<4>();
+    let (cb, rb) = b.as_chunks::<4>();
+    for (x, y) in ca.iter().zip(cb) {
+        let (d0, d1, d2, d3) = (x[0] - y[0], x[1] - y[1], x[2] - y[2], x[3] - y[3]);
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
     }
-    for i in 4 * chunks..a.len() {
-        let d = a[i] - b[i];
-        s[0] += d * d;
+    for (x, y) in ra.iter().zip(rb) {
+        let d = x - y;
+        s0 += d * d;
     }
-    (s[0] + s[1]) + (s[2] + s[3])
+    (s0 + s1) + (s2 + s3)
 }
 
 /// An entry of a row's candidate heap: the worst (largest distance, then largest index) on top.
