@@ -37,6 +37,7 @@ echo "== app (headless Chromium, worker), $RUNS runs per method" >&2
 APP_JSON="$(node bench/projection.mjs dist "$BUNDLE" "$WORK/coords" "$RUNS" "$METHODS")"
 echo "== peers (one thread), $RUNS runs per method" >&2
 "$PY" bench/projection_peers.py "$WORK/codes.csv" --threads 1 --repeats "$RUNS" \
+  --methods "${PEER_METHODS:-pca,sklearn_tsne,opentsne_bh,umap_seeded,isomap,lle}" \
   --json "$WORK/peers.json" >&2
 echo "== trustworthiness@10 of the app's maps (scikit-learn's function)" >&2
 "$PY" bench/projection_peers.py "$WORK/codes.csv" --methods none \
