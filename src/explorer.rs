@@ -225,6 +225,21 @@ impl Explorer {
         });
     }
 
+    /// Sensitivities belong to the formulation being edited: recomputed when it changes (and
+    /// only if they colour the map).
+    pub fn follow_formulation(self) {
+        Effect::new(move |_| {
+            self.state.edit.track();
+            self.sensitivity.set(None);
+            let colour_is_sensitivity = self
+                .view
+                .with_untracked(|v| matches!(v.colour, Colour::Sensitivity(_)));
+            if colour_is_sensitivity && self.open.get_untracked() {
+                self.refresh();
+            }
+        });
+    }
+
     /// Make sure the coordinates of the view's projection (and comparison) are there or on
     /// their way, then draw.
     pub fn refresh(self) {

@@ -329,6 +329,7 @@ fn App() -> impl IntoView {
     let batch = batch::BatchState::new();
     let ex = explorer::Explorer::new(state);
     ex.follow_model();
+    ex.follow_formulation();
     // Drop a bundle, saved formulations or a CSV to score anywhere on the page.
     let _over = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
     let _drop = window_event_listener(leptos::ev::drop, move |ev| {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, open, serve, settled, ROOT } from './harness.mjs';
+import { launch, open, serve, settled, shownFormulation, nativePrediction, ROOT } from './harness.mjs';
 
 const CLI = process.env.MIXLAB_CLI ?? join(ROOT, 'target/debug/mixlab');
 const cli = (...args) => execFileSync(CLI, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -250,6 +250,38 @@ describe('embedding explorer', () => {
     const end = await plotState(page);
     end.x.forEach((v, i) => assert.ok(Math.abs(v - first.x[i]) < 1e-4, `trained point ${i}`));
     assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('sensitivity colouring = the core\'s prediction change per +1 % of each material, and follows the formulation', async () => {
+    const { page } = await open(browser.context, `${site.url}?model=models/steels/&backend=cpu#x=1&proj=pca.2&col=sens.0`);
+    await settled(page);
+    await page.waitForFunction(() => Array.isArray(document.getElementById('explorer-plot')?.data?.[0]?.marker?.color), null, { timeout: 60_000 });
+    const check = async () => {
+      const colours = await page.evaluate(() => Array.from(document.getElementById('explorer-plot').data[0].marker.color));
+      const names = await page.evaluate(() => document.getElementById('explorer-plot').data[0].text.map((t) => t.match(/<b>(.*?)<\/b>/)[1]));
+      const form = await shownFormulation(page);
+      const text = (f) => Object.entries(f).filter(([, v]) => v > 0).map(([m, v]) => `${m}:${(100 * v).toFixed(10)}`).join(';');
+      const target = Object.keys(nativePrediction(join(ROOT, 'public/models/steels'), { formulation: text(form) }).predictions)[0];
+      const base = nativePrediction(join(ROOT, 'public/models/steels'), { formulation: text(form) }).predictions[target];
+      for (const i of [0, 5, 13]) {
+        const f = Object.fromEntries(Object.entries(form).map(([m, v]) => [m, 0.99 * v]));
+        f[names[i]] = (f[names[i]] ?? 0) + 0.01;
+        const want = nativePrediction(join(ROOT, 'public/models/steels'), { formulation: text(f) }).predictions[target] - base;
+        assert.ok(Math.abs(colours[i] - want) <= 1e-3 * Math.max(1, Math.abs(want)), `${names[i]}: ${colours[i]} vs ${want}`);
+      }
+      return colours;
+    };
+    const first = await check();
+    // Editing the formulation recomputes them.
+    const row = await page.$('#formulation tr.material input[type=number]');
+    await row.fill('5');
+    await row.press('Enter');
+    await page.waitForFunction((old) => {
+      const c = document.getElementById('explorer-plot').data[0].marker.color;
+      return Array.isArray(c) && c.some((v, i) => Math.abs(v - old[i]) > 1e-9);
+    }, first, { timeout: 30_000 });
+    await check();
     await page.close();
   });
 
