@@ -17,7 +17,7 @@ use mixlab_core::metrics::{fold_splits, random_splits};
 use mixlab_core::model::{Batch, MixModel};
 use mixlab_core::neighbours::{Distance, nearest};
 use mixlab_core::projection::{self, Method, Spec};
-use mixlab_core::synthetic::{SyntheticConfig, generate};
+use mixlab_core::synthetic::{SyntheticConfig, generate, knn_purity};
 use mixlab_core::train::{Schedule, TrainConfig, log_spaced_steps, train};
 use mixlab_core::{Bundle, Device};
 use mixlab_core::{batch, link};
@@ -1158,26 +1158,27 @@ fn group_purity(
                 .collect()
         })
         .collect();
-    let label = |j: usize| labels[keep[j]].as_deref();
-    let purity = |points: &[Vec<f64>]| {
-        let same: usize = (0..n)
-            .map(|i| {
-                nearest(points, i, k, Distance::Euclidean)
-                    .iter()
-                    .filter(|nb| label(nb.index) == label(i))
-                    .count()
-            })
-            .sum();
-        same as f64 / (n * k) as f64
-    };
+    // Labels as indices of their distinct values, for the core's purity.
+    let mut distinct: Vec<&str> = Vec::new();
+    let ids: Vec<usize> = keep
+        .iter()
+        .filter_map(|&i| labels[i].as_deref())
+        .map(|l| match distinct.iter().position(|d| *d == l) {
+            Some(p) => p,
+            None => {
+                distinct.push(l);
+                distinct.len() - 1
+            }
+        })
+        .collect();
     let random = (0..n)
-        .map(|i| (0..n).filter(|&j| j != i && label(j) == label(i)).count() as f64 / (n - 1) as f64)
+        .map(|i| (0..n).filter(|&j| j != i && ids[j] == ids[i]).count() as f64 / (n - 1) as f64)
         .sum::<f64>()
         / n as f64;
     Some(Purity {
         materials: n,
-        map: purity(&low),
-        codes: purity(&high),
+        map: knn_purity(&low, &ids, k),
+        codes: knn_purity(&high, &ids, k),
         random,
     })
 }

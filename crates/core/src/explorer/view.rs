@@ -170,10 +170,9 @@ pub fn parse_spec_token(entry: &str, text: &str) -> Result<Spec, ViewError> {
         .ok_or_else(|| err("the dimensions are missing".into()))?;
     let mut spec = Spec::new(method, dims);
     // Numbers come back exactly: `num` wrote the shortest text that reads back to them.
-    let mut rest: Vec<&str> = parts.collect();
     // A decimal point inside a number splits it: glue "md0" + "25" back to "md0.25".
     let mut glued: Vec<String> = Vec::new();
-    for part in rest.drain(..) {
+    for part in parts {
         let starts_with_key = part.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
         match glued.last_mut() {
             Some(last) if !starts_with_key => {

@@ -65,10 +65,5 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
 
 /// Share of each point's `k` nearest map neighbours (Euclidean) with the point's own label.
 pub fn label_purity(map: &[f64], rows: usize, dims: usize, labels: &[usize], k: usize) -> f64 {
-    let g = super::knn::knn(map, rows, dims, k, &mut |_| true).expect("no cancel");
-    let same = (0..rows)
-        .flat_map(|i| g.indices_of(i).iter().map(move |&j| (i, j as usize)))
-        .filter(|&(i, j)| labels[i] == labels[j])
-        .count();
-    same as f64 / (rows * g.k) as f64
+    crate::synthetic::knn_purity(&super::rows_of(map, rows, dims), labels, k)
 }
