@@ -70,6 +70,18 @@ pub struct ModelData {
     /// `act(code)` of each training snapshot, `[materials, d]` each.
     pub snapshots: Vec<Vec<f64>>,
     pub steps: Vec<u64>,
+    /// The trained codes' PCA axes for 2-D and 3-D snapshot pictures, fitted on first use
+    /// (not on every frame of the training animation).
+    bases: RefCell<[Option<Rc<PcaBasis>>; 2]>,
+}
+
+impl ModelData {
+    fn basis(&self, dims: usize) -> Rc<PcaBasis> {
+        let slot = dims.clamp(2, 3) - 2;
+        self.bases.borrow_mut()[slot]
+            .get_or_insert_with(|| Rc::new(PcaBasis::fit(&self.reps, self.n, self.d, dims)))
+            .clone()
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -144,6 +156,7 @@ fn model_data() -> Option<Rc<ModelData>> {
         hover,
         snapshots,
         steps: m.snapshot_steps.clone(),
+        bases: RefCell::default(),
     });
     DATA.with_borrow_mut(|s| *s = Some(built.clone()));
     CACHE.with_borrow_mut(HashMap::clear);
@@ -624,9 +637,10 @@ fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Value, Option<String>, Ve
 /// trained codes' PCA axes (the step slider).
 fn positions(md: &ModelData, v: &View, coords: &Coords) -> (Vec<f64>, bool) {
     if let Some(s) = v.step.filter(|s| *s < md.snapshots.len()) {
-        let dims = coords.spec.dims;
-        let basis = PcaBasis::fit(&md.reps, md.n, md.d, dims);
-        return (basis.apply(&md.snapshots[s], md.n), true);
+        return (
+            md.basis(coords.spec.dims).apply(&md.snapshots[s], md.n),
+            true,
+        );
     }
     (coords.data.iter().map(|&v| f64::from(v)).collect(), false)
 }
