@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use mixlab_core::Bundle;
 use mixlab_core::explorer::colour::{self, MetadataValues};
-use mixlab_core::explorer::view::{self, Camera, Colour, Limits, View, spec_token};
+use mixlab_core::explorer::view::{self, Camera, Colour, Limits, OtherModel, View, spec_token};
 use mixlab_core::explorer::{export, precomputed};
 use mixlab_core::formulation::Formulation;
 use mixlab_core::model::Batch;
-use mixlab_core::neighbours::{Neighbour, nearest};
+use mixlab_core::neighbours::{Distance, Neighbour, nearest};
 use mixlab_core::projection::{self, PcaBasis, Spec, activate};
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
@@ -49,16 +50,29 @@ pub enum Job {
     Idle,
     Running {
         spec: Spec,
+        /// For the other model of a comparison.
+        other: bool,
         stage: String,
         fraction: f64,
     },
     Failed(String),
 }
 
-/// What the explorer needs of the model, computed once per model.
+/// Where a model's bundle lives: the engine's (the model being edited) or another one,
+/// loaded for a side-by-side comparison.
+pub enum Holder {
+    Main,
+    Other(Rc<Bundle>),
+}
+
+/// What the explorer needs of a model, computed once per model.
 pub struct ModelData {
     pub generation: u64,
+    holder: Holder,
+    pub label: String,
     pub names: Vec<String>,
+    /// Material name → index, to link selections between two models.
+    pub index_of: HashMap<String, usize>,
     pub reps: Vec<f64>,
     pub n: usize,
     pub d: usize,
@@ -76,11 +90,82 @@ pub struct ModelData {
 }
 
 impl ModelData {
+    fn build(b: &Bundle, generation: u64, holder: Holder) -> ModelData {
+        let m = &b.manifest;
+        let (n, d) = (m.materials.len(), m.architecture.code_dim);
+        let reps = projection::representations(b);
+        let act = m.architecture.code_activation;
+        let snapshots = (0..m.snapshot_steps.len())
+            .map(|s| activate(act, &b.snapshots[s * n * d..(s + 1) * n * d]))
+            .collect();
+        let hover = m
+            .materials
+            .iter()
+            .map(|mat| {
+                let mut t = format!("<b>{}</b>", html_escape(&mat.name));
+                for (k, v) in mat.metadata.iter().take(8) {
+                    t.push_str(&format!("<br>{}: {}", html_escape(k), html_escape(v)));
+                }
+                t.push_str(&format!("<br>used in {} formulations", mat.usage_count));
+                t
+            })
+            .collect();
+        let names: Vec<String> = m.materials.iter().map(|x| x.name.clone()).collect();
+        ModelData {
+            generation,
+            holder,
+            label: m.name.clone(),
+            index_of: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
+            names,
+            influence: colour::influence(&reps, n, d),
+            usage: m.materials.iter().map(|x| x.usage_count as f64).collect(),
+            metadata_keys: colour::metadata_keys(m),
+            fingerprint: view::fingerprint(&b.weights().codes),
+            reps,
+            n,
+            d,
+            hover,
+            snapshots,
+            steps: m.snapshot_steps.clone(),
+            bases: RefCell::default(),
+        }
+    }
+
+    /// Another model's data (for a comparison), holding its bundle.
+    fn of_other(b: Bundle) -> ModelData {
+        let b = Rc::new(b);
+        ModelData::build(&b, 0, Holder::Other(b.clone()))
+    }
+
     fn basis(&self, dims: usize) -> Rc<PcaBasis> {
         let slot = dims.clamp(2, 3) - 2;
         self.bases.borrow_mut()[slot]
             .get_or_insert_with(|| Rc::new(PcaBasis::fit(&self.reps, self.n, self.d, dims)))
             .clone()
+    }
+
+    fn with_bundle<R>(&self, f: impl FnOnce(&Bundle) -> R) -> Option<R> {
+        match &self.holder {
+            Holder::Main => engine().map(|e| f(&e.bundle)),
+            Holder::Other(b) => Some(f(b)),
+        }
+    }
+
+    /// The nearest materials of `focus` in this model's full code space.
+    fn nearest(&self, focus: usize, k: usize, distance: Distance) -> Vec<Neighbour> {
+        if focus >= self.n {
+            return Vec::new();
+        }
+        nearest(
+            &projection::rows_of(&self.reps, self.n, self.d),
+            focus,
+            k,
+            distance,
+        )
     }
 }
 
@@ -100,6 +185,8 @@ pub struct Explorer {
     pub draws: RwSignal<u64>,
     /// The page's address after the last change of the view (the link to share).
     pub link: RwSignal<String>,
+    /// The other model being fetched for a comparison (its path).
+    pub loading_other: RwSignal<Option<String>>,
 }
 
 struct ProjWorker {
@@ -109,6 +196,9 @@ struct ProjWorker {
 
 thread_local! {
     static DATA: RefCell<Option<Rc<ModelData>>> = const { RefCell::new(None) };
+    /// The other model of a side-by-side comparison, by path.
+    static OTHER: RefCell<Option<(String, Rc<ModelData>)>> = const { RefCell::new(None) };
+    /// Computed coordinates by model fingerprint and spec token.
     static CACHE: RefCell<HashMap<String, Arc<Coords>>> = RefCell::new(HashMap::new());
     static WORKER: RefCell<Option<ProjWorker>> = const { RefCell::new(None) };
     static BOUND: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
@@ -118,49 +208,72 @@ pub fn data() -> Option<Rc<ModelData>> {
     DATA.with_borrow(|d| d.clone())
 }
 
+/// The other model of the comparison, once loaded.
+pub fn other_data(path: &str) -> Option<Rc<ModelData>> {
+    OTHER.with_borrow(|o| {
+        o.as_ref()
+            .filter(|(p, _)| p == path)
+            .map(|(_, d)| d.clone())
+    })
+}
+
+/// The model the second plot shows: the other one of the view, or this one.
+fn compare_data(v: &View) -> Option<Rc<ModelData>> {
+    match &v.other {
+        Some(o) => other_data(&o.path),
+        None => data(),
+    }
+}
+
+fn cache_key(md: &ModelData, spec: &Spec) -> String {
+    format!("{}/{}", md.fingerprint, spec_token(spec))
+}
+
 fn model_data() -> Option<Rc<ModelData>> {
     let e = engine()?;
     if let Some(d) = data().filter(|d| d.generation == e.generation) {
         return Some(d);
     }
-    let b = &e.bundle;
-    let m = &b.manifest;
-    let (n, d) = (m.materials.len(), m.architecture.code_dim);
-    let reps = projection::representations(b);
-    let act = m.architecture.code_activation;
-    let snapshots = (0..m.snapshot_steps.len())
-        .map(|s| activate(act, &b.snapshots[s * n * d..(s + 1) * n * d]))
-        .collect();
-    let hover = m
-        .materials
-        .iter()
-        .map(|mat| {
-            let mut t = format!("<b>{}</b>", html_escape(&mat.name));
-            for (k, v) in mat.metadata.iter().take(8) {
-                t.push_str(&format!("<br>{}: {}", html_escape(k), html_escape(v)));
-            }
-            t.push_str(&format!("<br>used in {} formulations", mat.usage_count));
-            t
-        })
-        .collect();
-    let built = Rc::new(ModelData {
-        generation: e.generation,
-        names: m.materials.iter().map(|x| x.name.clone()).collect(),
-        influence: colour::influence(&reps, n, d),
-        usage: m.materials.iter().map(|x| x.usage_count as f64).collect(),
-        metadata_keys: colour::metadata_keys(m),
-        fingerprint: view::fingerprint(&b.weights().codes),
-        reps,
-        n,
-        d,
-        hover,
-        snapshots,
-        steps: m.snapshot_steps.clone(),
-        bases: RefCell::default(),
-    });
+    let built = Rc::new(ModelData::build(&e.bundle, e.generation, Holder::Main));
     DATA.with_borrow_mut(|s| *s = Some(built.clone()));
     CACHE.with_borrow_mut(HashMap::clear);
     Some(built)
+}
+
+/// Coordinates without computing: raw codes, stored in the bundle, or computed before.
+fn available(md: &ModelData, spec: &Spec) -> Option<Arc<Coords>> {
+    if md.d <= spec.dims {
+        let data = projection::project(&md.reps, md.n, md.d, spec, &mut |_| true).ok()?;
+        return Some(Arc::new(Coords {
+            spec: spec.clone(),
+            data,
+            origin: Origin::Raw,
+        }));
+    }
+    if let Some(c) = CACHE.with_borrow(|c| c.get(&cache_key(md, spec)).cloned()) {
+        return Some(c);
+    }
+    md.with_bundle(|b| {
+        precomputed::find(b, spec).map(|data| {
+            Arc::new(Coords {
+                spec: spec.clone(),
+                data: data.to_vec(),
+                origin: Origin::Bundle,
+            })
+        })
+    })
+    .flatten()
+}
+
+/// `spec` for a model of `n` materials: itself when it fits, else the method's defaults for
+/// that size (with the same seed).
+fn fitted(spec: &Spec, n: usize) -> Spec {
+    if spec.validate(n).is_ok() {
+        return spec.clone();
+    }
+    let mut s = Spec::for_points(spec.method, spec.dims, n);
+    s.seed = spec.seed;
+    s
 }
 
 fn html_escape(s: &str) -> String {
@@ -184,6 +297,7 @@ impl Explorer {
             playing: RwSignal::new(false),
             draws: RwSignal::new(0),
             link: RwSignal::new(String::new()),
+            loading_other: RwSignal::new(None),
         }
     }
 
@@ -258,20 +372,27 @@ impl Explorer {
     pub fn refresh(self) {
         let state = self.state;
         let v = self.view.get_untracked();
-        for (spec, slot) in [
-            (Some(v.spec.clone()), self.coords),
-            (v.compare.clone(), self.compare),
+        if let Some(o) = &v.other
+            && other_data(&o.path).is_none()
+        {
+            self.compare.set(None);
+            self.load_other(o.clone());
+        }
+        for (spec, slot, md) in [
+            (Some(v.spec.clone()), self.coords, data()),
+            (v.compare.clone(), self.compare, compare_data(&v)),
         ] {
-            let Some(spec) = spec else {
+            let (Some(spec), Some(md)) = (spec, md) else {
                 slot.set(None);
                 continue;
             };
+            let other = v.other.is_some() && slot == self.compare;
             if slot.with_untracked(|c| c.as_ref().is_some_and(|c| c.spec == spec)) {
                 continue;
             }
-            match self.available(&spec) {
+            match available(&md, &spec) {
                 Some(c) => slot.set(Some(c)),
-                None => self.compute(spec),
+                None => self.compute(spec, other),
             }
         }
         if matches!(v.colour, Colour::Sensitivity(_)) && self.sensitivity.get_untracked().is_none()
@@ -281,39 +402,102 @@ impl Explorer {
         self.redraw();
     }
 
-    /// Coordinates without computing: raw codes, stored in the bundle, or computed before.
-    fn available(self, spec: &Spec) -> Option<Arc<Coords>> {
-        let md = model_data()?;
-        if md.d <= spec.dims {
-            let data = projection::project(&md.reps, md.n, md.d, spec, &mut |_| true).ok()?;
-            return Some(Arc::new(Coords {
-                spec: spec.clone(),
-                data,
-                origin: Origin::Raw,
-            }));
+    /// Fetch the other model of a comparison (from this site only), check it against the
+    /// view, and show it; a failure is reported and the comparison dropped.
+    fn load_other(self, other: OtherModel) {
+        if self.loading_other.get_untracked().as_deref() == Some(other.path.as_str()) {
+            return;
         }
-        if let Some(c) = CACHE.with_borrow(|c| c.get(&spec_token(spec)).cloned()) {
-            return Some(c);
+        self.loading_other.set(Some(other.path.clone()));
+        spawn_local(async move {
+            let result = crate::fetch_bundle(&other.path).await.and_then(|b| {
+                let md = ModelData::of_other(b);
+                self.view
+                    .with_untracked(|v| v.check_other(&md.fingerprint, md.n))
+                    .map_err(|e| {
+                        format!("The compared model in this link cannot be shown: {e}.")
+                    })?;
+                Ok(md)
+            });
+            self.loading_other.set(None);
+            // The user may have moved on while it loaded.
+            if self
+                .view
+                .with_untracked(|v| v.other.as_ref() != Some(&other))
+            {
+                return;
+            }
+            match result {
+                Ok(md) => {
+                    OTHER.with_borrow_mut(|o| *o = Some((other.path.clone(), Rc::new(md))));
+                    self.refresh();
+                }
+                Err(e) => {
+                    self.message.set(Some(e));
+                    self.change(|v| {
+                        v.other = None;
+                        v.compare = None;
+                    });
+                }
+            }
+        });
+    }
+
+    /// Compare with another bundle (a path on this site): fetched first, then shown with the
+    /// same projection as the main plot (fitted to its number of materials).
+    pub fn compare_with_model(self, path: String) {
+        let path = if path.ends_with('/') {
+            path
+        } else {
+            format!("{path}/")
+        };
+        if !view::bundle_path_ok(&path) {
+            self.message
+                .set(Some(format!("{path:?} is not a model on this site.")));
+            return;
         }
-        let e = engine()?;
-        precomputed::find(&e.bundle, spec).map(|data| {
-            Arc::new(Coords {
-                spec: spec.clone(),
-                data: data.to_vec(),
-                origin: Origin::Bundle,
-            })
-        })
+        if let Some(md) = other_data(&path) {
+            self.change(|v| {
+                v.other = Some(OtherModel {
+                    path,
+                    fingerprint: md.fingerprint.clone(),
+                });
+                v.compare = Some(fitted(&v.spec, md.n));
+            });
+            return;
+        }
+        self.loading_other.set(Some(path.clone()));
+        spawn_local(async move {
+            let result = crate::fetch_bundle(&path).await;
+            self.loading_other.set(None);
+            match result {
+                Ok(b) => {
+                    let md = Rc::new(ModelData::of_other(b));
+                    OTHER.with_borrow_mut(|o| *o = Some((path.clone(), md)));
+                    self.compare_with_model(path);
+                }
+                Err(e) => self.message.set(Some(e)),
+            }
+        });
     }
 
     /// Compute `spec` in the worker (a running job for another spec is stopped first).
-    fn compute(self, spec: Spec) {
-        let Some(md) = model_data() else { return };
+    fn compute(self, spec: Spec, other: bool) {
+        let v = self.view.get_untracked();
+        let Some(md) = (if other { compare_data(&v) } else { data() }) else {
+            return;
+        };
         if let Err(e) = spec.validate(md.n) {
             self.job.set(Job::Failed(e.to_string()));
             return;
         }
-        if let Job::Running { spec: running, .. } = self.job.get_untracked() {
-            if running == spec {
+        if let Job::Running {
+            spec: running,
+            other: running_other,
+            ..
+        } = self.job.get_untracked()
+        {
+            if running == spec && running_other == other {
                 return;
             }
             self.stop_worker();
@@ -328,6 +512,7 @@ impl Explorer {
         }
         self.job.set(Job::Running {
             spec: spec.clone(),
+            other,
             stage: "starting".into(),
             fraction: 0.0,
         });
@@ -384,8 +569,8 @@ impl Explorer {
         self.write_fragment();
     }
 
-    fn receive(self, data: JsValue) {
-        let Some(json) = js_sys::Reflect::get(&data, &"json".into())
+    fn receive(self, event_data: JsValue) {
+        let Some(json) = js_sys::Reflect::get(&event_data, &"json".into())
             .ok()
             .and_then(|j| j.as_string())
         else {
@@ -411,26 +596,30 @@ impl Explorer {
                 });
             }
             FromWorker::Projected { spec, coords, ms } => {
+                let other = matches!(self.job.get_untracked(), Job::Running { other: true, .. });
+                let v = self.view.get_untracked();
+                let md = if other { compare_data(&v) } else { data() };
                 let c = Arc::new(Coords {
                     spec: spec.clone(),
                     data: coords,
                     origin: Origin::Computed(ms),
                 });
-                CACHE.with_borrow_mut(|cache| cache.insert(spec_token(&spec), c.clone()));
+                if let Some(md) = &md {
+                    CACHE.with_borrow_mut(|cache| cache.insert(cache_key(md, &spec), c.clone()));
+                }
                 self.job.set(Job::Idle);
-                let v = self.view.get_untracked();
-                if v.spec == spec {
+                if !other && v.spec == spec {
                     self.coords.set(Some(c.clone()));
                 }
-                if v.compare.as_ref() == Some(&spec) {
+                if v.compare.as_ref() == Some(&spec) && v.other.is_some() == other {
                     self.compare.set(Some(c));
                 }
                 // The comparison may still be waiting for its turn.
-                if let Some(cmp) = v.compare.filter(|s| {
+                if let Some(cmp) = v.compare.clone().filter(|s| {
                     self.compare
                         .with_untracked(|c| c.as_ref().is_none_or(|c| &c.spec != s))
                 }) {
-                    self.compute(cmp);
+                    self.compute(cmp, v.other.is_some());
                 }
                 self.redraw();
             }
@@ -443,7 +632,13 @@ impl Explorer {
 
     /// Change the view and put it in the address.
     pub fn change(self, f: impl FnOnce(&mut View)) {
-        self.view.update(f);
+        self.view.update(|v| {
+            f(v);
+            // Another model shows the same projection as the main plot.
+            if let Some(md) = v.other.as_ref().and_then(|o| other_data(&o.path)) {
+                v.compare = Some(fitted(&v.spec, md.n));
+            }
+        });
         self.write_fragment();
         self.refresh();
     }
@@ -461,11 +656,8 @@ impl Explorer {
         let (Some(md), v) = (data(), self.view.get_untracked()) else {
             return Vec::new();
         };
-        let Some(f) = v.focus.filter(|f| *f < md.n) else {
-            return Vec::new();
-        };
-        let points = projection::rows_of(&md.reps, md.n, md.d);
-        nearest(&points, f, v.neighbours, v.distance)
+        v.focus
+            .map_or_else(Vec::new, |f| md.nearest(f, v.neighbours, v.distance))
     }
 
     pub fn redraw(self) {
@@ -593,10 +785,10 @@ fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Value, Option<String>, Ve
             (json!(c), None, text)
         }
         Colour::Metadata(key) => {
-            let Some(e) = engine() else {
+            let Some(values) = md.with_bundle(|b| colour::metadata_values(&b.manifest, key)) else {
                 return (json!("#2f6fde"), None, Vec::new());
             };
-            match colour::metadata_values(&e.bundle.manifest, key) {
+            match values {
                 MetadataValues::Numbers(nums) => {
                     let vals: Vec<Value> = nums.iter().map(|v| json!(v)).collect();
                     (json!(vals), Some(key.clone()), Vec::new())
@@ -703,7 +895,7 @@ fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -
     // The focused material and lines to its nearest materials (found in the full code space).
     let mut label = None;
     if let Some(f) = v.focus.filter(|f| *f < md.n) {
-        let near = ex.neighbours();
+        let near = md.nearest(f, v.neighbours, v.distance);
         let (mut lx, mut ly, mut lz) = (Vec::new(), Vec::new(), Vec::new());
         for nb in &near {
             for p in [f, nb.index] {
@@ -748,6 +940,10 @@ fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -
     } else {
         format!("{} {}-D", coords.spec.method.label(), dims)
     };
+    let title = match (main, &v.other) {
+        (false, Some(_)) => format!("{}: {title}", html_escape(&md.label)),
+        _ => title,
+    };
     let mut layout = json!({
         "height": 520, "margin": {"l": 40, "r": 10, "t": 36, "b": 36},
         "title": {"text": title, "font": {"size": 14}},
@@ -782,10 +978,22 @@ async fn draw(ex: Explorer) -> Result<(), String> {
     let (d, l) = figure(ex, &md, &v, &c, true);
     plot::react_full("explorer-plot", &d, &l).await?;
     bind_events(ex, "explorer-plot");
-    if let Some(cmp) = ex.compare.get_untracked() {
-        let (d, l) = figure(ex, &md, &v, &cmp, false);
+    if let (Some(cmp), Some(mb)) = (ex.compare.get_untracked(), compare_data(&v)) {
+        let vb = if v.other.is_some() {
+            linked_view(&v, &md, &mb)
+        } else {
+            v.clone()
+        };
+        let (d, l) = figure(ex, &mb, &vb, &cmp, false);
         plot::react_full("explorer-plot-b", &d, &l).await?;
         bind_events(ex, "explorer-plot-b");
+        set_data(
+            "explorer",
+            &[
+                ("data-compare-spec", spec_token(&cmp.spec)),
+                ("data-compare-model", mb.label.clone()),
+            ],
+        );
     }
     let origin = match &c.origin {
         Origin::Raw => "raw".to_string(),
@@ -807,6 +1015,39 @@ async fn draw(ex: Explorer) -> Result<(), String> {
         ],
     );
     Ok(())
+}
+
+/// The view as another model shows it: the selection and focus carried over by material name
+/// (materials it lacks are left out), and a colouring it has (sensitivities belong to the
+/// formulation being edited, metadata keys to a bundle).
+fn linked_view(v: &View, a: &ModelData, b: &ModelData) -> View {
+    let to_b = |i: usize| a.names.get(i).and_then(|n| b.index_of.get(n)).copied();
+    let mut vb = v.clone();
+    vb.selection = v.selection.iter().filter_map(|&i| to_b(i)).collect();
+    vb.focus = v.focus.and_then(to_b);
+    vb.step = v.step.filter(|s| *s < b.steps.len());
+    vb.colour = match &v.colour {
+        Colour::Sensitivity(_) => Colour::Influence,
+        Colour::Metadata(k) if !b.metadata_keys.contains(k) => Colour::Influence,
+        c => c.clone(),
+    };
+    vb
+}
+
+/// Materials picked on the second plot, as indices of the main model (by name when the
+/// second plot shows another model; materials the main model lacks are dropped).
+fn to_main(ex: Explorer, picked: Vec<usize>, second: bool) -> Vec<usize> {
+    let v = ex.view.get_untracked();
+    if !second || v.other.is_none() {
+        return picked;
+    }
+    let (Some(a), Some(b)) = (data(), compare_data(&v)) else {
+        return Vec::new();
+    };
+    picked
+        .into_iter()
+        .filter_map(|i| b.names.get(i).and_then(|n| a.index_of.get(n)).copied())
+        .collect()
 }
 
 /// Click → focus; box/lasso → selection; zoom/rotate → the view's camera. Bound once per plot.
@@ -844,8 +1085,9 @@ fn bind_events(ex: Explorer, id: &str) {
             })
             .unwrap_or_default()
     };
+    let second = id == "explorer-plot-b";
     let click = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
-        if let Some(&i) = points_of(&e).first() {
+        if let Some(&i) = to_main(ex, points_of(&e), second).first() {
             ex.change(|v| v.focus = Some(i));
         }
     });
@@ -853,7 +1095,7 @@ fn bind_events(ex: Explorer, id: &str) {
         if e.is_undefined() || e.is_null() {
             return;
         }
-        let picked = points_of(&e);
+        let picked = to_main(ex, points_of(&e), second);
         // Redrawing with the new selection makes plotly report an empty one: the user clears
         // a selection by double-click (plotly_deselect) or the Clear button instead.
         if picked.is_empty() {

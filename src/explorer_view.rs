@@ -9,7 +9,7 @@ use mixlab_core::projection::{Method, Spec};
 
 use crate::browser;
 use crate::explorer::{Explorer, Job, data};
-use crate::state::State;
+use crate::state::{BUNDLED, Source, State};
 
 fn number<T: std::str::FromStr>(ev: &web_sys::Event) -> Option<T> {
     event_target_value(ev).trim().parse().ok()
@@ -301,6 +301,47 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
         }
     };
     let job = move || ex.job.get();
+    // "none", a method key (another projection of this model), or "model:<path>".
+    let compare_key = move || {
+        view.with(|v| match (&v.other, &v.compare) {
+            (Some(o), _) => format!("model:{}", o.path),
+            (None, Some(c)) => c.method.key().to_string(),
+            (None, None) => "none".to_string(),
+        })
+    };
+    let set_compare = move |ev: web_sys::Event| {
+        let key = event_target_value(&ev);
+        if let Some(path) = key.strip_prefix("model:") {
+            ex.compare_with_model(path.to_string());
+            return;
+        }
+        let n = materials();
+        ex.change(|v| {
+            v.other = None;
+            v.compare = Method::from_key(&key).map(|m| Spec::for_points(m, v.spec.dims, n));
+        });
+    };
+    // The bundled models other than the one open, and the one compared with if it is not
+    // bundled (it came from a link).
+    let other_models = move || {
+        let current = state.loaded.with(|l| match l.as_ref().map(|l| &l.source) {
+            Some(Source::Url(u)) => u.clone(),
+            _ => String::new(),
+        });
+        let linked = view.with(|v| v.other.as_ref().map(|o| o.path.clone()));
+        let mut options: Vec<(String, String)> = BUNDLED
+            .iter()
+            .filter(|(p, _)| *p != current)
+            .map(|(p, l)| (p.to_string(), l.to_string()))
+            .collect();
+        if let Some(p) = linked.filter(|p| !options.iter().any(|(q, _)| q == p)) {
+            options.push((p.clone(), p));
+        }
+        options
+            .into_iter()
+            .map(|(p, l)| view! { <option value=format!("model:{p}")>{l}</option> })
+            .collect_view()
+    };
     view! {
         <details id="explorer-section" class="card" prop:open=move || ex.open.get() on:toggle=toggle>
             <summary><h2>"Embedding explorer: the materials' codes on a map"</h2></summary>
@@ -328,16 +369,17 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
                     </label>
                     {params}
                     <label>"Compare with"
-                        <select id="explorer-compare" prop:value=move || view.with(|v| v.compare.as_ref().map_or("none", |c| c.method.key()).to_string())
-                            on:change=move |ev| {
-                                let key = event_target_value(&ev);
-                                let n = materials();
-                                ex.change(|v| v.compare = Method::from_key(&key).map(|m| Spec::for_points(m, v.spec.dims, n)));
-                            }>
+                        <select id="explorer-compare" prop:value=compare_key on:change=set_compare>
                             <option value="none">"nothing"</option>
-                            {Method::ALL.map(|m| view! { <option value=m.key()>{m.label()}</option> }).collect_view()}
+                            <optgroup label="another projection">
+                                {Method::ALL.map(|m| view! { <option value=m.key()>{m.label()}</option> }).collect_view()}
+                            </optgroup>
+                            <optgroup label="another model (same projection)">
+                                {other_models}
+                            </optgroup>
                         </select>
                     </label>
+                    {move || ex.loading_other.get().map(|p| view! { <span id="explorer-loading-other" class="note">{format!("Loading {p}…")}</span> })}
                 </div>
                 {move || match job() {
                     Job::Running { stage, fraction, .. } => Some(view! {

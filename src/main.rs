@@ -53,7 +53,7 @@ fn with_slash(base: String) -> String {
     }
 }
 
-async fn fetch_bundle(base: &str) -> Result<Bundle, String> {
+pub(crate) async fn fetch_bundle(base: &str) -> Result<Bundle, String> {
     let manifest = fetch::bytes(&format!("{base}manifest.json")).await?;
     let weights = fetch::bytes(&format!("{base}weights.safetensors")).await?;
     Bundle::from_bytes(&manifest, &weights)

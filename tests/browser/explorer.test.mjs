@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launch, open, serve, settled, shownFormulation, nativePrediction, ROOT } from './harness.mjs';
@@ -46,6 +47,19 @@ async function drawn(page, token) {
   }, token, { timeout: 120_000 });
 }
 
+/** A bundle's fingerprint as links carry it: the first 8 hex digits of SHA-256 of its codes. */
+function fingerprint(dir) {
+  const bytes = readFileSync(join(dir, 'weights.safetensors'));
+  const n = Number(bytes.readBigUInt64LE(0));
+  const [start, end] = JSON.parse(bytes.subarray(8, 8 + n).toString()).codes.data_offsets;
+  return createHash('sha256').update(bytes.subarray(8 + n + start, 8 + n + end)).digest('hex').slice(0, 8);
+}
+
+/** Material names of a plot's points, in order (from the hover text). */
+async function pointNames(page, id) {
+  return page.evaluate((id) => document.getElementById(id).data[0].text.map((t) => t.match(/<b>(.*?)<\/b>/)[1]), id);
+}
+
 /** CSV of `mixlab project` → name → [x, y(, z)]. */
 function parseCoords(csv) {
   const [, ...rows] = csv.trim().split('\n');
@@ -62,7 +76,15 @@ describe('embedding explorer', () => {
     cli('train', '--data', join(dir, 'syn.csv'), '--targets', 'property,property_2,property_3', '--code-dim', '16',
       '--steps', '300', '--snapshots', '8', '--members', '1', '--materials-info', join(dir, 'groups.csv'),
       '--out', join(dir, 'syn'));
-    site = await serve({ mounts: [['/syn/', join(dir, 'syn')]] });
+    // A second model of the same materials, trained on the first 300 formulations in reverse
+    // order: fewer materials, in another order (selections must follow names, not indices).
+    const [head, ...rows] = readFileSync(join(dir, 'syn.csv'), 'utf8').trim().split('\n');
+    const early = rows.filter((r) => Number(r.split(',')[0].slice(1)) < 300).reverse();
+    writeFileSync(join(dir, 'syn-b.csv'), [head, ...early].join('\n') + '\n');
+    cli('train', '--data', join(dir, 'syn-b.csv'), '--targets', 'property,property_2,property_3', '--code-dim', '16',
+      '--steps', '100', '--snapshots', '4', '--members', '1', '--materials-info', join(dir, 'groups.csv'),
+      '--name', 'Synthetic B', '--out', join(dir, 'syn-b'));
+    site = await serve({ mounts: [['/syn/', join(dir, 'syn')], ['/syn-b/', join(dir, 'syn-b')]] });
     browser = await launch({ webgpu: false });
   });
   after(async () => {
@@ -300,5 +322,114 @@ describe('embedding explorer', () => {
     const [svg] = await Promise.all([page.waitForEvent('download'), page.click('#explorer-svg')]);
     assert.match(svg.suggestedFilename(), /^mixlab-pca\.2\.svg$/);
     await page.close();
+  });
+
+  test('another bundle side by side: same projection, reopened by link, selection and focus linked by name', async () => {
+    const { page, errors } = await open(browser.context, `${site.url}?model=models/shampoo/&backend=cpu`);
+    assert.equal(await settled(page), 'ready');
+    await openExplorer(page);
+    await page.selectOption('#explorer-compare', 'model:models/concrete/');
+    await page.waitForFunction(() => document.getElementById('explorer').dataset.compareModel?.startsWith('Concrete'), null, { timeout: 60_000 });
+    const b = await plotState(page, 'explorer-plot-b');
+    const native = parseCoords(cli('project', '--bundle', join(ROOT, 'public/models/concrete'), '--spec', 'pca.2'));
+    assert.equal(b.x.length, native.length);
+    native.forEach(([x, y], i) => assert.ok(Math.abs(x - b.x[i]) < 1e-6 && Math.abs(y - b.y[i]) < 1e-6, `point ${i}`));
+    assert.match(await page.evaluate(() => document.getElementById('explorer-plot-b').layout.title.text), /^Concrete .*: PCA 2-D$/);
+    // The other model follows the main projection (fitted to its 7 materials: stored in its bundle).
+    await page.selectOption('#explorer-method', 'umap');
+    const token = await page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get('cmp'));
+    assert.match(token, /^umap\.2\./);
+    await page.waitForFunction((t) => document.getElementById('explorer').dataset.compareSpec === t, token, { timeout: 60_000 });
+    const link = await page.$eval('#explorer-link', (i) => i.value);
+    assert.match(link, /om=models\/concrete\/&oh=[0-9a-f]{8}/);
+    const before = await plotState(page, 'explorer-plot-b');
+    const again = await open(browser.context, link);
+    await settled(again.page);
+    await again.page.waitForFunction((t) => document.getElementById('explorer')?.dataset.compareSpec === t, token, { timeout: 60_000 });
+    assert.deepEqual(await plotState(again.page, 'explorer-plot-b'), before);
+    assert.equal(await again.page.$eval('#explorer-compare', (s) => s.value), 'model:models/concrete/');
+    await again.page.close();
+    assert.deepEqual(errors, []);
+    await page.close();
+
+    // Two models of the same materials (in another order, B lacking some), from a link.
+    const [ha, hb] = [fingerprint(join(dir, 'syn')), fingerprint(join(dir, 'syn-b'))];
+    const shared = `${site.url}?model=syn/&backend=cpu#x=1&h=${ha}&proj=pca.2&sel=1000-1199&cmp=pca.2&om=syn-b/&oh=${hb}`;
+    const two = await open(browser.context, shared);
+    assert.equal(await settled(two.page), 'ready');
+    await two.page.waitForFunction(() => document.getElementById('explorer')?.dataset.compareModel === 'Synthetic B', null, { timeout: 60_000 });
+    const namesA = await pointNames(two.page, 'explorer-plot');
+    const namesB = await pointNames(two.page, 'explorer-plot-b');
+    assert.equal(namesA.length, 1200);
+    assert.ok(namesB.length < 1200 && namesB.length > 900, `B has ${namesB.length} materials`);
+    assert.notDeepEqual(namesB.slice(0, 50), namesA.slice(0, 50), 'another order');
+    const selectedNames = async (id, names) => (await plotState(two.page, id)).selected.map((i) => names[i]).sort();
+    const wantB = namesA.slice(1000, 1200).filter((n) => namesB.includes(n)).sort();
+    assert.ok(wantB.length > 100 && wantB.length < 200, `${wantB.length} of the selection are in B`);
+    assert.deepEqual(await selectedNames('explorer-plot-b', namesB), wantB);
+
+    // A lasso on B selects the same materials (by name) on A.
+    const box = await two.page.evaluate(() => {
+      const gd = document.getElementById('explorer-plot-b');
+      gd.scrollIntoView();
+      const r = gd.getBoundingClientRect();
+      const s = gd._fullLayout._size;
+      return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h };
+    });
+    await two.page.mouse.move(box.x + 2, box.y + 2);
+    await two.page.mouse.down();
+    for (const [fx, fy] of [[0.5, 0.01], [0.5, 0.99], [0.01, 0.99], [0.01, 0.02]]) {
+      await two.page.mouse.move(box.x + fx * box.w, box.y + fy * box.h, { steps: 8 });
+    }
+    await two.page.mouse.up();
+    await two.page.waitForFunction(() => !location.hash.includes("sel=1000-1199"));
+    await two.page.waitForFunction(() => Array.from(document.getElementById('explorer-plot').data[0].selectedpoints ?? []).length > 0);
+    const onA = await selectedNames('explorer-plot', namesA);
+    const onB = await selectedNames('explorer-plot-b', namesB);
+    assert.deepEqual(onA, onB);
+    const stateB = await plotState(two.page, 'explorer-plot-b');
+    const mid = await two.page.evaluate(() => { const xa = document.getElementById('explorer-plot-b')._fullLayout.xaxis; return xa.p2l(xa._length / 2); });
+    assert.ok(stateB.selected.every((i) => stateB.x[i] <= mid), 'the lassoed half of B');
+
+    // A click on B focuses the same material on A (its most isolated point, for a sure hit).
+    const pick = await two.page.evaluate(() => {
+      const gd = document.getElementById('explorer-plot-b');
+      gd.scrollIntoView();
+      const { xaxis, yaxis, _size } = gd._fullLayout;
+      const r = gd.getBoundingClientRect();
+      const t = gd.data[0];
+      const px = t.x.map((x, i) => [r.left + _size.l + xaxis.l2p(x), r.top + _size.t + yaxis.l2p(t.y[i])]);
+      let best = [-1, 0];
+      px.forEach(([x, y], i) => {
+        if (x < r.left + _size.l + 10 || x > r.left + _size.l + _size.w - 10 || y < r.top + _size.t + 10 || y > r.top + _size.t + _size.h - 10) return;
+        let near = Infinity;
+        px.forEach(([u, v], j) => { if (j !== i) near = Math.min(near, Math.hypot(u - x, v - y)); });
+        if (near > best[1]) best = [i, near];
+      });
+      return { i: best[0], x: px[best[0]][0], y: px[best[0]][1] };
+    });
+    await two.page.mouse.click(pick.x, pick.y);
+    await two.page.waitForFunction(() => document.getElementById('explorer').dataset.focus !== '');
+    const focus = Number(await two.page.$eval('#explorer', (e) => e.dataset.focus));
+    assert.equal(namesA[focus], namesB[pick.i]);
+    // B marks it too, with lines to its own nearest materials.
+    await two.page.waitForFunction(() => document.getElementById('explorer-plot-b').data.some((t) => t.name === 'focus'));
+    assert.deepEqual(await two.page.evaluate(() => document.getElementById('explorer-plot-b').data.find((t) => t.name === 'focus').x), [stateB.x[pick.i]]);
+    await two.page.close();
+
+    // The other model is checked: a changed one, or one on another site, is refused with a message.
+    for (const [om, oh, why] of [['syn-b/', '00000000', /compared model.*another version of this model/],
+      ['https:/evil.example/', hb, /"om"/]]) {
+      const bad = await open(browser.context, `${site.url}?model=syn/&backend=cpu#x=1&h=${ha}&proj=pca.2&cmp=pca.2&om=${om}&oh=${oh}`);
+      const requests = [];
+      bad.page.on('request', (r) => requests.push(r.url()));
+      await settled(bad.page);
+      await bad.page.waitForSelector('#explorer-message', { timeout: 60_000 });
+      assert.match(await bad.page.$eval('#explorer-message', (e) => e.textContent), why);
+      await bad.page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
+      assert.equal((await plotState(bad.page)).x.length, 1200);
+      assert.ok(requests.every((u) => u.startsWith(site.url) || u.startsWith(`blob:${site.url}`)), requests.join(' '));
+      await bad.page.close();
+    }
   });
 });

@@ -80,8 +80,55 @@ pub struct View {
     pub distance: Distance,
     /// Snapshot index of the learning-dynamics slider; `None` = the trained codes.
     pub step: Option<usize>,
-    /// A second projection drawn beside the first, selection linked.
+    /// A second projection drawn beside the first, selection linked (by material name when
+    /// it is of another model).
     pub compare: Option<Spec>,
+    /// The other model the second projection shows; `None` = this one.
+    pub other: Option<OtherModel>,
+}
+
+/// Another bundle, for a side-by-side comparison: its path relative to the page (only the
+/// page's own site is ever asked for it) and its fingerprint when the link was made.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OtherModel {
+    pub path: String,
+    pub fingerprint: String,
+}
+
+/// Longest bundle path a link may name.
+pub const MAX_PATH: usize = 200;
+
+/// Whether `path` may name another bundle: relative to the page, on its own site (no scheme,
+/// no `//`, no `..`), in plain characters. Links come from chat; they must not make the
+/// app ask another host for anything.
+pub fn bundle_path_ok(path: &str) -> bool {
+    !path.is_empty()
+        && path.len() <= MAX_PATH
+        && !path.starts_with('/')
+        && !path.contains("//")
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_~./".contains(&b))
+        && path.split('/').all(|seg| seg != ".." && seg != ".")
+}
+
+impl View {
+    /// Check the loaded other model against the link: its fingerprint, and that the second
+    /// projection fits its number of materials.
+    pub fn check_other(&self, fingerprint: &str, materials: usize) -> Result<(), ViewError> {
+        let Some(o) = &self.other else { return Ok(()) };
+        if o.fingerprint != fingerprint {
+            return Err(ViewError::Outdated {
+                link: o.fingerprint.clone(),
+                now: fingerprint.into(),
+            });
+        }
+        if let Some(c) = &self.compare {
+            c.validate(materials)
+                .map_err(|e| entry_error("cmp", &spec_token(c), e.to_string()))?;
+        }
+        Ok(())
+    }
 }
 
 impl View {
@@ -99,6 +146,7 @@ impl View {
             distance: Distance::Euclidean,
             step: None,
             compare: None,
+            other: None,
         }
     }
 }
@@ -321,6 +369,10 @@ pub fn to_fragment(view: &View) -> String {
     if let Some(c) = &view.compare {
         parts.push(format!("cmp={}", spec_token(c)));
     }
+    if let Some(o) = &view.other {
+        parts.push(format!("om={}", o.path));
+        parts.push(format!("oh={}", o.fingerprint));
+    }
     parts.join("&")
 }
 
@@ -340,6 +392,7 @@ pub fn from_fragment(fragment: &str, limits: &Limits<'_>) -> Result<View, ViewEr
     let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
     let mut view = View::default_for(limits.fingerprint);
     let mut version_seen = false;
+    let (mut other_path, mut other_hash) = (None, None);
     let n = limits.materials;
     let index = |entry: &str, text: &str, below: usize, what: &str| {
         text.parse::<usize>()
@@ -366,6 +419,22 @@ pub fn from_fragment(fragment: &str, limits: &Limits<'_>) -> Result<View, ViewEr
             }
             "proj" => view.spec = parse_spec_token(key, value)?,
             "cmp" => view.compare = Some(parse_spec_token(key, value)?),
+            "om" => {
+                if !bundle_path_ok(value) {
+                    return Err(entry_error(
+                        key,
+                        value,
+                        "not a bundle path on this site (letters, digits, - _ ~ . / only)",
+                    ));
+                }
+                other_path = Some(value.to_string());
+            }
+            "oh" => {
+                if value.len() != 8 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(entry_error(key, value, "not a model fingerprint"));
+                }
+                other_hash = Some(value.to_string());
+            }
             "col" => {
                 let (kind, arg) = value.split_once('.').unwrap_or((value, ""));
                 view.colour = match kind {
@@ -445,6 +514,27 @@ pub fn from_fragment(fragment: &str, limits: &Limits<'_>) -> Result<View, ViewEr
     if !version_seen {
         return Err(entry_error("x", "", "the view version is missing"));
     }
+    match (other_path, other_hash) {
+        (None, None) => {}
+        (Some(path), Some(fingerprint)) => {
+            if view.compare.is_none() {
+                return Err(entry_error(
+                    "om",
+                    &path,
+                    "another model needs its projection (cmp)",
+                ));
+            }
+            view.other = Some(OtherModel { path, fingerprint });
+        }
+        (Some(path), None) => {
+            return Err(entry_error(
+                "om",
+                &path,
+                "the other model's fingerprint (oh) is missing",
+            ));
+        }
+        (None, Some(h)) => return Err(entry_error("oh", &h, "no other model (om) is named")),
+    }
     // 3-D pictures have no 2-D ranges and vice versa.
     let camera_fits = !matches!(
         (&view.camera, view.spec.dims),
@@ -492,7 +582,12 @@ mod tests {
         v.distance = Distance::Cosine;
         v.step = Some(9);
         v.compare = Some(Spec::new(Method::Umap, 2));
+        v.other = Some(OtherModel {
+            path: "models/glass-tg/".into(),
+            fingerprint: "12ab34cd".into(),
+        });
         let text = to_fragment(&v);
+        assert!(text.contains("om=models/glass-tg/&oh=12ab34cd"), "{text}");
         assert!(text.contains("sel=3-7.12.39"), "{text}");
         assert!(text.contains("col=meta.group%20name"), "{text}");
         assert_eq!(from_fragment(&format!("#{text}"), &limits(&meta)), Ok(v));
@@ -531,6 +626,36 @@ mod tests {
         assert!(bad("x=1&step=10").contains("snapshot index below 10"));
         assert!(bad("x=1&evil=<script>").contains("unknown entry"));
         assert!(bad("x=1&col=meta.%zz").contains("%-escape"));
+        // Another model: on this site only, with its fingerprint and projection.
+        let other = |om: &str| format!("x=1&cmp=pca.2&om={om}&oh=12ab34cd");
+        for path in [
+            "https:/evil.example/",
+            "//evil.example/m/",
+            "/models/x/",
+            "models/../../x/",
+            "models/<b>/",
+            "models/a%2F/",
+        ] {
+            assert!(bad(&other(path)).contains("\"om\""), "{path}");
+        }
+        assert!(from_fragment(&other("models/glass-tg/"), &l).is_ok());
+        assert!(bad("x=1&cmp=pca.2&om=models/a/").contains("fingerprint (oh) is missing"));
+        assert!(bad("x=1&om=models/a/&oh=12ab34cd").contains("needs its projection"));
+        assert!(bad("x=1&cmp=pca.2&om=models/a/&oh=xyz").contains("not a model fingerprint"));
+        assert!(bad("x=1&oh=12ab34cd").contains("no other model"));
+        // The other model is checked once it is loaded.
+        let v = from_fragment("x=1&cmp=tsne.2.p30&om=models/a/&oh=12ab34cd", &l).unwrap();
+        assert!(v.check_other("12ab34cd", 200).is_ok());
+        let outdated = v.check_other("00000000", 200).unwrap_err().to_string();
+        assert!(
+            outdated.contains("another version of this model"),
+            "{outdated}"
+        );
+        let small = v.check_other("12ab34cd", 20).unwrap_err().to_string();
+        assert!(
+            small.contains("\"cmp\"") && small.contains("needs at least 92"),
+            "{small}"
+        );
         // A minimal link is the default view.
         assert_eq!(from_fragment("x=1", &l), Ok(View::default_for("0badf00d")));
     }
