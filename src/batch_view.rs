@@ -83,7 +83,8 @@ pub fn BatchSection(state: State, batch: BatchState) -> impl IntoView {
     };
     view! {
         <section class="card batch" id="batch" aria-labelledby="batch-title"
-            data-phase=phase_id data-worker=move || batch.ready.get().unwrap_or_default()>
+            data-phase=phase_id data-worker=move || batch.ready.get().unwrap_or_default()
+            data-file=move || batch.file_name.get()>
             <h2 id="batch-title">"Score a file"</h2>
             <p class="note">"A CSV of formulations: wide (an id column, a column per material, the conditions; amounts as fractions, percentages or masses) or long (formulation_id, material, amount). Comma or semicolon separated; with semicolons, decimal commas are read. The file is read here, in your browser: nothing is uploaded."</p>
             <div id="batch-drop" class="drop-zone" on:dragover=|ev: web_sys::DragEvent| ev.prevent_default() on:drop=dropped>

@@ -323,7 +323,8 @@ impl Explorer {
             let mut view = View::default_for(&md.fingerprint);
             view.spec = Spec::new(projection::Method::Pca, 2);
             let hash = fragment();
-            if first && hash.contains("x=") {
+            // Any fragment is a view (one without its version is reported, not ignored).
+            if first && !hash.trim_start_matches('#').is_empty() {
                 let limits = Limits {
                     fingerprint: &md.fingerprint,
                     materials: md.n,

@@ -18,6 +18,7 @@ mod storage;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use mixlab_core::explorer::view;
 use mixlab_core::{Bundle, Device, link};
 
 use backend::{Backend, choose_device};
@@ -85,12 +86,30 @@ fn edit_from_link(bundle: &Bundle) -> (Edit, Option<String>) {
 }
 
 async fn start(state: State) {
-    let base = with_slash(browser::query_param("model").unwrap_or_else(|| DEFAULT_MODEL.into()));
+    // A link's model must be a bundle on this site; one that is not, or fails to load, is
+    // reported and the default model opens instead.
+    let mut fallback = None;
+    let mut base = match browser::query_param("model").map(with_slash) {
+        Some(p) if view::bundle_path_ok(&p) => p,
+        Some(p) => {
+            fallback = Some(link::LinkError::Model(p).to_string());
+            DEFAULT_MODEL.to_string()
+        }
+        None => DEFAULT_MODEL.to_string(),
+    };
     state
         .status
         .set(Status::Loading(format!("Loading model from {base}…")));
     let bundle = match fetch_bundle(&base).await {
         Ok(b) => b,
+        Err(msg) if base != DEFAULT_MODEL => {
+            fallback = Some(msg);
+            base = DEFAULT_MODEL.to_string();
+            match fetch_bundle(&base).await {
+                Ok(b) => b,
+                Err(msg) => return state.status.set(Status::Failed(msg)),
+            }
+        }
         Err(msg) => return state.status.set(Status::Failed(msg)),
     };
     state
@@ -98,7 +117,15 @@ async fn start(state: State) {
         .set(Status::Loading("Starting the compute backend…".into()));
     let (device, backend, note) = choose_device(browser::query_param("backend").as_deref()).await;
     state.backend_note.set(note);
-    let (edit, problem) = edit_from_link(&bundle);
+    let (edit, problem) = match &fallback {
+        Some(_) => (default_edit(&bundle.manifest), None),
+        None => edit_from_link(&bundle),
+    };
+    if let Some(why) = fallback {
+        state.notice.set(Some(Notice::Error(format!(
+            "The link's model could not be opened ({why}); showing the default model instead."
+        ))));
+    }
     if let Some(p) = problem {
         state.notice.set(Some(Notice::Error(format!(
             "The link could not be opened as it is ({p}); showing the model's default formulation instead."

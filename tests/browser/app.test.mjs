@@ -74,7 +74,7 @@ describe('static hosting', () => {
   });
 });
 
-describe('broken bundles give a readable error, not a blank page', () => {
+describe('a link to a broken bundle gives a readable error and the default model', () => {
   let browser, site, dir;
   const manifest = readFileSync(join(BUNDLE, 'manifest.json'), 'utf8');
   const weights = readFileSync(join(BUNDLE, 'weights.safetensors'));
@@ -101,12 +101,14 @@ describe('broken bundles give a readable error, not a blank page', () => {
   for (const [name, [, , message]] of Object.entries(cases)) {
     test(name, async () => {
       const { page, errors } = await open(browser.context, `${site.url}?model=bad/${name}/`);
-      assert.equal(await settled(page), 'error');
-      const text = await page.textContent('#error');
+      // The message, and the default model opened instead: the app stays usable.
+      assert.equal(await settled(page), 'ready');
+      const text = await page.textContent('#notice');
       assert.match(text, message);
       assert.match(text, new RegExp(`bad/${name}/`), 'the message names the bundle');
-      // The page is still alive (no panic took the wasm instance down): its header is there.
+      assert.match(text, /showing the default model instead/);
       assert.equal(await page.textContent('h1'), 'Mixlab');
+      assertClose(assert, await shownPredictions(page), native);
       assert.ok(errors.every((e) => e.includes('404')), `unexpected console errors: ${errors}`);
       await page.close();
     });

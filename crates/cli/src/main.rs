@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mixlab_core::bundle::{CodeActivation, HiddenActivation, TargetKind, Transform};
 use mixlab_core::data::{Dataset, TargetSpec, WideSpec, is_long_header, read_long, read_wide};
 use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
-use mixlab_core::explorer::{export, precomputed, view};
+use mixlab_core::explorer::{colour, export, precomputed, view};
 use mixlab_core::fit_material::{FitConfig, fit_material};
 use mixlab_core::formulation::{Formulation, batch_of};
 use mixlab_core::metrics::{fold_splits, random_splits};
@@ -415,6 +415,15 @@ enum Command {
         k: usize,
         #[arg(long, value_parser = ["euclidean", "cosine"], default_value = "euclidean")]
         distance: String,
+    },
+    /// Check a share link against a bundle as the app opens it, and print what it holds as
+    /// JSON (model path, formulation, conditions, explorer view); a bad part is named.
+    Link {
+        /// Bundle directory the link is read against.
+        #[arg(long)]
+        bundle: PathBuf,
+        /// The link: a whole URL or its `?…#…` part.
+        url: String,
     },
     /// Predict one formulation (the bundle's default unless given) and print JSON.
     Predict {
@@ -1023,6 +1032,50 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 ds.rows(),
                 materials,
                 ds.entries.len()
+            );
+            Ok(())
+        }
+        Command::Link { bundle, url } => {
+            let bundle = Bundle::read_dir(&bundle)?;
+            let m = &bundle.manifest;
+            let part = |what: &'static str| {
+                move |e: link::LinkError| CliError::Usage(format!("the link's {what}: {e}"))
+            };
+            let parts = link::parts_of(&url).map_err(part("address"))?;
+            let formulation = match &parts.formulation {
+                Some(text) => link::formulation_from_text(m, text).map_err(part("formulation"))?,
+                None => Formulation::default_of(m),
+            };
+            let defaults = m.default_condition_values();
+            let conditions = match &parts.conditions {
+                Some(text) => {
+                    link::conditions_from_text(m, text, &defaults).map_err(part("conditions"))?
+                }
+                None => defaults,
+            };
+            let view = if parts.fragment.is_empty() {
+                None
+            } else {
+                let meta = colour::metadata_keys(m);
+                let limits = view::Limits {
+                    fingerprint: &view::fingerprint(&bundle.weights().codes),
+                    materials: m.materials.len(),
+                    targets: m.targets.len(),
+                    snapshots: m.snapshot_steps.len(),
+                    metadata: &meta,
+                };
+                let v = view::from_fragment(&parts.fragment, &limits)
+                    .map_err(|e| CliError::Usage(format!("the link's view: {e}")))?;
+                Some(view::to_fragment(&v))
+            };
+            println!(
+                "{}",
+                serde_json::json!({
+                    "model": parts.model,
+                    "formulation": link::formulation_to_text(m, &formulation),
+                    "conditions": link::conditions_to_text(m, &conditions),
+                    "view": view,
+                })
             );
             Ok(())
         }

@@ -33,7 +33,9 @@ pub enum BundleError {
     UnsupportedVersion { found: u32 },
     #[error("manifest is inconsistent: {0}")]
     Manifest(String),
-    #[error("weights.safetensors cannot be read: {0}")]
+    #[error(
+        "weights.safetensors cannot be read ({0}): it must be the complete file saved with this manifest.json"
+    )]
     Weights(String),
     #[error("weights.safetensors has no tensor named {0:?}")]
     MissingTensor(String),

@@ -13,18 +13,20 @@ use crate::formulation::{Formulation, Row};
 pub enum LinkError {
     #[error("entry {0} ({1:?}) is not material:percent")]
     Shape(usize, String),
+    #[error("entry {0} ({1:?}) is not name:value")]
+    ConditionShape(usize, String),
     #[error("the model has no material {0:?}")]
     UnknownMaterial(String),
     #[error("the model has no condition {0:?}")]
     UnknownCondition(String),
     #[error("{0:?} is given twice")]
     Duplicate(String),
-    #[error("{what}: {text:?} is not a number between {min} and {max}")]
+    #[error("{what}: {text:?} is not {range}")]
     Number {
         what: String,
         text: String,
-        min: f64,
-        max: f64,
+        /// "a number between 0 and 100", "a number above 0", "a finite number".
+        range: String,
     },
     #[error("unknown flag {1:?} on {0:?} (q = q.s., l = locked)")]
     Flag(String, String),
@@ -32,6 +34,78 @@ pub enum LinkError {
     TwoQs,
     #[error("the percentages sum to {0:.4} %, not 100 %")]
     Sum(f64),
+    #[error(
+        "the link's model {0:?} is not a bundle on this site (a path such as models/glass-tg/)"
+    )]
+    Model(String),
+}
+
+/// What Mixlab reads of a share link's address: `?model=…&f=…&c=…#view`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LinkParts {
+    /// The bundle's path relative to the page (checked: on the page's own site).
+    pub model: Option<String>,
+    pub formulation: Option<String>,
+    pub conditions: Option<String>,
+    /// The explorer's view, without `#` (empty when there is none).
+    pub fragment: String,
+}
+
+/// `application/x-www-form-urlencoded` decoding exactly as the page's `URLSearchParams` does
+/// it (WHATWG): `+` is a space, a `%` not followed by two hex digits stays as it is, and bytes
+/// that are not UTF-8 become U+FFFD. The CLI and the app then read a link the same way.
+fn query_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(b) => {
+                    out.push(b);
+                    i += 2;
+                }
+                None => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Split a share link (a whole URL, or just its `?…#…` part) into what Mixlab reads. The
+/// model must be a path on the page's own site: a link from chat must not make the app fetch
+/// from another host.
+pub fn parts_of(url: &str) -> Result<LinkParts, LinkError> {
+    let (rest, fragment) = url.split_once('#').unwrap_or((url, ""));
+    let query = rest.split_once('?').map_or("", |(_, q)| q);
+    let mut parts = LinkParts {
+        fragment: fragment.to_string(),
+        ..LinkParts::default()
+    };
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = query_decode(value);
+        match key {
+            "model" => {
+                let path = if value.ends_with('/') {
+                    value
+                } else {
+                    format!("{value}/")
+                };
+                if !crate::explorer::view::bundle_path_ok(&path) {
+                    return Err(LinkError::Model(path));
+                }
+                parts.model = Some(path);
+            }
+            "f" => parts.formulation = Some(value),
+            "c" => parts.conditions = Some(value),
+            _ => {}
+        }
+    }
+    Ok(parts)
 }
 
 fn escape(name: &str) -> String {
@@ -68,8 +142,11 @@ fn number(what: &str, text: &str, min: f64, max: f64) -> Result<f64, LinkError> 
         .ok_or_else(|| LinkError::Number {
             what: what.to_string(),
             text: text.to_string(),
-            min,
-            max,
+            range: match (min, max) {
+                (f64::MIN_POSITIVE, f64::MAX) => "a number above 0".into(),
+                (_, f64::MAX) => "a finite number".into(),
+                _ => format!("a number between {min} and {max}"),
+            },
         })
 }
 
@@ -159,7 +236,7 @@ pub fn conditions_from_text(
     for (k, entry) in text.split(';').filter(|e| !e.trim().is_empty()).enumerate() {
         let (name, value) = entry
             .split_once(':')
-            .ok_or_else(|| LinkError::Shape(k + 1, entry.to_string()))?;
+            .ok_or_else(|| LinkError::ConditionShape(k + 1, entry.to_string()))?;
         let name = unescape(name.trim());
         let j = manifest
             .conditions
@@ -169,7 +246,12 @@ pub fn conditions_from_text(
         if std::mem::replace(&mut seen[j], true) {
             return Err(LinkError::Duplicate(name));
         }
-        values[j] = number(&name, value, -f64::MAX, f64::MAX)?;
+        // A log10 input must be positive (log10 of 0 or less is no number).
+        let min = match manifest.conditions[j].transform {
+            crate::bundle::Transform::Log10 => f64::MIN_POSITIVE,
+            crate::bundle::Transform::None => -f64::MAX,
+        };
+        values[j] = number(&name, value, min, f64::MAX)?;
     }
     Ok(values)
 }
@@ -240,5 +322,44 @@ mod tests {
         );
         assert!(conditions_from_text(&m, "nope:1", &defaults).is_err());
         assert!(conditions_from_text(&m, &format!("{name}:NaN"), &defaults).is_err());
+    }
+
+    #[test]
+    fn a_link_address_splits_and_refuses_other_hosts() {
+        let p = parts_of("https://mixlab.example/app/?model=models/glass-tg&f=Si%3AO2%3A50;B+C:50&c=t:1#x=1&foc=2")
+            .unwrap();
+        assert_eq!(p.model.as_deref(), Some("models/glass-tg/"));
+        assert_eq!(p.formulation.as_deref(), Some("Si:O2:50;B C:50"));
+        assert_eq!(p.conditions.as_deref(), Some("t:1"));
+        assert_eq!(p.fragment, "x=1&foc=2");
+        assert_eq!(parts_of("?f=a:100").unwrap().model, None);
+        for evil in [
+            "https://evil.example/m/",
+            "//evil.example/m",
+            "/abs/",
+            "../up/",
+        ] {
+            let url = format!("?model={evil}");
+            assert!(matches!(parts_of(&url), Err(LinkError::Model(_))), "{evil}");
+        }
+        // As URLSearchParams: a broken escape stays, bytes that are not UTF-8 become U+FFFD.
+        assert_eq!(parts_of("?f=a%zz").unwrap().formulation.as_deref(), Some("a%zz"));
+        assert_eq!(parts_of("?f=%FFa").unwrap().formulation.as_deref(), Some("\u{FFFD}a"));
+    }
+
+    #[test]
+    fn a_log10_condition_must_be_positive() {
+        let mut m = tiny().manifest;
+        let name = m.conditions[0].name.clone();
+        m.conditions[0].transform = crate::bundle::Transform::Log10;
+        let defaults = m.default_condition_values();
+        let err = conditions_from_text(&m, &format!("{name}:-5"), &defaults).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{name}: \"-5\" is not a number above 0")
+        );
+        assert!(conditions_from_text(&m, &format!("{name}:0.5"), &defaults).is_ok());
+        let shape = conditions_from_text(&m, &name, &defaults).unwrap_err();
+        assert!(shape.to_string().contains("is not name:value"), "{shape}");
     }
 }

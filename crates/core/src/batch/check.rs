@@ -186,7 +186,7 @@ impl Layout {
         carry: &[String],
     ) -> Result<Layout, BatchError> {
         if header.iter().all(String::is_empty) {
-            return Err(BatchError::NoHeader);
+            return Err(BatchError::BlankHeader);
         }
         let mut seen = HashMap::new();
         for (i, h) in header.iter().enumerate() {
@@ -781,6 +781,10 @@ impl<'m> Checker<'m> {
 
 /// `v` to 6 significant digits, for messages.
 fn round_sig(v: f64) -> String {
+    // 1e308 written out is 309 digits: large sums are shown in scientific notation.
+    if v.abs() >= 1e9 {
+        return format!("{v:.4e}");
+    }
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     s.to_string()

@@ -38,8 +38,13 @@ pub enum Format {
 pub enum BatchError {
     #[error("the file cannot be read: {0}")]
     Io(String),
+    /// Not UTF-8 CSV text (another encoding, binary, a workbook), said with what to do.
+    #[error("{0}")]
+    NotText(String),
     #[error("the file is empty: it has no header row")]
     NoHeader,
+    #[error("the header (row 1) has no column names: the first row must name the columns")]
+    BlankHeader,
     #[error("the file has no data rows after its header")]
     NoRows,
     #[error("column {column} ({name:?}) has the same name as column {first}")]
@@ -70,6 +75,21 @@ impl<R: Read> Records<R> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(true) => {
                 self.row += 1;
+                // Past the sniffed head, a legacy-encoded name is found here, by row and column.
+                if let Some(c) = self
+                    .record
+                    .iter()
+                    .position(|f| std::str::from_utf8(f).is_err())
+                {
+                    return Err(BatchError::NotText(format!(
+                        "row {}, column {}: {}",
+                        self.row,
+                        c + 1,
+                        "the cell is not UTF-8 text: the file is in a legacy encoding such as \
+                         CP949 (Korean) or Windows-1252; save it from your spreadsheet as \
+                         \"CSV UTF-8\" and upload that"
+                    )));
+                }
                 Ok(Some((self.row, &self.record)))
             }
             Ok(false) => Ok(None),
@@ -80,7 +100,10 @@ impl<R: Read> Records<R> {
 
 /// Open a CSV stream: BOM skipped, dialect sniffed, header read and trimmed.
 pub fn records(input: impl Read) -> Result<Records<impl Read>, BatchError> {
-    let (dialect, input) = open(input).map_err(|e| BatchError::Io(e.to_string()))?;
+    let (dialect, input) = open(input).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => BatchError::NotText(e.to_string()),
+        _ => BatchError::Io(e.to_string()),
+    })?;
     let mut reader = dialect.reader(input);
     let mut head = csv::ByteRecord::new();
     if !reader
