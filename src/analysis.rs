@@ -13,7 +13,7 @@ use mixlab_core::formulation::batch_of;
 use serde_json::{Value, json};
 
 use crate::browser::now_ms;
-use crate::plot::{ensure_plotly, react, set_data};
+use crate::plot::{self, ensure_plotly, react, set_data};
 use crate::state::{Notice, State, engine, predicting};
 
 /// Points on the response curve.
@@ -89,9 +89,13 @@ fn axis_suffix(t: usize) -> String {
 fn axis_title(m: &Manifest, t: usize) -> String {
     let target = &m.targets[t];
     match (target.kind, target.unit.is_empty()) {
-        (TargetKind::Binary, _) => format!("{} (P, %)", target.name),
-        (_, true) => target.name.clone(),
-        _ => format!("{} ({})", target.name, target.unit),
+        (TargetKind::Binary, _) => format!("{} (P, %)", plot::escape(&target.name)),
+        (_, true) => plot::escape(&target.name),
+        _ => format!(
+            "{} ({})",
+            plot::escape(&target.name),
+            plot::escape(&target.unit)
+        ),
     }
 }
 
@@ -170,7 +174,8 @@ async fn run(state: State) -> Result<(), String> {
                 "automargin": true, "type": if log { "log" } else { "linear" }});
             curves.insert(target.name.clone(), json!(ys));
         }
-        layout["xaxis"] = json!({"title": {"text": format!("{} (mass %)", name(mat))}});
+        layout["xaxis"] =
+            json!({"title": {"text": format!("{} (mass %)", plot::escape(&name(mat)))}});
         // Shade the material's training range: outside it the curve extrapolates.
         if let Some(info) = m.materials.get(mat).filter(|x| x.usage_count > 0) {
             layout["shapes"] = json!([{"type": "rect", "xref": "x", "yref": "paper",
@@ -215,8 +220,9 @@ async fn run(state: State) -> Result<(), String> {
         let deltas: Vec<f64> = (1..=movable.len())
             .map(|r| display(target.kind, p.values[r * p.targets + t] - base))
             .collect();
-        data.push(json!({"type": "bar", "orientation": "h", "y": names, "x": deltas,
-            "xaxis": format!("x{axis}"), "yaxis": format!("y{axis}"), "name": target.name,
+        let labels: Vec<String> = names.iter().map(|n| plot::escape(n)).collect();
+        data.push(json!({"type": "bar", "orientation": "h", "y": labels, "x": deltas,
+            "xaxis": format!("x{axis}"), "yaxis": format!("y{axis}"), "name": plot::escape(&target.name),
             "marker": {"color": deltas.iter().map(|d| if *d >= 0.0 { "#2f6fde" } else { "#b42318" }).collect::<Vec<_>>()}}));
         for (n, d) in names.iter().zip(&deltas) {
             let entry = table.entry(n.clone()).or_insert_with(|| json!({}));

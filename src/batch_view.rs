@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::batch::{BatchState, Phase, Scored};
 use crate::browser;
-use crate::plot::{ensure_plotly, react, set_data};
+use crate::plot::{self, ensure_plotly, react, set_data};
 use crate::state::{DEFAULT_MODEL, Source, State};
 
 /// Rows per page of the results table.
@@ -463,8 +463,8 @@ async fn draw(scored: Arc<Scored>) {
         let data =
             json!([{ "type": "histogram", "x": r.values[t], "marker": {"color": "#2a6f97"} }]);
         let layout = json!({
-            "title": {"text": format!("Predicted {}", r.targets[t]), "font": {"size": 13}},
-            "xaxis": {"title": {"text": unit}}, "yaxis": {"title": {"text": "formulations"}},
+            "title": {"text": format!("Predicted {}", plot::escape(&r.targets[t])), "font": {"size": 13}},
+            "xaxis": {"title": {"text": plot::escape(&unit)}}, "yaxis": {"title": {"text": "formulations"}},
             "height": 260, "margin": {"l": 50, "r": 10, "t": 30, "b": 40}, "bargap": 0.05,
         });
         let _ = react(&format!("batch-hist-{t}"), &data, &layout).await;
@@ -497,8 +497,8 @@ async fn draw(scored: Arc<Scored>) {
             { "type": "scatter", "mode": "lines", "x": [lo, hi], "y": [lo, hi], "line": {"color": "#999", "dash": "dot"}, "name": "y = x" },
         ]);
         let layout = json!({
-            "title": {"text": format!("{}: predicted vs true{}", r.targets[t], note), "font": {"size": 13}},
-            "xaxis": {"title": {"text": format!("true ({})", r.units[t])}}, "yaxis": {"title": {"text": format!("predicted ({})", r.units[t])}},
+            "title": {"text": format!("{}: predicted vs true{}", plot::escape(&r.targets[t]), note), "font": {"size": 13}},
+            "xaxis": {"title": {"text": format!("true ({})", plot::escape(&r.units[t]))}}, "yaxis": {"title": {"text": format!("predicted ({})", plot::escape(&r.units[t]))}},
             "height": 300, "margin": {"l": 55, "r": 10, "t": 30, "b": 45}, "showlegend": false,
         });
         let id = format!("batch-parity-{t}");

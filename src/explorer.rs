@@ -102,9 +102,9 @@ impl ModelData {
             .materials
             .iter()
             .map(|mat| {
-                let mut t = format!("<b>{}</b>", html_escape(&mat.name));
+                let mut t = format!("<b>{}</b>", plot::escape(&mat.name));
                 for (k, v) in mat.metadata.iter().take(8) {
-                    t.push_str(&format!("<br>{}: {}", html_escape(k), html_escape(v)));
+                    t.push_str(&format!("<br>{}: {}", plot::escape(k), plot::escape(v)));
                 }
                 t.push_str(&format!("<br>used in {} formulations", mat.usage_count));
                 t
@@ -274,12 +274,6 @@ fn fitted(spec: &Spec, n: usize) -> Spec {
     let mut s = Spec::for_points(spec.method, spec.dims, n);
     s.seed = spec.seed;
     s
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 impl Explorer {
@@ -792,7 +786,7 @@ fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Value, Option<String>, Ve
             match values {
                 MetadataValues::Numbers(nums) => {
                     let vals: Vec<Value> = nums.iter().map(|v| json!(v)).collect();
-                    (json!(vals), Some(key.clone()), Vec::new())
+                    (json!(vals), Some(plot::escape(key)), Vec::new())
                 }
                 MetadataValues::Categories { names, of } => {
                     let c: Vec<&str> = of
@@ -802,7 +796,7 @@ fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Value, Option<String>, Ve
                     let text = of
                         .iter()
                         .map(|i| i.map_or("(none)".to_string(), |i| names[i].clone()))
-                        .map(|n| format!("{key}: {n}"))
+                        .map(|n| plot::escape(&format!("{key}: {n}")))
                         .collect();
                     (json!(c), None, text)
                 }
@@ -815,7 +809,7 @@ fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Value, Option<String>, Ve
                         .manifest
                         .targets
                         .get(*t)
-                        .map(|x| format!("Δ {} per +1 %", x.name))
+                        .map(|x| format!("Δ {} per +1 %", plot::escape(&x.name)))
                 })
                 .unwrap_or_default();
             match ex.sensitivity.get_untracked() {
@@ -921,11 +915,11 @@ fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -
         if dims == 3 {
             lines["z"] = json!(lz);
             focus["z"] = json!([pos[f * dims + 2]]);
-            focus["text"] = json!([md.names[f]]);
+            focus["text"] = json!([plot::escape(&md.names[f])]);
             focus["textposition"] = json!("top center");
         } else {
             label = Some(
-                json!({"x": pos[f * dims], "y": pos[f * dims + 1], "text": html_escape(&md.names[f]),
+                json!({"x": pos[f * dims], "y": pos[f * dims + 1], "text": plot::escape(&md.names[f]),
                 "showarrow": true, "arrowhead": 0, "ax": 0, "ay": -24, "font": {"color": "#b42318"}}),
             );
         }
@@ -942,7 +936,7 @@ fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -
         format!("{} {}-D", coords.spec.method.label(), dims)
     };
     let title = match (main, &v.other) {
-        (false, Some(_)) => format!("{}: {title}", html_escape(&md.label)),
+        (false, Some(_)) => format!("{}: {title}", plot::escape(&md.label)),
         _ => title,
     };
     let mut layout = json!({

@@ -155,3 +155,11 @@ async fn react_with(plotly: JsValue, id: &str, data: &Value, layout: &Value) -> 
     }
     Ok(())
 }
+
+/// Text for plotly, which reads labels as a little HTML (`<b>`, `<a href>`…): names and
+/// metadata come from anyone's files, so their `<`, `>` and `&` are escaped and shown as typed.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}

@@ -22,6 +22,7 @@ pub mod projection;
 pub mod rng;
 pub mod saved;
 pub mod search;
+pub mod spreadsheet;
 pub mod synthetic;
 #[cfg(feature = "train")]
 pub mod train;

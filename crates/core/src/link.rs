@@ -61,7 +61,10 @@ fn query_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' => match text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            b'%' => match text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 Some(b) => {
                     out.push(b);
                     i += 2;
@@ -343,8 +346,14 @@ mod tests {
             assert!(matches!(parts_of(&url), Err(LinkError::Model(_))), "{evil}");
         }
         // As URLSearchParams: a broken escape stays, bytes that are not UTF-8 become U+FFFD.
-        assert_eq!(parts_of("?f=a%zz").unwrap().formulation.as_deref(), Some("a%zz"));
-        assert_eq!(parts_of("?f=%FFa").unwrap().formulation.as_deref(), Some("\u{FFFD}a"));
+        assert_eq!(
+            parts_of("?f=a%zz").unwrap().formulation.as_deref(),
+            Some("a%zz")
+        );
+        assert_eq!(
+            parts_of("?f=%FFa").unwrap().formulation.as_deref(),
+            Some("\u{FFFD}a")
+        );
     }
 
     #[test]

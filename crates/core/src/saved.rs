@@ -3,6 +3,7 @@
 //! per condition), with a `role` column (`q.s.` / `locked`) so the editor's rules survive the
 //! round trip (other readers ignore it).
 
+use crate::spreadsheet::{neutralise_str, restore};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::Manifest;
@@ -53,10 +54,11 @@ pub fn to_csv(manifest: &Manifest, items: &[(String, Formulation, Vec<f64>)]) ->
                 .materials
                 .get(r.material)
                 .map_or("?", |m| m.name.as_str());
+            let (name, material) = (neutralise_str(name), neutralise_str(material));
             out.push_str(&format!(
                 "{},{},{},{role}",
-                field(name),
-                field(material),
+                field(&name),
+                field(&material),
                 percent(r.fraction)
             ));
             for v in conditions {
@@ -84,7 +86,7 @@ pub fn from_csv(manifest: &Manifest, text: &str) -> Result<Vec<Saved>, DataError
     for (k, record) in reader.records().enumerate() {
         let row = k + 2;
         let record = record.map_err(|e| DataError::Csv(format!("row {row}: {e}")))?;
-        let cell = |c: usize| record.get(c).unwrap_or("").trim();
+        let cell = |c: usize| restore(record.get(c).unwrap_or("").trim());
         let err = |c: usize, problem: String| cell_error(&header, row, c, problem);
         let id = cell(id_col).to_string();
         if id.is_empty() {

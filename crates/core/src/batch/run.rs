@@ -165,7 +165,10 @@ impl<'p> Run<'p> {
             );
         }
         head.extend(["in_domain", "domain_note", "status"].map(String::from));
-        out.write_record(&head)
+        let head = head
+            .iter()
+            .map(|h| crate::spreadsheet::neutralise_str(h).into_owned());
+        out.write_record(head)
             .map_err(|e| BatchError::Io(e.to_string()))?;
         let truth_targets: Vec<usize> = (0..manifest.targets.len())
             .filter(|&t| plan.report.truth.contains(&manifest.targets[t].name))
@@ -398,8 +401,9 @@ impl<'p> Run<'p> {
                     self.results.skipped += 1;
                 }
             }
+            // Echoed cells, ids and notes may come from anyone's file: no formulas out.
             self.out
-                .write_record(&fields)
+                .write_record(fields.iter().map(|f| crate::spreadsheet::neutralise(f)))
                 .map_err(|e| BatchError::Io(e.to_string()))?;
         }
         self.scored_pending = 0;

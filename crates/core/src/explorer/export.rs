@@ -13,7 +13,7 @@ pub fn coordinates_csv(names: &[String], coords: &[f32], dims: usize) -> String 
         .collect();
     let _ = w.write_record(&header);
     for (i, name) in names.iter().enumerate() {
-        let mut rec = vec![name.clone()];
+        let mut rec = vec![crate::spreadsheet::neutralise_str(name).into_owned()];
         rec.extend((0..dims).map(|a| {
             coords
                 .get(i * dims + a)
