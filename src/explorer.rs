@@ -373,6 +373,9 @@ impl Explorer {
             self.compare.set(None);
             self.load_other(o.clone());
         }
+        // One job at a time: a comparison that needs computing waits for the main picture
+        // (`receive` starts it).
+        let mut computing = false;
         for (spec, slot, md) in [
             (Some(v.spec.clone()), self.coords, data()),
             (v.compare.clone(), self.compare, compare_data(&v)),
@@ -387,7 +390,11 @@ impl Explorer {
             }
             match available(&md, &spec) {
                 Some(c) => slot.set(Some(c)),
-                None => self.compute(spec, other),
+                None if !computing => {
+                    computing = true;
+                    self.compute(spec, other);
+                }
+                None => {}
             }
         }
         if matches!(v.colour, Colour::Sensitivity(_)) && self.sensitivity.get_untracked().is_none()

@@ -21,7 +21,7 @@ pub fn set_data(id: &str, attrs: &[(&str, String)]) {
 }
 
 /// The full plotly.js build (WebGL scatter, 3-D), loaded only by the explorer.
-const PLOTLY_FULL_FILE: &str = "plotly.min.js";
+const PLOTLY_FULL_FILE: &str = "plotly-strict.min.js";
 
 fn global(name: &str) -> Option<JsValue> {
     let w: JsValue = browser::window()?.into();
@@ -76,7 +76,7 @@ pub async fn ensure_plotly_full() -> Result<(), String> {
     })
     .await?;
     if global("PlotlyFull").is_none() {
-        let full = global("Plotly").ok_or("plotly.min.js did not define Plotly")?;
+        let full = global("Plotly").ok_or("plotly-strict.min.js did not define Plotly")?;
         let _ = js_sys::Reflect::set(&w, &"PlotlyFull".into(), &full);
         if let Some(cartesian) = before {
             let _ = js_sys::Reflect::set(&w, &"Plotly".into(), &cartesian);

@@ -151,4 +151,69 @@ describe('untrusted names and metadata', () => {
     });
     await page.close();
   });
+
+  test('a whole session asks only this site, runs under the CSP and violates nothing', async () => {
+    const { context } = browser;
+    const requests = [];
+    const record = (r) => requests.push(r.url());
+    context.on('request', record);
+    await context.addInitScript(() => {
+      window.__violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+    });
+    const { page, errors } = await open(context, `${site.url}?backend=cpu`);
+    assert.equal(await settled(page), 'ready');
+    // The policy is the page's and is in force: no inline script, no eval.
+    const csp = await page.$eval('meta[http-equiv=Content-Security-Policy]', (m) => m.content);
+    const scriptSrc = csp.split(';').find((d) => d.trim().startsWith('script-src'));
+    assert.equal(scriptSrc.trim(), "script-src 'self' 'wasm-unsafe-eval'");
+    assert.equal(await page.$$eval('script:not([src])', (s) => s.length), 0, 'no inline script');
+    // (DevTools' own evaluation is exempt from the policy, so the page is made to try.)
+    await page.evaluate(() => {
+      const s = document.createElement('script');
+      s.textContent = 'window.__inline = 1';
+      document.head.append(s);
+      setTimeout('window.__evaluated = 1', 0);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await page.evaluate(() => [window.__inline, window.__evaluated]), [undefined, undefined]);
+    const refused = await page.evaluate(() => window.__violations.splice(0).map((v) => v.split(' ')[0]));
+    assert.deepEqual(refused.sort(), ['script-src-elem', 'script-src'].sort());
+    // Chromium reports both refusals on the console too; they are the only expected errors.
+    assert.ok(errors.splice(0).every((e) => e.includes('violates the following Content Security Policy')));
+    // Edit.
+    const row = await page.$('#formulation tr.material input[type=number]');
+    await row.fill('5');
+    await row.press('Enter');
+    // Score the example file.
+    await page.click('#batch-example');
+    await page.waitForSelector('#batch[data-phase=done] #batch-summary', { timeout: 120_000 });
+    // Project: the explorer, a UMAP computed in its worker, a comparison with another model.
+    await page.click('#explorer-section summary');
+    await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
+    await page.selectOption('#explorer-method', 'umap');
+    await page.fill('#explorer-seed', '5');
+    await page.dispatchEvent('#explorer-seed', 'change');
+    await page.waitForFunction(() => document.getElementById('explorer').dataset.origin === 'computed' && document.getElementById('explorer').dataset.job === 'idle', null, { timeout: 120_000 });
+    await page.selectOption('#explorer-compare', 'model:models/glass-tg/');
+    await page.waitForFunction(() => document.getElementById('explorer').dataset.compareModel?.startsWith('Oxide'), null, { timeout: 60_000 });
+    await page.selectOption('#explorer-dims', '3');
+    await page.waitForFunction(() => document.getElementById('explorer').dataset.spec?.startsWith('umap.3'), null, { timeout: 120_000 });
+    // Share: the link reopens in another tab.
+    const link = await page.$eval('#explorer-link', (i) => i.value);
+    const again = await open(context, link);
+    assert.equal(await settled(again.page), 'ready');
+    await again.page.waitForSelector('#explorer[data-draws]', { timeout: 120_000 });
+
+    const origin = new URL(site.url).origin;
+    const foreign = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith(`blob:${origin}/`) && !u.startsWith('data:'));
+    assert.deepEqual(foreign, [], 'every request went to the page\'s own site');
+    assert.ok(requests.some((u) => u.includes('weights.safetensors')) && requests.some((u) => u.startsWith('blob:')), 'the session was recorded');
+    for (const p of [page, again.page]) assert.deepEqual(await p.evaluate(() => window.__violations), []);
+    assert.deepEqual(errors.concat(again.errors), []);
+    context.off('request', record);
+    await again.page.close();
+    await page.close();
+  });
 });
+
