@@ -230,6 +230,13 @@ impl BatchState {
             FromWorker::Failed { message } => {
                 self.phase.set(Phase::Failed(message));
             }
+            FromWorker::Crashed { message } => {
+                self.phase.set(Phase::Failed(format!(
+                    "The scoring worker stopped on an internal error ({message}). It has been \
+                     restarted with the model: choose the file again."
+                )));
+                self.spawn();
+            }
             FromWorker::Projecting { .. } | FromWorker::Projected { .. } => {}
         }
     }
@@ -241,6 +248,11 @@ fn stop_worker() {
             h.worker.terminate();
         }
     });
+}
+
+/// Make the scoring worker panic (see `mixlab_fault`).
+pub fn inject_fault() {
+    post(&ToWorker::Fault, &[]);
 }
 
 fn post(request: &ToWorker, extra: &[(&str, JsValue)]) {

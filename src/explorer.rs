@@ -628,6 +628,14 @@ impl Explorer {
             FromWorker::Failed { message } => {
                 self.job.set(Job::Failed(message));
             }
+            FromWorker::Crashed { message } => {
+                // Its instance is gone: the next projection starts a fresh worker.
+                self.stop_worker();
+                self.job.set(Job::Failed(format!(
+                    "The projection worker stopped on an internal error ({message}); the \
+                     next projection starts a new one."
+                )));
+            }
             _ => {}
         }
     }

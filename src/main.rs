@@ -6,6 +6,7 @@ mod backend;
 mod batch;
 mod batch_view;
 mod browser;
+mod crash;
 mod editor;
 mod explorer;
 mod explorer_view;
@@ -43,6 +44,10 @@ fn main() {
     if web_sys::window().is_none() {
         return;
     }
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        crash::show(&info.to_string());
+    }));
     leptos::mount::mount_to_body(App);
 }
 

@@ -36,6 +36,8 @@ pub enum ToWorker {
         rows: usize,
         cols: usize,
     },
+    /// Panic on purpose (`mixlab_fault`): the tests' way to prove a crash is survived.
+    Fault,
 }
 
 /// What the worker tells the page.
@@ -77,6 +79,10 @@ pub enum FromWorker {
     Failed {
         message: String,
     },
+    /// The worker panicked: its wasm instance is gone, the page must start a new one.
+    Crashed {
+        message: String,
+    },
 }
 
 #[derive(Default)]
@@ -116,6 +122,16 @@ fn fail(message: String) {
 /// came before (`early`) and every one after.
 #[wasm_bindgen]
 pub fn score_worker_start(early: Array) {
+    // A panic aborts this instance: say so, so that the page restarts the worker.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        post(
+            &FromWorker::Crashed {
+                message: info.to_string(),
+            },
+            None,
+        );
+    }));
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| handle(e.data()));
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // The worker lives as long as this handler.
@@ -180,6 +196,7 @@ async fn serve() {
             },
             ToWorker::Score { decisions } => score(decisions).await,
             ToWorker::Project { spec, rows, cols } => project(r.data, rows, cols, spec),
+            ToWorker::Fault => panic!("a fault injected by mixlab_fault(\"worker\")"),
         };
         if let Err(message) = outcome {
             fail(message);
