@@ -225,6 +225,19 @@ fn compare_data(v: &View) -> Option<Rc<ModelData>> {
     }
 }
 
+/// Make the projection worker panic (see `crash::mixlab_fault`); nothing when none runs.
+pub fn inject_fault() {
+    let message = message_of(
+        serde_json::to_string(&ToWorker::Fault).unwrap_or_default(),
+        &[],
+    );
+    WORKER.with_borrow(|w| {
+        if let Some(w) = w {
+            let _ = w.worker.post_message(&message);
+        }
+    });
+}
+
 fn cache_key(md: &ModelData, spec: &Spec) -> String {
     format!("{}/{}", md.fingerprint, spec_token(spec))
 }

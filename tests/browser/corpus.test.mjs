@@ -97,6 +97,23 @@ describe('hardening corpus', () => {
       await page.close();
     });
 
+    test('importing saved formulations checks the encoding the same way', async () => {
+      const { page, errors } = await open(browser.context, `${site.url}?model=models/shampoo/&backend=cpu`);
+      assert.equal(await settled(page), 'ready');
+      const had = await work(page);
+      for (const c of CASES.filter((x) => ['csv-cp949-header', 'csv-utf16le-bom', 'csv-xlsx'].includes(x.id))) {
+        if (await page.$('#notice .dismiss')) await page.click('#notice .dismiss');
+        await page.setInputFiles('#import-csv', input(c, dir));
+        await page.waitForSelector('#notice', { timeout: 30_000 });
+        const text = await page.textContent('#notice');
+        assert.match(text, /^Nothing was imported/);
+        contains(text, c);
+      }
+      assert.deepEqual(await work(page), had);
+      assert.deepEqual(errors, []);
+      await page.close();
+    });
+
     test('broken bundles opened from files: the message; the model in use stays', async () => {
       const { page, errors } = await open(browser.context, `${site.url}?model=models/steels/&backend=cpu`);
       assert.equal(await settled(page), 'ready');

@@ -71,4 +71,24 @@ describe('panics', () => {
     assert.equal(back['Plantacare 818'], 0.05, 'the edit is back');
     await page.close();
   });
+
+  test('a panic in the projection worker is reported, and the next projection runs in a new one', async () => {
+    const { page, errors } = await open(browser.context, `${site.url}?model=models/steels/&backend=cpu#x=1&proj=tsne.2.p4.lr0.it1000.s2`);
+    assert.equal(await settled(page), 'ready');
+    await page.waitForFunction(() => document.getElementById('explorer')?.dataset.origin === 'computed', null, { timeout: 60_000 });
+    const shown = await page.evaluate(() => Array.from(document.getElementById('explorer-plot').data[0].x));
+    await page.evaluate(() => window.wasmBindings.mixlab_fault('explorer'));
+    await page.waitForSelector('#explorer-error', { timeout: 30_000 });
+    assert.match(await page.textContent('#explorer-error'), /projection worker stopped on an internal error \(.*mixlab_fault\("worker"\)/s);
+    assert.deepEqual(await page.evaluate(() => Array.from(document.getElementById('explorer-plot').data[0].x)), shown, 'the picture stays');
+    await page.fill('#explorer-seed', '3');
+    await page.dispatchEvent('#explorer-seed', 'change');
+    await page.waitForFunction(() => {
+      const e = document.getElementById('explorer');
+      return e.dataset.spec.endsWith('.s3') && e.dataset.job === 'idle' && e.dataset.origin === 'computed';
+    }, null, { timeout: 60_000 });
+    assert.equal(await page.$('#crash'), null);
+    assert.ok(errors.every((e) => e.includes('mixlab_fault')), errors.join('\n'));
+    await page.close();
+  });
 });

@@ -17,7 +17,7 @@ pub use check::{
     Checker, Issue, IssueGroup, IssueKind, LISTED, Layout, MissingCondition, Plan, Report,
     SUM_TOLERANCE, UnknownMaterial, suggestions, sums_to_whole,
 };
-pub use dialect::{Dialect, open};
+pub use dialect::{Dialect, encoding_problem, open};
 pub use run::{
     Decisions, DuplicateChoice, Results, Run, SumChoice, TargetMetrics, UnknownChoice, batch_rows,
 };
