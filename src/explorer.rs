@@ -14,6 +14,7 @@ use mixlab_core::explorer::colour::{self, MetadataValues};
 use mixlab_core::explorer::view::{self, Camera, Colour, Limits, OtherModel, View, spec_token};
 use mixlab_core::explorer::{export, precomputed};
 use mixlab_core::formulation::Formulation;
+use mixlab_core::link;
 use mixlab_core::model::Batch;
 use mixlab_core::neighbours::{Distance, Neighbour, nearest};
 use mixlab_core::projection::{self, PcaBasis, Spec, activate};
@@ -423,10 +424,9 @@ impl Explorer {
         if self.loading_other.get_untracked().as_deref() == Some(other.path.as_str()) {
             return;
         }
-        self.loading_other.set(Some(other.path.clone()));
+        let fetching = self.fetch_other(other.path.clone());
         spawn_local(async move {
-            let result = crate::fetch_bundle(&other.path).await.and_then(|b| {
-                let md = ModelData::of_other(b);
+            let result = fetching.await.and_then(|md| {
                 self.view
                     .with_untracked(|v| v.check_other(&md.fingerprint, md.n))
                     .map_err(|e| {
@@ -434,7 +434,6 @@ impl Explorer {
                     })?;
                 Ok(md)
             });
-            self.loading_other.set(None);
             // The user may have moved on while it loaded.
             if self
                 .view
@@ -461,16 +460,18 @@ impl Explorer {
     /// Compare with another bundle (a path on this site): fetched first, then shown with the
     /// same projection as the main plot (fitted to its number of materials).
     pub fn compare_with_model(self, path: String) {
-        let path = if path.ends_with('/') {
-            path
-        } else {
-            format!("{path}/")
+        let path = match link::bundle_path(&path) {
+            Ok(p) => p,
+            Err(e) => {
+                let shown = match e {
+                    link::LinkError::Model(p) => p,
+                    _ => path,
+                };
+                self.message
+                    .set(Some(format!("{shown:?} is not a model on this site.")));
+                return;
+            }
         };
-        if !view::bundle_path_ok(&path) {
-            self.message
-                .set(Some(format!("{path:?} is not a model on this site.")));
-            return;
-        }
         if let Some(md) = other_data(&path) {
             self.change(|v| {
                 v.other = Some(OtherModel {
@@ -481,19 +482,28 @@ impl Explorer {
             });
             return;
         }
-        self.loading_other.set(Some(path.clone()));
+        let fetching = self.fetch_other(path.clone());
         spawn_local(async move {
-            let result = crate::fetch_bundle(&path).await;
-            self.loading_other.set(None);
-            match result {
-                Ok(b) => {
-                    let md = Rc::new(ModelData::of_other(b));
-                    OTHER.with_borrow_mut(|o| *o = Some((path.clone(), md)));
+            match fetching.await {
+                Ok(md) => {
+                    OTHER.with_borrow_mut(|o| *o = Some((path.clone(), Rc::new(md))));
                     self.compare_with_model(path);
                 }
                 Err(e) => self.message.set(Some(e)),
             }
         });
+    }
+
+    /// Fetch another model for a comparison (from this site). It shows as loading from this
+    /// call on, not from the first poll, so a second refresh in the same tick does not fetch it
+    /// again (see `load_other`).
+    fn fetch_other(self, path: String) -> impl Future<Output = Result<ModelData, String>> {
+        self.loading_other.set(Some(path.clone()));
+        async move {
+            let result = crate::fetch_bundle(&path).await.map(ModelData::of_other);
+            self.loading_other.set(None);
+            result
+        }
     }
 
     /// Compute `spec` in the worker (a running job for another spec is stopped first).

@@ -19,7 +19,6 @@ mod storage;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use mixlab_core::explorer::view;
 use mixlab_core::{Bundle, Device, link};
 
 use backend::{Backend, choose_device};
@@ -49,14 +48,6 @@ fn main() {
         crash::show(&info.to_string());
     }));
     leptos::mount::mount_to_body(App);
-}
-
-fn with_slash(base: String) -> String {
-    if base.ends_with('/') {
-        base
-    } else {
-        format!("{base}/")
-    }
 }
 
 pub(crate) async fn fetch_bundle(base: &str) -> Result<Bundle, String> {
@@ -94,10 +85,10 @@ async fn start(state: State) {
     // A link's model must be a bundle on this site; one that is not, or fails to load, is
     // reported and the default model opens instead.
     let mut fallback = None;
-    let mut base = match browser::query_param("model").map(with_slash) {
-        Some(p) if view::bundle_path_ok(&p) => p,
-        Some(p) => {
-            fallback = Some(link::LinkError::Model(p).to_string());
+    let mut base = match browser::query_param("model").map(|m| link::bundle_path(&m)) {
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            fallback = Some(e.to_string());
             DEFAULT_MODEL.to_string()
         }
         None => DEFAULT_MODEL.to_string(),

@@ -28,6 +28,15 @@ function input(c, dir) {
   return join(CORPUS, c.file);
 }
 
+/** Hand `files` to the file input `selector`; the notice that follows (the last one dismissed first). */
+async function noticeAfter(page, selector, files) {
+  if (await page.$('#notice .dismiss')) await page.click('#notice .dismiss');
+  await page.waitForSelector('#notice', { state: 'detached' });
+  await page.setInputFiles(selector, files);
+  await page.waitForSelector('#notice', { timeout: 30_000 });
+  return page.textContent('#notice');
+}
+
 function contains(text, c) {
   for (const e of c.expect) assert.ok(text.includes(e), `${c.id}: ${JSON.stringify(e)} not in:\n${text.slice(0, 2000)}`);
 }
@@ -102,10 +111,7 @@ describe('hardening corpus', () => {
       assert.equal(await settled(page), 'ready');
       const had = await work(page);
       for (const c of CASES.filter((x) => ['csv-cp949-header', 'csv-utf16le-bom', 'csv-xlsx'].includes(x.id))) {
-        if (await page.$('#notice .dismiss')) await page.click('#notice .dismiss');
-        await page.setInputFiles('#import-csv', input(c, dir));
-        await page.waitForSelector('#notice', { timeout: 30_000 });
-        const text = await page.textContent('#notice');
+        const text = await noticeAfter(page, '#import-csv', input(c, dir));
         assert.match(text, /^Nothing was imported/);
         contains(text, c);
       }
@@ -120,11 +126,7 @@ describe('hardening corpus', () => {
       const had = await work(page);
       for (const c of CASES.filter((x) => x.kind === 'bundle')) {
         const folder = input(c, dir);
-        if (await page.$('#notice .dismiss')) await page.click('#notice .dismiss');
-        await page.waitForSelector('#notice', { state: 'detached' });
-        await page.setInputFiles('#open-bundle', [join(folder, 'manifest.json'), join(folder, 'weights.safetensors')]);
-        await page.waitForSelector('#notice', { timeout: 30_000 });
-        contains(await page.textContent('#notice'), c);
+        contains(await noticeAfter(page, '#open-bundle', [join(folder, 'manifest.json'), join(folder, 'weights.safetensors')]), c);
         assert.deepEqual(await work(page), had, c.id);
       }
       assert.deepEqual(errors, []);

@@ -60,6 +60,23 @@ async function pointNames(page, id) {
   return page.evaluate((id) => document.getElementById(id).data[0].text.map((t) => t.match(/<b>(.*?)<\/b>/)[1]), id);
 }
 
+/** A real lasso drag around the left half of a 2-D plot's area (WebGL: no synthetic events). */
+async function lassoLeftHalf(page, id) {
+  const box = await page.evaluate((id) => {
+    const gd = document.getElementById(id);
+    gd.scrollIntoView();
+    const r = gd.getBoundingClientRect();
+    const s = gd._fullLayout._size;
+    return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h };
+  }, id);
+  await page.mouse.move(box.x + 2, box.y + 2);
+  await page.mouse.down();
+  for (const [fx, fy] of [[0.5, 0.01], [0.5, 0.99], [0.01, 0.99], [0.01, 0.02]]) {
+    await page.mouse.move(box.x + fx * box.w, box.y + fy * box.h, { steps: 8 });
+  }
+  await page.mouse.up();
+}
+
 /** CSV of `mixlab project` → name → [x, y(, z)]. */
 function parseCoords(csv) {
   const [, ...rows] = csv.trim().split('\n');
@@ -157,19 +174,7 @@ describe('embedding explorer', () => {
     await page.waitForFunction(() => document.getElementById('explorer').dataset.spec?.endsWith('.s3') && document.getElementById('explorer').dataset.job === 'idle', null, { timeout: 60_000 });
     await page.selectOption('#explorer-colour', 'meta:cation_group');
     // Lasso around the left half of the plot area (a real drag on the WebGL plot).
-    const box = await page.evaluate(() => {
-      const gd = document.getElementById('explorer-plot');
-      gd.scrollIntoView();
-      const r = gd.getBoundingClientRect();
-      const s = gd._fullLayout._size;
-      return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h };
-    });
-    await page.mouse.move(box.x + 2, box.y + 2);
-    await page.mouse.down();
-    for (const [fx, fy] of [[0.5, 0.01], [0.5, 0.99], [0.01, 0.99], [0.01, 0.02]]) {
-      await page.mouse.move(box.x + fx * box.w, box.y + fy * box.h, { steps: 8 });
-    }
-    await page.mouse.up();
+    await lassoLeftHalf(page, 'explorer-plot');
     await page.waitForFunction(() => Number(document.getElementById('explorer').dataset.selection) > 0);
     // Focus a material and zoom by search (centres the 2-D picture).
     await page.fill('#explorer-search', 'Na2O');
@@ -369,19 +374,7 @@ describe('embedding explorer', () => {
     assert.deepEqual(await selectedNames('explorer-plot-b', namesB), wantB);
 
     // A lasso on B selects the same materials (by name) on A.
-    const box = await two.page.evaluate(() => {
-      const gd = document.getElementById('explorer-plot-b');
-      gd.scrollIntoView();
-      const r = gd.getBoundingClientRect();
-      const s = gd._fullLayout._size;
-      return { x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h };
-    });
-    await two.page.mouse.move(box.x + 2, box.y + 2);
-    await two.page.mouse.down();
-    for (const [fx, fy] of [[0.5, 0.01], [0.5, 0.99], [0.01, 0.99], [0.01, 0.02]]) {
-      await two.page.mouse.move(box.x + fx * box.w, box.y + fy * box.h, { steps: 8 });
-    }
-    await two.page.mouse.up();
+    await lassoLeftHalf(two.page, 'explorer-plot-b');
     await two.page.waitForFunction(() => !location.hash.includes("sel=1000-1199"));
     await two.page.waitForFunction(() => Array.from(document.getElementById('explorer-plot').data[0].selectedpoints ?? []).length > 0);
     const onA = await selectedNames('explorer-plot', namesA);

@@ -78,6 +78,21 @@ fn query_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A link's model as the bundle folder to fetch: a path on the page's own site (see
+/// [`bundle_path_ok`](crate::explorer::view::bundle_path_ok)), ending in `/`.
+pub fn bundle_path(value: &str) -> Result<String, LinkError> {
+    let path = if value.ends_with('/') {
+        value.to_string()
+    } else {
+        format!("{value}/")
+    };
+    if crate::explorer::view::bundle_path_ok(&path) {
+        Ok(path)
+    } else {
+        Err(LinkError::Model(path))
+    }
+}
+
 /// Split a share link (a whole URL, or just its `?…#…` part) into what Mixlab reads. The
 /// model must be a path on the page's own site: a link from chat must not make the app fetch
 /// from another host.
@@ -92,17 +107,7 @@ pub fn parts_of(url: &str) -> Result<LinkParts, LinkError> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let value = query_decode(value);
         match key {
-            "model" => {
-                let path = if value.ends_with('/') {
-                    value
-                } else {
-                    format!("{value}/")
-                };
-                if !crate::explorer::view::bundle_path_ok(&path) {
-                    return Err(LinkError::Model(path));
-                }
-                parts.model = Some(path);
-            }
+            "model" => parts.model = Some(bundle_path(&value)?),
             "f" => parts.formulation = Some(value),
             "c" => parts.conditions = Some(value),
             _ => {}

@@ -515,7 +515,9 @@ mod tests {
     use super::*;
     use crate::neighbours::trustworthiness;
     use crate::projection::rows_of;
-    use crate::projection::shapes::{clusters, label_purity, spearman, swiss_roll};
+    use crate::projection::shapes::{
+        clusters, label_purity, spearman, swiss_roll, time_study_scale,
+    };
 
     fn run(data: &[f64], rows: usize, cols: usize, k: usize, seed: u64) -> Vec<f64> {
         isomap(data, rows, cols, 2, k, seed, &mut |_| true).unwrap()
@@ -667,16 +669,6 @@ mod tests {
     #[test]
     #[ignore]
     fn isomap_timing_5400x100() {
-        let (n, dim) = (5400, 100);
-        let (data, labels) = clusters(n, 30, dim, 1);
-        let start = std::time::Instant::now();
-        let map = run(&data, n, dim, 10, 1);
-        let took = start.elapsed();
-        let t = trustworthiness(&rows_of(&data, n, dim), &rows_of(&map, n, 2), 10);
-        println!(
-            "isomap 5400 x 100: {:.2} s, label purity@10 {:.3}, trustworthiness@10 {t:.4}",
-            took.as_secs_f64(),
-            label_purity(&map, n, 2, &labels, 10)
-        );
+        time_study_scale("isomap", |data, n, dim| run(data, n, dim, 10, 1));
     }
 }

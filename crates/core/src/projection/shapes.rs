@@ -67,3 +67,23 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
 pub fn label_purity(map: &[f64], rows: usize, dims: usize, labels: &[usize], k: usize) -> f64 {
     crate::synthetic::knn_purity(&super::rows_of(map, rows, dims), labels, k)
 }
+
+/// Time a 2-D map of the study's scale (5,400 points × 100-d in 30 planted clusters) and print
+/// how long it took, its label purity@10 and trustworthiness@10 (the ignored timing tests).
+pub fn time_study_scale(name: &str, project: impl FnOnce(&[f64], usize, usize) -> Vec<f64>) {
+    let (n, dim) = (5400, 100);
+    let (data, labels) = clusters(n, 30, dim, 1);
+    let start = std::time::Instant::now();
+    let map = project(&data, n, dim);
+    let took = start.elapsed();
+    let t = crate::neighbours::trustworthiness(
+        &super::rows_of(&data, n, dim),
+        &super::rows_of(&map, n, 2),
+        10,
+    );
+    println!(
+        "{name} 5400 x 100: {:.2} s, label purity@10 {:.3}, trustworthiness@10 {t:.4}",
+        took.as_secs_f64(),
+        label_purity(&map, n, 2, &labels, 10)
+    );
+}
