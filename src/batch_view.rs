@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use mixlab_core::batch::{
+use mixlab_core::scoring::{
     Decisions, DuplicateChoice, Format, IssueGroup, IssueKind, Report, SumChoice, UnknownChoice,
 };
 use serde_json::json;
@@ -156,7 +156,7 @@ fn Running(batch: BatchState) -> impl IntoView {
     }
 }
 
-fn issue_line(i: &mixlab_core::batch::Issue) -> String {
+fn issue_line(i: &mixlab_core::scoring::Issue) -> String {
     match i.column {
         Some(c) => format!("row {}, column {} ({}): {}", i.row, c, i.name, i.problem),
         None => format!("row {}: {}", i.row, i.problem),

@@ -261,14 +261,10 @@ pub fn Tools(state: State) -> impl IntoView {
 /// Import formulations from a CSV (the export's layout); errors name the row and column.
 pub async fn import_csv(state: State, file: &web_sys::File) {
     let Some(m) = state.manifest() else { return };
-    let result = browser::read_file(file).await.and_then(|(name, bytes)| {
-        // The same encoding check as a file to score (UTF-16, workbooks, legacy encodings).
-        if let Some(problem) = mixlab_core::batch::encoding_problem(&bytes, true) {
-            return Err(format!("{name}: {problem}"));
-        }
-        let text = String::from_utf8(bytes).map_err(|_| format!("{name} is not UTF-8 text"))?;
-        saved::from_csv(&m, &text).map_err(|e| format!("{name}: {e}"))
-    });
+    // The core's one reader: the same encoding and dialect handling as a file to score.
+    let result = browser::read_file(file)
+        .await
+        .and_then(|(name, bytes)| saved::from_csv(&m, bytes.as_slice()).map_err(|e| format!("{name}: {e}")));
     match result {
         Ok(items) => {
             let n = items.len();

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
-use mixlab_core::batch::{self, Decisions, Format, Plan, Report, Results, Run};
+use mixlab_core::scoring::{self, Decisions, Format, Plan, Report, Results, Run};
 use mixlab_core::projection::{self, Spec};
 use mixlab_core::{Bundle, MixModel};
 use serde::{Deserialize, Serialize};
@@ -301,7 +301,7 @@ fn check(file: File, carry: &[String]) -> Result<(), String> {
     let t0 = now();
     let mut progress = Progress::new(file.size());
     let input = BlobReader::new(&file, progress.done.clone())?;
-    let plan = batch::check(&model.manifest, input, carry, |rows| {
+    let plan = scoring::check(&model.manifest, input, carry, |rows| {
         progress.tell(rows, false)
     })
     .map_err(|e| format!("{}: {e}", file.name()))?;
@@ -332,7 +332,7 @@ async fn score(decisions: Decisions) -> Result<(), String> {
     let parts = Array::new();
     match plan.layout.format {
         Format::Wide => {
-            let mut records = batch::records(BlobReader::new(&file, progress.done.clone())?)
+            let mut records = mixlab_core::table::records(BlobReader::new(&file, progress.done.clone())?)
                 .map_err(|e| e.to_string())?;
             while let Some((row, record)) = records.next_record().map_err(|e| e.to_string())? {
                 run.push_record(record, row);

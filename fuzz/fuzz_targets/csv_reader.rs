@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mixlab_core::Manifest;
-use mixlab_core::batch::{self, Decisions, Run};
+use mixlab_core::scoring::{self, Decisions, Run};
 
 fn manifest() -> &'static Manifest {
     static M: std::sync::OnceLock<Manifest> = std::sync::OnceLock::new();
@@ -16,17 +16,15 @@ fn manifest() -> &'static Manifest {
 
 fuzz_target!(|data: &[u8]| {
     let m = manifest();
-    if let Ok(plan) = batch::check(m, data, &[], |_| {}) {
+    if let Ok(plan) = scoring::check(m, data, &[], |_| {}) {
         // The scoring pass's bookkeeping, without a model: push every record it would score.
         if let Ok(mut run) = Run::new(&plan, m, Decisions::default()) {
-            if let Ok(mut records) = batch::records(data) {
+            if let Ok(mut records) = mixlab_core::table::records(data) {
                 while let Ok(Some((row, record))) = records.next_record() {
                     run.push_record(record, row);
                 }
             }
         }
     }
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = mixlab_core::saved::from_csv(m, text);
-    }
+    let _ = mixlab_core::saved::from_csv(m, data);
 });

@@ -454,7 +454,7 @@ enum CliError {
     #[error("{0}")]
     Predict(#[from] mixlab_core::PredictError),
     #[error("{0}")]
-    Batch(#[from] mixlab_core::batch::BatchError),
+    Batch(#[from] mixlab_core::scoring::ScoreError),
     #[error("{0}")]
     Fit(#[from] mixlab_core::fit_material::FitError),
     #[error("{0}")]

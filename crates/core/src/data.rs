@@ -2,23 +2,19 @@
 //! Which columns are conditions and targets is said by a [`WideSpec`]; every other column
 //! (except the id and those dropped) is a material.
 
-use std::collections::HashSet;
+use std::io::Read;
 
 use thiserror::Error;
 
 use crate::bundle::{TargetKind, Transform};
 use crate::model::Batch;
+use crate::table::{ReadError, Records, records};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum DataError {
-    #[error("the CSV cannot be read: {0}")]
-    Csv(String),
-    #[error("the CSV has no header row")]
-    NoHeader,
-    #[error("column {0:?} is named in the options but not in the CSV header")]
-    MissingColumn(String),
-    #[error("column {name:?} (column {column}) appears twice in the header")]
-    DuplicateColumn { name: String, column: usize },
+    /// The file as a whole (encoding, header, width of a row...), in the words every reader uses.
+    #[error(transparent)]
+    Read(#[from] ReadError),
     #[error("row {row}, column {column} ({name:?}): {problem}")]
     Cell {
         row: usize,
@@ -26,8 +22,6 @@ pub enum DataError {
         name: String,
         problem: String,
     },
-    #[error("the CSV has no data rows")]
-    Empty,
 }
 
 /// A target column and how to learn it.
@@ -146,19 +140,6 @@ impl Dataset {
     }
 }
 
-/// One numeric cell: `Ok(None)` when empty, else a finite number or what is wrong with it.
-pub(crate) fn parse_number(raw: &str) -> Result<Option<f64>, String> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    match t.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(Some(v)),
-        Ok(v) => Err(format!("{v} is not a finite number")),
-        Err(_) => Err(format!("{raw:?} is not a number")),
-    }
-}
-
 /// The error for the cell at spreadsheet row `row` and 0-based column `c`.
 pub(crate) fn cell_error(header: &[String], row: usize, c: usize, problem: String) -> DataError {
     DataError::Cell {
@@ -184,35 +165,6 @@ pub(crate) fn to_fractions(amounts: &[f64], row: usize) -> Result<Vec<f32>, Data
     Ok(amounts.iter().map(|v| (v / total) as f32).collect())
 }
 
-/// A CSV reader past its header, and the trimmed header names (UTF-8, BOM allowed, comma
-/// separated); an empty header or a name that appears twice is an error.
-pub(crate) fn open_csv(text: &str) -> Result<(csv::Reader<&[u8]>, Vec<String>), DataError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| DataError::Csv(e.to_string()))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    if header.is_empty() || header.iter().all(String::is_empty) {
-        return Err(DataError::NoHeader);
-    }
-    let mut seen = HashSet::new();
-    for (i, h) in header.iter().enumerate() {
-        if !seen.insert(h.as_str()) {
-            return Err(DataError::DuplicateColumn {
-                name: h.clone(),
-                column: i + 1,
-            });
-        }
-    }
-    Ok((reader, header))
-}
-
 /// A target cell checked against its kind: NaN when empty.
 fn target_value(t: &TargetSpec, v: Option<f64>) -> Result<f64, String> {
     match (v, t.kind, t.transform) {
@@ -227,34 +179,45 @@ fn target_value(t: &TargetSpec, v: Option<f64>) -> Result<f64, String> {
     }
 }
 
+/// Read a formulation CSV, wide or long (the long format is recognised by its header): the
+/// one entry point for training data. `properties` is a long file's wide table of conditions
+/// and targets keyed by id, when they are not in the long file itself.
+pub fn read_dataset(
+    input: impl Read,
+    properties: Option<&mut dyn Read>,
+    spec: &WideSpec,
+) -> Result<Dataset, DataError> {
+    let records = records(input)?;
+    if is_long_header(&records.header) {
+        long_from(records, properties, spec)
+    } else if properties.is_some() {
+        Err(ReadError::MissingColumn(LONG_ID.into()).into())
+    } else {
+        wide_from(records, spec)
+    }
+}
+
 /// Read a wide CSV. Every row's amounts are normalised to sum to 1, so fractions, percentages
 /// and masses all work.
-pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
-    let (mut reader, header) = open_csv(text)?;
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| DataError::MissingColumn(name.to_string()))
-    };
+pub fn read_wide(input: impl Read, spec: &WideSpec) -> Result<Dataset, DataError> {
+    wide_from(records(input)?, spec)
+}
+
+fn wide_from<R: Read>(mut records: Records<R>, spec: &WideSpec) -> Result<Dataset, DataError> {
+    let header = records.header.clone();
+    let dialect = records.dialect;
     let id_col = match &spec.id_column {
-        Some(n) => Some(col(n)?),
+        Some(n) => Some(records.require(n)?),
         None => header.iter().position(|h| h.eq_ignore_ascii_case("id")),
     };
-    let target_cols = spec
-        .targets
-        .iter()
-        .map(|t| col(&t.name))
+    let target_cols = (spec.targets.iter())
+        .map(|t| records.require(&t.name))
         .collect::<Result<Vec<_>, _>>()?;
-    let cond_cols = spec
-        .conditions
-        .iter()
-        .map(|c| col(c))
+    let cond_cols = (spec.conditions.iter())
+        .map(|c| records.require(c))
         .collect::<Result<Vec<_>, _>>()?;
-    let drop_cols = spec
-        .drop
-        .iter()
-        .map(|c| col(c))
+    let drop_cols = (spec.drop.iter())
+        .map(|c| records.require(c))
         .collect::<Result<Vec<_>, _>>()?;
     let material_cols: Vec<usize> = (0..header.len())
         .filter(|i| {
@@ -270,14 +233,11 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
         spec.conditions.clone(),
         spec.targets.clone(),
     );
-    for (r, record) in reader.records().enumerate() {
-        let row = r + 2; // 1-based, after the header: the line a spreadsheet shows.
-        let record = record.map_err(|e| DataError::Csv(e.to_string()))?;
+    while let Some((row, record)) = records.next_row()? {
         let cell_err = |c: usize, problem: String| cell_error(&header, row, c, problem);
-        let number =
-            |c: usize| parse_number(record.get(c).unwrap_or("")).map_err(|p| cell_err(c, p));
+        let number = |c: usize| dialect.parse_number(record[c]).map_err(|p| cell_err(c, p));
         let id = match id_col {
-            Some(c) => record.get(c).unwrap_or("").to_string(),
+            Some(c) => record[c].to_string(),
             None => format!("row{row}"),
         };
         let mut fr = Vec::with_capacity(material_cols.len());
@@ -301,7 +261,7 @@ pub fn read_wide(text: &str, spec: &WideSpec) -> Result<Dataset, DataError> {
         ds.push_row(id, &fractions, &conds, &targets);
     }
     if ds.ids.is_empty() {
-        return Err(DataError::Empty);
+        return Err(ReadError::NoRows.into());
     }
     Ok(ds)
 }
@@ -312,12 +272,10 @@ pub const LONG_MATERIAL: &str = "material";
 pub const LONG_AMOUNT: &str = "amount";
 
 /// Whether a header is the long format's (`formulation_id, material, amount`, any order).
-pub fn is_long_header(text: &str) -> bool {
-    open_csv(text).is_ok_and(|(_, header)| {
-        [LONG_ID, LONG_MATERIAL, LONG_AMOUNT]
-            .iter()
-            .all(|c| header.iter().any(|h| h == c))
-    })
+pub fn is_long_header(header: &[String]) -> bool {
+    [LONG_ID, LONG_MATERIAL, LONG_AMOUNT]
+        .iter()
+        .all(|c| header.iter().any(|h| h == c))
 }
 
 /// Read a long CSV: `formulation_id, material, amount` rows (a material listed twice in one
@@ -327,37 +285,33 @@ pub fn is_long_header(text: &str) -> bool {
 /// every row of a formulation must agree. Formulations keep their first-appearance order;
 /// materials too.
 pub fn read_long(
-    text: &str,
-    properties: Option<&str>,
+    input: impl Read,
+    properties: Option<&mut dyn Read>,
     spec: &WideSpec,
 ) -> Result<Dataset, DataError> {
-    let (mut reader, header) = open_csv(text)?;
-    let col_in = |header: &[String], name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| DataError::MissingColumn(name.to_string()))
-    };
+    long_from(records(input)?, properties, spec)
+}
+
+fn long_from<R: Read>(
+    mut records: Records<R>,
+    properties: Option<&mut dyn Read>,
+    spec: &WideSpec,
+) -> Result<Dataset, DataError> {
+    let header = records.header.clone();
+    let dialect = records.dialect;
     let (id_c, mat_c, amt_c) = (
-        col_in(&header, LONG_ID)?,
-        col_in(&header, LONG_MATERIAL)?,
-        col_in(&header, LONG_AMOUNT)?,
+        records.require(LONG_ID)?,
+        records.require(LONG_MATERIAL)?,
+        records.require(LONG_AMOUNT)?,
     );
-    let in_file = properties.is_none();
-    let prop_cols = |header: &[String]| -> Result<(Vec<usize>, Vec<usize>), DataError> {
+    let prop_cols = |r: &dyn Fn(&str) -> Result<usize, ReadError>| -> Result<(Vec<usize>, Vec<usize>), ReadError> {
         Ok((
-            spec.conditions
-                .iter()
-                .map(|c| col_in(header, c))
-                .collect::<Result<_, _>>()?,
-            spec.targets
-                .iter()
-                .map(|t| col_in(header, &t.name))
-                .collect::<Result<_, _>>()?,
+            spec.conditions.iter().map(|c| r(c)).collect::<Result<_, _>>()?,
+            spec.targets.iter().map(|t| r(&t.name)).collect::<Result<_, _>>()?,
         ))
     };
-    let (cond_cols, target_cols) = if in_file {
-        prop_cols(&header)?
+    let (cond_cols, target_cols) = if properties.is_none() {
+        prop_cols(&|n| records.require(n))?
     } else {
         (Vec::new(), Vec::new())
     };
@@ -375,19 +329,17 @@ pub fn read_long(
     }
     let mut partial: Vec<Partial> = Vec::new();
     let width = spec.conditions.len() + spec.targets.len();
-    for (r, record) in reader.records().enumerate() {
-        let row = r + 2;
-        let record = record.map_err(|e| DataError::Csv(e.to_string()))?;
+    while let Some((row, record)) = records.next_row()? {
         let cell_err = |c: usize, problem: String| cell_error(&header, row, c, problem);
-        let id = record.get(id_c).unwrap_or("").trim().to_string();
+        let id = record[id_c].to_string();
         if id.is_empty() {
             return Err(cell_err(id_c, "formulation id is empty".into()));
         }
-        let name = record.get(mat_c).unwrap_or("").trim().to_string();
+        let name = record[mat_c].to_string();
         if name.is_empty() {
             return Err(cell_err(mat_c, "material name is empty".into()));
         }
-        let amount = parse_number(record.get(amt_c).unwrap_or(""))
+        let amount = dialect.parse_number(record[amt_c])
             .map_err(|p| cell_err(amt_c, p))?
             .ok_or_else(|| cell_err(amt_c, "amount is empty".into()))?;
         if amount < 0.0 {
@@ -408,7 +360,7 @@ pub fn read_long(
         });
         *partial[f].amounts.entry(m).or_insert(0.0) += amount;
         for (k, &c) in cond_cols.iter().chain(&target_cols).enumerate() {
-            let Some(v) = parse_number(record.get(c).unwrap_or("")).map_err(|p| cell_err(c, p))?
+            let Some(v) = dialect.parse_number(record[c]).map_err(|p| cell_err(c, p))?
             else {
                 continue;
             };
@@ -427,23 +379,23 @@ pub fn read_long(
         }
     }
     if partial.is_empty() {
-        return Err(DataError::Empty);
+        return Err(ReadError::NoRows.into());
     }
     if let Some(props) = properties {
-        let (mut reader, header) = open_csv(props)?;
-        let id_col = header
-            .iter()
+        let mut props = crate::table::records(props)?;
+        let header = props.header.clone();
+        let dialect = props.dialect;
+        let id_col = (header.iter())
             .position(|h| h == LONG_ID || h.eq_ignore_ascii_case("id"))
-            .ok_or_else(|| DataError::MissingColumn("id".into()))?;
-        let (conds, targets) = prop_cols(&header)?;
-        for (r, record) in reader.records().enumerate() {
-            let row = r + 2;
-            let record = record.map_err(|e| DataError::Csv(e.to_string()))?;
-            let Some(&f) = formulation_index.get(record.get(id_col).unwrap_or("").trim()) else {
+            .ok_or_else(|| ReadError::MissingColumn("id".into()))?;
+        let (conds, targets) = prop_cols(&|n| props.require(n))?;
+        while let Some((row, record)) = props.next_row()? {
+            let Some(&f) = formulation_index.get(record[id_col]) else {
                 continue;
             };
             for (k, &c) in conds.iter().chain(&targets).enumerate() {
-                let v = parse_number(record.get(c).unwrap_or(""))
+                let v = dialect
+                    .parse_number(record[c])
                     .map_err(|p| cell_error(&header, row, c, p))?;
                 partial[f].values[k] = v.map(|v| (v, row));
             }
@@ -512,7 +464,7 @@ mod tests {
     #[test]
     fn reads_fractions_percentages_conditions_and_missing_targets() {
         let csv = "\u{feff}id,water,salt,age,visc,note\nA,70,30,7,120,x\nB,0.5,0.5,28,,y\n";
-        let ds = read_wide(csv, &spec()).unwrap();
+        let ds = read_wide(csv.as_bytes(), &spec()).unwrap();
         assert_eq!(ds.materials, vec!["water", "salt"]);
         assert_eq!(ds.ids, vec!["A", "B"]);
         assert_eq!(ds.dense_row(0), vec![0.7, 0.3]);
@@ -526,13 +478,13 @@ mod tests {
     #[test]
     fn errors_name_row_and_column() {
         let csv = "id,water,salt,age,visc,note\nA,70,30,7,120,x\nB,0.5,abc,28,1,y\n";
-        let err = read_wide(csv, &spec()).unwrap_err();
+        let err = read_wide(csv.as_bytes(), &spec()).unwrap_err();
         assert_eq!(
             err.to_string(),
             "row 3, column 3 (\"salt\"): \"abc\" is not a number"
         );
         let csv = "id,water,salt,age,visc,note\nA,70,30,7,-1,x\n";
-        let err = read_wide(csv, &spec()).unwrap_err();
+        let err = read_wide(csv.as_bytes(), &spec()).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -546,8 +498,8 @@ mod tests {
         );
         let csv = "id,water,salt,age,note\nA,70,30,7,x\n";
         assert_eq!(
-            read_wide(csv, &spec()).unwrap_err(),
-            DataError::MissingColumn("visc".into())
+            read_wide(csv.as_bytes(), &spec()).unwrap_err(),
+            DataError::Read(ReadError::MissingColumn("visc".into()))
         );
     }
 
@@ -561,8 +513,8 @@ mod tests {
             conditions: vec!["age".into()],
             ..WideSpec::default()
         };
-        assert!(is_long_header(long));
-        let ds = read_long(long, None, &spec).unwrap();
+        assert!(is_long_header(&records(long.as_bytes()).unwrap().header));
+        let ds = read_long(long.as_bytes(), None, &spec).unwrap();
         assert_eq!(ds.materials, vec!["water", "salt", "oil"]);
         assert_eq!(ds.ids, vec!["F1", "F2"]);
         assert_eq!(ds.dense_row(0), vec![0.7, 0.3, 0.0]);
@@ -574,22 +526,22 @@ mod tests {
         // The same formulations with properties in a separate wide file keyed by id.
         let bare = "formulation_id,material,amount\nF1,water,70\nF1,salt,30\nF2,salt,1\nF2,oil,1\n";
         let props = "id,age,visc\nF2,28,5\nF1,7,120\nF9,1,1\n";
-        let ds2 = read_long(bare, Some(props), &spec).unwrap();
+        let ds2 = read_long(bare.as_bytes(), Some(&mut props.as_bytes()), &spec).unwrap();
         assert_eq!(ds2.entries, ds.entries);
         assert_eq!(ds2.target_values, vec![120.0, 5.0]);
 
         // Disagreeing condition values within one formulation name both rows.
         let bad = "formulation_id,material,amount,age,visc\nF1,water,1,7,\nF1,salt,1,8,\n";
-        let err = read_long(bad, None, &spec).unwrap_err().to_string();
+        let err = read_long(bad.as_bytes(), None, &spec).unwrap_err().to_string();
         assert!(
             err.contains("row 3, column 4") && err.contains("in row 2"),
             "{err}"
         );
         let bad = "formulation_id,material,amount,age,visc\nF1,water,-1,7,1\n";
-        let err = read_long(bad, None, &spec).unwrap_err().to_string();
+        let err = read_long(bad.as_bytes(), None, &spec).unwrap_err().to_string();
         assert_eq!(err, "row 2, column 3 (\"amount\"): negative amount -1");
         let no_cond = "formulation_id,material,amount\nF1,water,1\n";
-        let err = read_long(no_cond, Some("id,age,visc\n"), &spec)
+        let err = read_long(no_cond.as_bytes(), Some(&mut "id,age,visc\n".as_bytes()), &spec)
             .unwrap_err()
             .to_string();
         assert!(err.contains("no value for condition \"age\""), "{err}");

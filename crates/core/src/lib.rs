@@ -3,7 +3,7 @@
 //! Data flows one way: CSV ([`data`]) → model ([`model`], trained by [`train`]) → bundle
 //! ([`bundle`]) → app. The app and the CLI both call this crate; neither re-implements it.
 
-pub mod batch;
+pub mod scoring;
 pub mod bundle;
 pub mod data;
 pub mod domain;
@@ -24,6 +24,7 @@ pub mod saved;
 pub mod search;
 pub mod spreadsheet;
 pub mod synthetic;
+pub mod table;
 #[cfg(feature = "train")]
 pub mod train;
 

@@ -7,7 +7,8 @@ use crate::spreadsheet::{neutralise_str, restore};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::Manifest;
-use crate::data::{DataError, cell_error, open_csv, parse_number};
+use crate::data::{DataError, LONG_AMOUNT, LONG_ID, LONG_MATERIAL, cell_error};
+use crate::table::{ReadError, records};
 use crate::formulation::{Formulation, Row};
 use crate::link::{conditions_to_text, formulation_to_text, percent};
 
@@ -72,21 +73,22 @@ pub fn to_csv(manifest: &Manifest, items: &[(String, Formulation, Vec<f64>)]) ->
 
 /// Read formulations back (any scale of amounts: they are normalised per formulation), in
 /// the order they first appear. Every problem names its row and column.
-pub fn from_csv(manifest: &Manifest, text: &str) -> Result<Vec<Saved>, DataError> {
-    let (mut reader, header) = open_csv(text)?;
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let id_col = col("formulation_id").ok_or(DataError::MissingColumn("formulation_id".into()))?;
-    let mat_col = col("material").ok_or(DataError::MissingColumn("material".into()))?;
-    let amount_col = col("amount").ok_or(DataError::MissingColumn("amount".into()))?;
-    let role_col = col(ROLE);
-    let cond_cols: Vec<Option<usize>> = manifest.conditions.iter().map(|c| col(&c.name)).collect();
+pub fn from_csv(manifest: &Manifest, input: impl std::io::Read) -> Result<Vec<Saved>, DataError> {
+    let mut records = records(input)?;
+    let header = records.header.clone();
+    let dialect = records.dialect;
+    let id_col = records.require(LONG_ID)?;
+    let mat_col = records.require(LONG_MATERIAL)?;
+    let amount_col = records.require(LONG_AMOUNT)?;
+    let role_col = records.column(ROLE);
+    let cond_cols: Vec<Option<usize>> = (manifest.conditions.iter())
+        .map(|c| records.column(&c.name))
+        .collect();
     let defaults = manifest.default_condition_values();
     // id → (formulation, conditions, spreadsheet row that set the conditions)
     let mut items: Vec<(String, Formulation, Vec<f64>, usize)> = Vec::new();
-    for (k, record) in reader.records().enumerate() {
-        let row = k + 2;
-        let record = record.map_err(|e| DataError::Csv(format!("row {row}: {e}")))?;
-        let cell = |c: usize| restore(record.get(c).unwrap_or("").trim());
+    while let Some((row, record)) = records.next_row()? {
+        let cell = |c: usize| restore(record[c]);
         let err = |c: usize, problem: String| cell_error(&header, row, c, problem);
         let id = cell(id_col).to_string();
         if id.is_empty() {
@@ -96,7 +98,7 @@ pub fn from_csv(manifest: &Manifest, text: &str) -> Result<Vec<Saved>, DataError
         let material = manifest
             .material_index(name)
             .ok_or_else(|| err(mat_col, format!("the model has no material {name:?}")))?;
-        let amount = parse_number(cell(amount_col))
+        let amount = dialect.parse_number(cell(amount_col))
             .map_err(|p| err(amount_col, p))?
             .ok_or_else(|| err(amount_col, "the amount is empty".into()))?;
         if amount < 0.0 {
@@ -105,7 +107,7 @@ pub fn from_csv(manifest: &Manifest, text: &str) -> Result<Vec<Saved>, DataError
         let mut conditions = defaults.clone();
         for (j, c) in cond_cols.iter().enumerate() {
             if let Some(c) = *c {
-                conditions[j] = parse_number(cell(c))
+                conditions[j] = dialect.parse_number(cell(c))
                     .map_err(|p| err(c, p))?
                     .ok_or_else(|| err(c, "the condition value is empty".into()))?;
             }
@@ -161,7 +163,7 @@ pub fn from_csv(manifest: &Manifest, text: &str) -> Result<Vec<Saved>, DataError
         });
     }
     if items.is_empty() {
-        return Err(DataError::Empty);
+        return Err(ReadError::NoRows.into());
     }
     items
         .into_iter()
@@ -209,7 +211,7 @@ mod tests {
             ),
             "{csv}"
         );
-        let back = from_csv(&m, &csv).unwrap();
+        let back = from_csv(&m, csv.as_bytes()).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[0].name, "first, with comma");
         let fa = formulation_from_text(&m, &back[0].formulation).unwrap();
@@ -254,7 +256,7 @@ mod tests {
             ),
         ];
         for (csv, want) in cases {
-            let err = from_csv(&m, csv).unwrap_err().to_string();
+            let err = from_csv(&m, csv.as_bytes()).unwrap_err().to_string();
             assert!(err.contains(want), "{csv:?}: {err}");
         }
     }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::table::ReadError;
 use crate::Device;
 use crate::MixModel;
 use crate::bundle::tests::{tiny, tiny_ensemble};
@@ -176,7 +177,7 @@ fn a_missing_condition_needs_a_value_and_is_filled_with_it() {
         Decisions::default(),
         Vec::new(),
     );
-    assert_eq!(err.unwrap_err(), BatchError::MissingCondition("age".into()));
+    assert_eq!(err.unwrap_err(), ScoreError::MissingCondition("age".into()));
     let fill = Decisions {
         fill: vec![("age".into(), 14.0)],
         ..Decisions::default()
@@ -251,14 +252,14 @@ fn the_report_lists_the_first_hundred_and_counts_all() {
 fn whole_file_problems_are_errors() {
     let m = tiny().manifest;
     let err = |t: &str| check(&m, t.as_bytes(), &[], |_| {}).err();
-    assert_eq!(err(""), Some(BatchError::NoHeader));
-    assert_eq!(err("id,water\n"), Some(BatchError::NoRows));
+    assert_eq!(err(""), Some(ScoreError::Read(ReadError::NoHeader)));
+    assert_eq!(err("id,water\n"), Some(ScoreError::Read(ReadError::NoRows)));
     assert_eq!(
         err("id,water,water\nA,1,1\n"),
-        Some(BatchError::DuplicateColumn {
+        Some(ScoreError::Read(ReadError::DuplicateColumn {
             name: "water".into(),
             first: 2,
             column: 3
-        })
+        }))
     );
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::check::{IssueKind, Plan, read_wide_row, sums_to_whole};
-use super::{BatchError, Format};
+use super::{ScoreError, Format};
 use crate::bundle::{Manifest, TargetKind};
 use crate::domain::Domain;
 use crate::metrics;
@@ -128,7 +128,7 @@ impl<'p> Run<'p> {
         plan: &'p Plan,
         manifest: &'p Manifest,
         decisions: Decisions,
-    ) -> Result<Self, BatchError> {
+    ) -> Result<Self, ScoreError> {
         let fill = manifest
             .conditions
             .iter()
@@ -136,7 +136,7 @@ impl<'p> Run<'p> {
             .collect::<Vec<_>>();
         for (k, c) in plan.layout.condition_cols.iter().enumerate() {
             if c.is_none() && fill[k].is_none() {
-                return Err(BatchError::MissingCondition(
+                return Err(ScoreError::MissingCondition(
                     manifest.conditions[k].name.clone(),
                 ));
             }
@@ -169,7 +169,7 @@ impl<'p> Run<'p> {
             .iter()
             .map(|h| crate::spreadsheet::neutralise_str(h).into_owned());
         out.write_record(head)
-            .map_err(|e| BatchError::Io(e.to_string()))?;
+            .map_err(|e| ScoreError::Io(e.to_string()))?;
         let truth_targets: Vec<usize> = (0..manifest.targets.len())
             .filter(|&t| plan.report.truth.contains(&manifest.targets[t].name))
             .collect();
@@ -356,7 +356,7 @@ impl<'p> Run<'p> {
     }
 
     /// Write the waiting rows with `prediction` (of [`Run::batch`]; `None` when it was `None`).
-    pub fn absorb(&mut self, prediction: Option<&Prediction>) -> Result<(), BatchError> {
+    pub fn absorb(&mut self, prediction: Option<&Prediction>) -> Result<(), ScoreError> {
         let targets = self.manifest.targets.len();
         let mut i = 0;
         for p in std::mem::take(&mut self.pending) {
@@ -364,7 +364,7 @@ impl<'p> Run<'p> {
             match p.outcome {
                 Ok(s) => {
                     let pred = prediction
-                        .ok_or_else(|| BatchError::Io("no prediction for a batch".into()))?;
+                        .ok_or_else(|| ScoreError::Io("no prediction for a batch".into()))?;
                     let (values, spread) = (pred.row(i), pred.spread_row(i));
                     i += 1;
                     let note = self
@@ -404,22 +404,22 @@ impl<'p> Run<'p> {
             // Echoed cells, ids and notes may come from anyone's file: no formulas out.
             self.out
                 .write_record(fields.iter().map(|f| crate::spreadsheet::neutralise(f)))
-                .map_err(|e| BatchError::Io(e.to_string()))?;
+                .map_err(|e| ScoreError::Io(e.to_string()))?;
         }
         self.scored_pending = 0;
         Ok(())
     }
 
     /// The output CSV written since the last call.
-    pub fn take_output(&mut self) -> Result<Vec<u8>, BatchError> {
+    pub fn take_output(&mut self) -> Result<Vec<u8>, ScoreError> {
         let done = std::mem::replace(&mut self.out, writer(self.plan.dialect.delimiter));
-        done.into_inner().map_err(|e| BatchError::Io(e.to_string()))
+        done.into_inner().map_err(|e| ScoreError::Io(e.to_string()))
     }
 
     /// The results, with metrics for the targets whose truth the file holds.
-    pub fn finish(mut self) -> Result<(Results, Vec<u8>), BatchError> {
+    pub fn finish(mut self) -> Result<(Results, Vec<u8>), ScoreError> {
         if !self.pending.is_empty() {
-            return Err(BatchError::Io(
+            return Err(ScoreError::Io(
                 "rows are still waiting for predictions".into(),
             ));
         }

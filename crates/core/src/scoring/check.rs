@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::dialect::Dialect;
-use super::{BatchError, Format};
+use crate::table::Dialect;
+use super::Format;
 use crate::bundle::Manifest;
 use crate::data::{LONG_AMOUNT, LONG_ID, LONG_MATERIAL};
 
@@ -184,20 +184,8 @@ impl Layout {
         manifest: &Manifest,
         header: Vec<String>,
         carry: &[String],
-    ) -> Result<Layout, BatchError> {
-        if header.iter().all(String::is_empty) {
-            return Err(BatchError::BlankHeader);
-        }
-        let mut seen = HashMap::new();
-        for (i, h) in header.iter().enumerate() {
-            if let Some(first) = seen.insert(h.as_str(), i) {
-                return Err(BatchError::DuplicateColumn {
-                    name: h.clone(),
-                    first: first + 1,
-                    column: i + 1,
-                });
-            }
-        }
+    ) -> Layout {
+        // The header was checked by `table::records` (not blank, no name twice).
         let has = |name: &str| header.iter().any(|h| h == name);
         let format = if has(LONG_ID) && has(LONG_MATERIAL) && has(LONG_AMOUNT) {
             Format::Long
@@ -229,7 +217,7 @@ impl Layout {
             })
             .collect();
         let position = |want: Col| cols.iter().position(|&c| c == want);
-        Ok(Layout {
+        Layout {
             format,
             id: match format {
                 Format::Long => header.iter().position(|h| h == LONG_ID),
@@ -244,7 +232,7 @@ impl Layout {
                 .collect(),
             cols,
             header,
-        })
+        }
     }
 
     fn issue(&self, row: usize, c: usize, problem: String) -> Issue {
