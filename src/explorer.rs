@@ -11,8 +11,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mixlab_core::Bundle;
 use mixlab_core::explorer::colour::{self, MetadataValues};
-use mixlab_core::explorer::view::{self, Camera, Colour, Limits, OtherModel, View, spec_token};
-use mixlab_core::explorer::{export, precomputed};
+use mixlab_core::explorer::view::{self, Camera, Colour, Limits, OtherModel, View};
+use mixlab_core::explorer::export;
+use mixlab_core::maps;
 use mixlab_core::formulation::Formulation;
 use mixlab_core::link;
 use mixlab_core::model::Batch;
@@ -240,7 +241,7 @@ pub fn inject_fault() {
 }
 
 fn cache_key(md: &ModelData, spec: &Spec) -> String {
-    format!("{}/{}", md.fingerprint, spec_token(spec))
+    format!("{}/{}", md.fingerprint, spec.to_string())
 }
 
 fn model_data() -> Option<Rc<ModelData>> {
@@ -268,7 +269,7 @@ fn available(md: &ModelData, spec: &Spec) -> Option<Arc<Coords>> {
         return Some(c);
     }
     md.with_bundle(|b| {
-        precomputed::find(b, spec).map(|data| {
+        maps::find(b, spec).map(|data| {
             Arc::new(Coords {
                 spec: spec.clone(),
                 data: data.to_vec(),
@@ -729,7 +730,7 @@ impl Explorer {
         let (Some(md), Some(c)) = (data(), self.coords.get_untracked()) else {
             return;
         };
-        let name = format!("mixlab-{}", spec_token(&c.spec));
+        let name = format!("mixlab-{}", c.spec.to_string());
         let result = match format {
             "csv" => browser::download(
                 &format!("{name}.csv"),
@@ -980,7 +981,7 @@ fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -
     let mut layout = json!({
         "height": 520, "margin": {"l": 40, "r": 10, "t": 36, "b": 36},
         "title": {"text": title, "font": {"size": 14}},
-        "uirevision": format!("{}-{}", spec_token(&coords.spec), snapshot),
+        "uirevision": format!("{}-{}", coords.spec.to_string(), snapshot),
         "hovermode": "closest", "dragmode": if dims == 2 { "lasso" } else { "orbit" },
     });
     if let Some(l) = label {
@@ -1023,7 +1024,7 @@ async fn draw(ex: Explorer) -> Result<(), String> {
         set_data(
             "explorer",
             &[
-                ("data-compare-spec", spec_token(&cmp.spec)),
+                ("data-compare-spec", cmp.spec.to_string()),
                 ("data-compare-model", mb.label.clone()),
             ],
         );
@@ -1041,7 +1042,7 @@ async fn draw(ex: Explorer) -> Result<(), String> {
     set_data(
         "explorer",
         &[
-            ("data-spec", spec_token(&c.spec)),
+            ("data-spec", c.spec.to_string()),
             ("data-origin", origin),
             ("data-ms", ms),
             ("data-draws", ex.draws.get_untracked().to_string()),

@@ -98,6 +98,50 @@ fn train_then_predict_round_trip() {
     );
 }
 
+/// The same table as every spreadsheet writes it: what `score` reads, `train` and `evaluate`
+/// read too, to the same numbers (one reader in the core).
+#[test]
+fn train_and_evaluate_read_every_dialect_score_reads() {
+    let dir = temp_dir("dialects");
+    let data = write_csv(&dir);
+    let text = std::fs::read_to_string(&data).unwrap();
+    let semicolon = text.replace(',', ";").replace('.', ",");
+    let variants = [
+        ("semicolon-decimal-comma.csv", semicolon.clone()),
+        ("bom-crlf.csv", format!("\u{feff}{}", text.replace('\n', "\r\n"))),
+        ("semicolon-bom-crlf.csv", format!("\u{feff}{}", semicolon.replace('\n', "\r\n"))),
+        ("quoted-spaced.csv", text.lines().map(|l| {
+            l.split(',').map(|c| format!("\" {c} \"")).collect::<Vec<_>>().join(",") + "\n"
+        }).collect()),
+    ];
+    let reference = dir.join("reference");
+    train_small(&data, &reference);
+    let weights = std::fs::read(reference.join("weights.safetensors")).unwrap();
+    for (name, body) in variants {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        // Score reads it (the model's own data: every row is scored).
+        let scored = run_ok(
+            mixlab()
+                .args(["score", "--bundle"])
+                .arg(&reference)
+                .arg("--data")
+                .arg(&path),
+        );
+        assert_eq!(scored.lines().count(), 61, "{name}");
+        // Train reads it to the same numbers: byte-identical weights for the seed.
+        let out = dir.join(format!("{name}.bundle"));
+        train_small(&path, &out);
+        assert_eq!(
+            std::fs::read(out.join("weights.safetensors")).unwrap(),
+            weights,
+            "{name}"
+        );
+        let report = evaluate(&path, &dir.join(format!("{name}.eval")), &[]);
+        assert_eq!(report["rows"], 60, "{name}");
+    }
+}
+
 #[test]
 fn bad_input_is_a_clear_error_with_row_and_column() {
     let dir = temp_dir("bad");

@@ -132,6 +132,9 @@ pub struct Condition {
     pub name: String,
     #[serde(default)]
     pub unit: String,
+    /// Name shown to people ("Age"); empty: one is made from `name` ([`Condition::display_name`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
     /// Applied before standardising (log10 for inputs that span decades, such as age).
     #[serde(default)]
     pub transform: Transform,
@@ -166,6 +169,10 @@ pub struct Target {
     pub name: String,
     #[serde(default)]
     pub unit: String,
+    /// Name shown to people ("Viscosity at 10 s⁻¹"); empty: one is made from `name`
+    /// ([`Target::display_name`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
     pub kind: TargetKind,
     #[serde(default)]
     pub transform: Transform,
@@ -676,6 +683,7 @@ pub(crate) mod tests {
             conditions: vec![Condition {
                 name: "age".into(),
                 unit: "d".into(),
+                label: String::new(),
                 transform: Transform::None,
                 mean: 10.0,
                 std: 5.0,
@@ -686,6 +694,7 @@ pub(crate) mod tests {
                 Target {
                     name: "viscosity".into(),
                     unit: "cP".into(),
+                    label: String::new(),
                     kind: TargetKind::Regression,
                     transform: Transform::Log10,
                     mean: 2.0,
@@ -694,6 +703,7 @@ pub(crate) mod tests {
                 Target {
                     name: "stable".into(),
                     unit: String::new(),
+                    label: String::new(),
                     kind: TargetKind::Binary,
                     transform: Transform::None,
                     mean: 0.0,

@@ -6,65 +6,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::Device;
-use crate::bundle::TargetKind;
 use crate::data::Dataset;
-use crate::metrics::{Split, mae, r2, rmse, roc_auc};
+use crate::metrics::{Scores, Split, mean_std, score_rows};
 use crate::model::MixModel;
 use crate::train::{CurvePoint, TrainConfig, train_on_rows};
-
-/// Errors of one target on one set of rows (NaN where a metric does not apply).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct Scores {
-    pub rows: usize,
-    pub mae: f64,
-    pub rmse: f64,
-    pub r2: f64,
-    /// Binary targets only.
-    pub roc_auc: f64,
-    pub accuracy: f64,
-}
-
-/// Scores of every target of `model` on `rows` of `ds`; targets with no measured value in
-/// those rows are left out.
-pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<String, Scores> {
-    let t = ds.targets.len();
-    let mut out = BTreeMap::new();
-    if rows.is_empty() {
-        return out;
-    }
-    let Ok(pred) = model.predict(&ds.batch(rows)) else {
-        return out;
-    };
-    for (k, target) in model.manifest.targets.iter().enumerate() {
-        let pairs: Vec<(f64, f64)> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, &r)| (pred.row(i)[k], ds.target_values[r * t + k]))
-            .filter(|(_, y)| y.is_finite())
-            .collect();
-        if pairs.is_empty() {
-            continue;
-        }
-        let binary = target.kind == TargetKind::Binary;
-        let accuracy = pairs
-            .iter()
-            .filter(|(p, y)| (*p >= 0.5) == (*y >= 0.5))
-            .count() as f64
-            / pairs.len() as f64;
-        out.insert(
-            target.name.clone(),
-            Scores {
-                rows: pairs.len(),
-                mae: mae(&pairs),
-                rmse: rmse(&pairs),
-                r2: if binary { f64::NAN } else { r2(&pairs) },
-                roc_auc: if binary { roc_auc(&pairs) } else { f64::NAN },
-                accuracy: if binary { accuracy } else { f64::NAN },
-            },
-        );
-    }
-    out
-}
 
 /// Scores of one split: target → subset ("full", "eval", "train") → scores.
 pub type SplitScores = BTreeMap<String, BTreeMap<String, Scores>>;
@@ -114,17 +59,6 @@ pub fn cross_validate(
             }
         })
         .collect()
-}
-
-/// Mean and (population) standard deviation of the finite values.
-pub fn mean_std(values: &[f64]) -> (f64, f64) {
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
-    (m, var.sqrt())
 }
 
 /// The study's table as Markdown: one row per code length and target, each cell mean ± std
@@ -199,6 +133,7 @@ pub fn sweep_code_dims(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::TargetKind;
     use crate::bundle::Transform;
     use crate::data::TargetSpec;
     use crate::metrics::random_splits;

@@ -10,7 +10,7 @@ use thiserror::Error;
 
 use crate::bundle::{Bundle, Material};
 use crate::data::{Dataset, TargetSpec};
-use crate::evaluate::{Scores, score_rows};
+use crate::metrics::{Scores, score_rows};
 use crate::model::{MixModel, Params, forward};
 use crate::train::{Adam, RowTensors, loss};
 
@@ -245,7 +245,7 @@ pub fn fit_material(
             grown.snapshots.extend_from_slice(&fitted);
         }
     }
-    crate::explorer::precomputed::refresh(&mut grown);
+    crate::maps::refresh(&mut grown);
     let after = score_rows(&MixModel::new(&grown, &device), &data, &rows);
     let report = FitReport {
         material: name.to_string(),

@@ -6,10 +6,12 @@
 pub mod scoring;
 pub mod bundle;
 pub mod data;
+pub mod describe;
 pub mod domain;
 #[cfg(feature = "train")]
 pub mod evaluate;
 pub mod explorer;
+pub mod maps;
 #[cfg(feature = "train")]
 pub mod fit_material;
 pub mod formulation;

@@ -1,6 +1,13 @@
 //! Error metrics and data splits for the evaluation protocol (k random splits, given folds,
 //! or group splits where rows of one group must not straddle train and test).
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::bundle::TargetKind;
+use crate::data::Dataset;
+use crate::model::MixModel;
 use crate::rng::Rng;
 
 /// Mean absolute error over pairs `(prediction, truth)`; NaN for no pairs.
@@ -124,6 +131,72 @@ fn finish(rows: usize, mut test: Vec<usize>) -> Split {
         train: (0..rows).filter(|&r| !is_test[r]).collect(),
         test,
     }
+}
+
+/// Mean and (population) standard deviation of the finite values.
+pub fn mean_std(values: &[f64]) -> (f64, f64) {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len() as f64;
+    (m, var.sqrt())
+}
+
+/// Errors of one target on one set of rows (NaN where a metric does not apply).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Scores {
+    pub rows: usize,
+    pub mae: f64,
+    pub rmse: f64,
+    pub r2: f64,
+    /// Binary targets only.
+    pub roc_auc: f64,
+    pub accuracy: f64,
+}
+
+/// Scores of every target of `model` on `rows` of `ds` (native: a blocking prediction); targets with no measured value in
+/// those rows are left out.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<String, Scores> {
+    let t = ds.targets.len();
+    let mut out = BTreeMap::new();
+    if rows.is_empty() {
+        return out;
+    }
+    let Ok(pred) = model.predict(&ds.batch(rows)) else {
+        return out;
+    };
+    for (k, target) in model.manifest.targets.iter().enumerate() {
+        let pairs: Vec<(f64, f64)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| (pred.row(i)[k], ds.target_values[r * t + k]))
+            .filter(|(_, y)| y.is_finite())
+            .collect();
+        if pairs.is_empty() {
+            continue;
+        }
+        let binary = target.kind == TargetKind::Binary;
+        let accuracy = pairs
+            .iter()
+            .filter(|(p, y)| (*p >= 0.5) == (*y >= 0.5))
+            .count() as f64
+            / pairs.len() as f64;
+        out.insert(
+            target.name.clone(),
+            Scores {
+                rows: pairs.len(),
+                mae: mae(&pairs),
+                rmse: rmse(&pairs),
+                r2: if binary { f64::NAN } else { r2(&pairs) },
+                roc_auc: if binary { roc_auc(&pairs) } else { f64::NAN },
+                accuracy: if binary { accuracy } else { f64::NAN },
+            },
+        );
+    }
+    out
 }
 
 #[cfg(test)]

@@ -93,10 +93,107 @@ pub fn trustworthiness(high: &[Vec<f64>], low: &[Vec<f64>], k: usize) -> f64 {
     1.0 - penalty * 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0))
 }
 
+/// Share of each point's `k` nearest neighbours (euclidean) that carry its label, averaged.
+pub fn knn_purity(points: &[Vec<f64>], labels: &[usize], k: usize) -> f64 {
+    let n = points.len();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let k = k.min(n - 1);
+    let total: f64 = (0..n)
+        .map(|i| {
+            nearest(points, i, k, Distance::Euclidean)
+                .iter()
+                .filter(|nb| labels[nb.index] == labels[i])
+                .count() as f64
+                / k as f64
+        })
+        .sum();
+    total / n as f64
+}
+
+/// kNN label purity of a set of materials: in a map, in the full code space, and what a random
+/// layout gives (the chance that another labelled material shares one's label).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Purity {
+    /// Materials that carry a label (only they are counted).
+    pub materials: usize,
+    pub map: f64,
+    pub codes: f64,
+    pub random: f64,
+}
+
+/// [`Purity`] among the materials with a label: `reps` are the codes (`d` per material),
+/// `coords` the map (`dims` per material). `None` with fewer than three labelled materials.
+pub fn group_purity(
+    labels: &[Option<String>],
+    reps: &[f64],
+    d: usize,
+    coords: &[f32],
+    dims: usize,
+    k: usize,
+) -> Option<Purity> {
+    let keep: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].is_some()).collect();
+    let n = keep.len();
+    if n < 3 {
+        return None;
+    }
+    let k = k.min(n - 1);
+    let high: Vec<Vec<f64>> = (keep.iter())
+        .map(|&i| reps[i * d..(i + 1) * d].to_vec())
+        .collect();
+    let low: Vec<Vec<f64>> = (keep.iter())
+        .map(|&i| coords[i * dims..(i + 1) * dims].iter().map(|&v| f64::from(v)).collect())
+        .collect();
+    // Labels as indices of their distinct values.
+    let mut distinct: Vec<&str> = Vec::new();
+    let ids: Vec<usize> = (keep.iter())
+        .filter_map(|&i| labels[i].as_deref())
+        .map(|l| match distinct.iter().position(|d| *d == l) {
+            Some(p) => p,
+            None => {
+                distinct.push(l);
+                distinct.len() - 1
+            }
+        })
+        .collect();
+    let random = (0..n)
+        .map(|i| (0..n).filter(|&j| j != i && ids[j] == ids[i]).count() as f64 / (n - 1) as f64)
+        .sum::<f64>()
+        / n as f64;
+    Some(Purity {
+        materials: n,
+        map: knn_purity(&low, &ids, k),
+        codes: knn_purity(&high, &ids, k),
+        random,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rng::Rng;
+
+    #[test]
+    fn knn_purity_on_known_layouts() {
+        let clustered = vec![vec![0.0], vec![0.1], vec![5.0], vec![5.1]];
+        assert_eq!(knn_purity(&clustered, &[0, 0, 1, 1], 1), 1.0);
+        assert_eq!(knn_purity(&clustered, &[0, 1, 0, 1], 1), 0.0);
+    }
+
+    #[test]
+    fn group_purity_counts_only_labelled_materials() {
+        // Two labelled pairs far apart, one unlabelled point between them.
+        let labels = [Some("a"), Some("a"), None, Some("b"), Some("b")]
+            .map(|l| l.map(str::to_string));
+        let reps = [0.0, 0.1, 2.5, 5.0, 5.1];
+        let coords = [0.0f32, 0.1, 2.5, 5.0, 5.1];
+        let p = group_purity(&labels, &reps, 1, &coords, 1, 1).unwrap();
+        assert_eq!((p.materials, p.map, p.codes), (4, 1.0, 1.0));
+        assert!((p.random - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(group_purity(&labels[..2], &reps, 1, &coords, 1, 1), None);
+    }
+
 
     #[test]
     fn distances_and_nearest() {

@@ -7,7 +7,6 @@
 
 use crate::bundle::{TargetKind, Transform};
 use crate::data::{Dataset, TargetSpec};
-use crate::neighbours::{Distance, nearest};
 use crate::rng::Rng;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -140,35 +139,10 @@ pub fn generate(cfg: &SyntheticConfig) -> (Dataset, Vec<usize>) {
     (ds, group_of)
 }
 
-/// Share of each point's `k` nearest neighbours (euclidean) that carry its label, averaged.
-pub fn knn_purity(points: &[Vec<f64>], labels: &[usize], k: usize) -> f64 {
-    let n = points.len();
-    if n < 2 {
-        return f64::NAN;
-    }
-    let k = k.min(n - 1);
-    let total: f64 = (0..n)
-        .map(|i| {
-            nearest(points, i, k, Distance::Euclidean)
-                .iter()
-                .filter(|nb| labels[nb.index] == labels[i])
-                .count() as f64
-                / k as f64
-        })
-        .sum();
-    total / n as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn knn_purity_on_known_layouts() {
-        let clustered = vec![vec![0.0], vec![0.1], vec![5.0], vec![5.1]];
-        assert_eq!(knn_purity(&clustered, &[0, 0, 1, 1], 1), 1.0);
-        assert_eq!(knn_purity(&clustered, &[0, 1, 0, 1], 1), 0.0);
-    }
+    use crate::neighbours::knn_purity;
 
     #[test]
     fn generator_is_seeded_and_rows_are_mixtures() {

@@ -121,15 +121,14 @@ impl Default for TrainConfig {
     }
 }
 
-/// Mean and standard deviation of the finite values (std floored so constants stay usable).
-fn mean_std(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return (0.0, 1.0);
+/// Standardisation of the finite values: their mean and standard deviation (floored so that
+/// constants stay usable; 0 and 1 when there are none).
+fn standardisation(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let v: Vec<f64> = values.collect();
+    match crate::metrics::mean_std(&v) {
+        (mean, _) if mean.is_nan() => (0.0, 1.0),
+        (mean, std) => (mean, std.max(1e-6)),
     }
-    let mean = v.iter().sum::<f64>() / v.len() as f64;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
-    (mean, var.sqrt().max(1e-6))
 }
 
 fn transformed(v: f64, t: Transform) -> f64 {
@@ -180,10 +179,11 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
             } else {
                 Transform::None
             };
-            let (mean, std) = mean_std(vals.iter().map(|&v| transformed(v, transform)));
+            let (mean, std) = standardisation(vals.iter().map(|&v| transformed(v, transform)));
             Condition {
                 name: name.clone(),
                 unit: String::new(),
+                label: String::new(),
                 transform,
                 mean,
                 std,
@@ -199,7 +199,7 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
         .map(|(k, spec)| {
             let (mean, std) = match spec.kind {
                 TargetKind::Binary => (0.0, 1.0),
-                TargetKind::Regression => mean_std(
+                TargetKind::Regression => standardisation(
                     train_rows
                         .iter()
                         .map(|&r| transformed(ds.target_values[r * t + k], spec.transform)),
@@ -208,6 +208,7 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
             Target {
                 name: spec.name.clone(),
                 unit: String::new(),
+                label: String::new(),
                 kind: spec.kind,
                 transform: spec.transform,
                 mean,
@@ -679,7 +680,7 @@ fn fit(
         snapshots: first.snapshots,
         projections: Vec::new(),
     };
-    crate::explorer::precomputed::refresh(&mut bundle);
+    crate::maps::refresh(&mut bundle);
     bundle.manifest.metrics = evaluate(&bundle, ds, &train_rows, &validation_rows);
     (
         bundle,
@@ -848,7 +849,7 @@ pub fn evaluate(
     let model = crate::model::MixModel::new(bundle, &Device::flex());
     let mut out = BTreeMap::new();
     for (split, rows) in [("train", train_rows), ("validation", validation_rows)] {
-        for (target, s) in crate::evaluate::score_rows(&model, ds, rows) {
+        for (target, s) in crate::metrics::score_rows(&model, ds, rows) {
             let (name, value) = if s.accuracy.is_nan() {
                 ("mae", s.mae)
             } else {

@@ -3,5 +3,4 @@
 
 pub mod colour;
 pub mod export;
-pub mod precomputed;
 pub mod view;

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use thiserror::Error;
 
 use crate::neighbours::Distance;
+use crate::projection::num;
 use crate::projection::{Method, Spec};
 
 /// The fragment format this build writes and reads.
@@ -125,7 +126,7 @@ impl View {
         }
         if let Some(c) = &self.compare {
             c.validate(materials)
-                .map_err(|e| entry_error("cmp", &spec_token(c), e.to_string()))?;
+                .map_err(|e| entry_error("cmp", &c.to_string(), e.to_string()))?;
         }
         Ok(())
     }
@@ -165,109 +166,9 @@ pub fn fingerprint(codes: &[f32]) -> String {
     })
 }
 
-/// Shortest text that reads back to the same f64.
-fn num(v: f64) -> String {
-    format!("{v}")
-}
-
-/// `tsne.2.p30.lr0.it1000.s7`: method, dimensions, the method's own parameters, seed.
-pub fn spec_token(spec: &Spec) -> String {
-    let p = &spec.params;
-    let mut t = format!("{}.{}", spec.method.key(), spec.dims);
-    match spec.method {
-        Method::Pca => return t,
-        Method::Tsne => {
-            let _ = write!(
-                t,
-                ".p{}.lr{}.it{}",
-                num(p.perplexity),
-                num(p.learning_rate),
-                p.iterations
-            );
-        }
-        Method::Umap => {
-            let _ = write!(
-                t,
-                ".nn{}.md{}.ep{}",
-                p.neighbours,
-                num(p.min_dist),
-                p.iterations
-            );
-        }
-        Method::Isomap | Method::Lle => {
-            let _ = write!(t, ".k{}", p.k);
-        }
-    }
-    let _ = write!(t, ".s{}", spec.seed);
-    t
-}
-
-/// Reads [`spec_token`]'s text back; `entry` names the link entry in messages.
-pub fn parse_spec_token(entry: &str, text: &str) -> Result<Spec, ViewError> {
-    let err = |why: String| entry_error(entry, text, why);
-    let mut parts = text.split('.');
-    let method = parts.next().unwrap_or_default();
-    let method = Method::from_key(method).ok_or_else(|| {
-        err(format!(
-            "{method:?} is not a projection (pca, tsne, umap, isomap, lle)"
-        ))
-    })?;
-    let dims = parts
-        .next()
-        .and_then(|d| d.parse::<usize>().ok())
-        .ok_or_else(|| err("the dimensions are missing".into()))?;
-    let mut spec = Spec::new(method, dims);
-    // Numbers come back exactly: `num` wrote the shortest text that reads back to them.
-    // A decimal point inside a number splits it: glue "md0" + "25" back to "md0.25".
-    let mut glued: Vec<String> = Vec::new();
-    for part in parts {
-        let starts_with_key = part.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
-        match glued.last_mut() {
-            Some(last) if !starts_with_key => {
-                last.push('.');
-                last.push_str(part);
-            }
-            _ => glued.push(part.to_string()),
-        }
-    }
-    for part in &glued {
-        let split = part
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(part.len());
-        let (key, value) = part.split_at(split);
-        let float = || {
-            value
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| err(format!("{key}: {value:?} is not a number")))
-        };
-        let int = || {
-            value
-                .parse::<u64>()
-                .map_err(|_| err(format!("{key}: {value:?} is not a whole number")))
-        };
-        let to_usize = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        match (method, key) {
-            (_, "s") if method != Method::Pca => spec.seed = int()?,
-            (Method::Tsne, "p") => spec.params.perplexity = float()?,
-            (Method::Tsne, "lr") => spec.params.learning_rate = float()?,
-            (Method::Tsne, "it") | (Method::Umap, "ep") => {
-                spec.params.iterations = to_usize(int()?);
-            }
-            (Method::Umap, "nn") => spec.params.neighbours = to_usize(int()?),
-            (Method::Umap, "md") => spec.params.min_dist = float()?,
-            (Method::Isomap | Method::Lle, "k") => spec.params.k = to_usize(int()?),
-            _ => {
-                return Err(err(format!(
-                    "{part:?} is not a parameter of {}",
-                    method.label()
-                )));
-            }
-        }
-    }
-    spec.validate(usize::MAX).map_err(|e| err(e.to_string()))?;
-    Ok(spec)
+/// A projection's spec token from the link entry `entry`, errors naming the entry.
+fn spec_entry(entry: &str, text: &str) -> Result<Spec, ViewError> {
+    text.parse().map_err(|why: String| entry_error(entry, text, why))
 }
 
 /// `3-7.12.40`: sorted indices as runs.
@@ -335,7 +236,7 @@ fn unescape(entry: &str, s: &str) -> Result<String, ViewError> {
 /// The fragment (without `#`) for a view; entries at their defaults are left out.
 pub fn to_fragment(view: &View) -> String {
     let mut parts = vec![format!("x={VERSION}"), format!("h={}", view.fingerprint)];
-    parts.push(format!("proj={}", spec_token(&view.spec)));
+    parts.push(format!("proj={}", view.spec));
     parts.push(format!("col={}", colour_text(&view.colour)));
     if !view.size_by_usage {
         parts.push("size=none".into());
@@ -367,7 +268,7 @@ pub fn to_fragment(view: &View) -> String {
         parts.push(format!("step={s}"));
     }
     if let Some(c) = &view.compare {
-        parts.push(format!("cmp={}", spec_token(c)));
+        parts.push(format!("cmp={c}"));
     }
     if let Some(o) = &view.other {
         parts.push(format!("om={}", o.path));
@@ -417,8 +318,8 @@ pub fn from_fragment(fragment: &str, limits: &Limits<'_>) -> Result<View, ViewEr
                     });
                 }
             }
-            "proj" => view.spec = parse_spec_token(key, value)?,
-            "cmp" => view.compare = Some(parse_spec_token(key, value)?),
+            "proj" => view.spec = spec_entry(key, value)?,
+            "cmp" => view.compare = Some(spec_entry(key, value)?),
             "om" => {
                 if !bundle_path_ok(value) {
                     return Err(entry_error(
@@ -598,7 +499,7 @@ mod tests {
             v.spec.params.k = 7;
             v.camera = Some(Camera::Ranges([-1.5, 2.0, -3.0, 1e-3]));
             let back = from_fragment(&to_fragment(&v), &limits(&meta)).unwrap();
-            assert_eq!(spec_token(&back.spec), spec_token(&v.spec));
+            assert_eq!(back.spec.to_string(), v.spec.to_string());
             assert_eq!(back.camera, v.camera);
         }
     }

@@ -12,6 +12,9 @@ pub mod lanczos;
 pub mod lle;
 mod pca;
 pub mod shapes;
+mod token;
+
+pub(crate) use token::num;
 pub mod tsne;
 pub mod umap;
 

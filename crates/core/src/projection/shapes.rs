@@ -65,7 +65,7 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
 
 /// Share of each point's `k` nearest map neighbours (Euclidean) with the point's own label.
 pub fn label_purity(map: &[f64], rows: usize, dims: usize, labels: &[usize], k: usize) -> f64 {
-    crate::synthetic::knn_purity(&super::rows_of(map, rows, dims), labels, k)
+    crate::neighbours::knn_purity(&super::rows_of(map, rows, dims), labels, k)
 }
 
 /// Time a 2-D map of the study's scale (5,400 points × 100-d in 30 planted clusters) and print

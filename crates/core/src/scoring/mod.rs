@@ -9,7 +9,6 @@ mod run;
 
 use std::io::Read;
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use check::{
@@ -20,17 +19,9 @@ pub use run::{
     Decisions, DuplicateChoice, Results, Run, SumChoice, TargetMetrics, UnknownChoice, batch_rows,
 };
 
+pub use crate::data::Format;
 use crate::bundle::Manifest;
 use crate::table::{ReadError, records};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// One row per formulation, a column per material.
-    Wide,
-    /// `formulation_id, material, amount` rows.
-    Long,
-}
 
 /// Problems with the file as a whole (a row's problems are [`Issue`]s in the report).
 #[derive(Debug, Error, PartialEq)]

@@ -1,21 +1,21 @@
-//! Projections stored in a bundle, so the explorer shows them at once: found by their spec
-//! (the manifest keeps each one's [`spec_token`]), added by training and `mixlab project --add`.
+//! Maps (projections of the codes) stored in a bundle, so the explorer shows them at once: found
+//! by their spec (the manifest keeps each one's token), added by training, `fit-material` and
+//! `mixlab project --add`. They belong to the bundle, not to the explorer that draws them.
 
 use std::collections::BTreeMap;
 
-use super::view::{parse_spec_token, spec_token};
 use crate::bundle::{Bundle, ProjectionInfo};
 use crate::projection::{Method, OnProgress, ProjectionError, Spec, project, representations};
 
 /// The stored coordinates for `spec`, if the bundle has them.
 pub fn find<'a>(bundle: &'a Bundle, spec: &Spec) -> Option<&'a [f32]> {
-    let want = spec_token(spec);
+    let want = spec.to_string();
     bundle
         .manifest
         .projections
         .iter()
         .zip(&bundle.projections)
-        .find(|(info, _)| stored_spec(info).is_some_and(|s| spec_token(&s) == want))
+        .find(|(info, _)| stored_spec(info).is_some_and(|s| s.to_string() == want))
         .map(|(_, coords)| coords.as_slice())
 }
 
@@ -23,7 +23,7 @@ pub fn find<'a>(bundle: &'a Bundle, spec: &Spec) -> Option<&'a [f32]> {
 /// have only their method and dimensions, which is all PCA needs).
 pub fn stored_spec(info: &ProjectionInfo) -> Option<Spec> {
     match info.params.get("spec").and_then(|v| v.as_str()) {
-        Some(token) => parse_spec_token("spec", token).ok(),
+        Some(token) => token.parse().ok(),
         None if info.method == "pca" => Some(Spec::new(Method::Pca, info.dims)),
         None => None,
     }
@@ -31,12 +31,12 @@ pub fn stored_spec(info: &ProjectionInfo) -> Option<Spec> {
 
 /// Store (or replace) the coordinates of `spec`.
 pub fn add(bundle: &mut Bundle, spec: &Spec, coords: Vec<f32>) {
-    let token = spec_token(spec);
+    let token = spec.to_string();
     if let Some(i) = bundle
         .manifest
         .projections
         .iter()
-        .position(|info| stored_spec(info).is_some_and(|s| spec_token(&s) == token))
+        .position(|info| stored_spec(info).is_some_and(|s| s.to_string() == token))
     {
         bundle.manifest.projections.remove(i);
         bundle.projections.remove(i);

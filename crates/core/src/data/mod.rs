@@ -4,11 +4,20 @@
 
 use std::io::Read;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::bundle::{TargetKind, Transform};
 use crate::model::Batch;
 use crate::table::{ReadError, Records, records};
+
+mod folds;
+mod spec;
+mod write;
+
+pub use folds::read_folds;
+pub use spec::{ConditionSpec, SpecError, TargetSpec};
+pub use write::{sha256_hex, write_csv};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum DataError {
@@ -24,12 +33,13 @@ pub enum DataError {
     },
 }
 
-/// A target column and how to learn it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TargetSpec {
-    pub name: String,
-    pub kind: TargetKind,
-    pub transform: Transform,
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// One row per formulation, a column per material.
+    Wide,
+    /// `formulation_id, material, amount` rows.
+    Long,
 }
 
 /// How to read the columns of a wide CSV.
@@ -118,6 +128,30 @@ impl Dataset {
         self.row_start.push(self.entries.len());
         self.condition_values.extend_from_slice(conditions);
         self.target_values.extend_from_slice(targets);
+    }
+
+    /// A key per row, equal for rows with the same mixture (as concrete measured at several
+    /// ages), to keep such rows on one side of a split.
+    pub fn mixture_keys(&self) -> Vec<String> {
+        (0..self.rows()).map(|r| format!("{:?}", self.row(r))).collect()
+    }
+
+    /// Refuse a condition fed as log10 with a value ≤ 0, naming the formulation.
+    pub fn check_log_conditions(&self, logs: &[String]) -> Result<(), String> {
+        let c = self.conditions.len();
+        for (j, name) in self.conditions.iter().enumerate() {
+            if !logs.contains(name) {
+                continue;
+            }
+            if let Some(r) = (0..self.rows()).find(|&r| self.condition_values[r * c + j] <= 0.0) {
+                return Err(format!(
+                    "condition {name:?} is {} in formulation {:?}; :log10 needs values > 0",
+                    self.condition_values[r * c + j],
+                    self.ids[r]
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The given rows' fractions and raw conditions, in model order.
@@ -473,6 +507,34 @@ mod tests {
         assert_eq!(ds.condition_values, vec![7.0, 28.0]);
         assert_eq!(ds.target_values[0], 120.0);
         assert!(ds.target_values[1].is_nan());
+    }
+
+    #[test]
+    fn reads_what_scoring_reads_semicolons_decimal_commas_and_a_bom() {
+        let comma = "id,water,salt,age,visc,note\nA,70.5,29.5,7,120.25,x\nB,0.5,0.5,28,,y\n";
+        let semi = "\u{feff}id;water;salt;age;visc;note\r\nA;70,5;29,5;7;120,25;x\r\nB;0,5;0,5;28;;y\r\n";
+        let a = read_dataset(comma.as_bytes(), None, &spec()).unwrap();
+        let b = read_dataset(semi.as_bytes(), None, &spec()).unwrap();
+        assert_eq!((&a.ids, &a.entries, &a.condition_values), (&b.ids, &b.entries, &b.condition_values));
+        assert_eq!((a.target_values[0], b.target_values[0]), (120.25, 120.25));
+        assert!(a.target_values[1].is_nan() && b.target_values[1].is_nan());
+        let err = read_dataset("id,water\n\u{0}\u{1}".as_bytes(), None, &spec()).unwrap_err();
+        assert!(err.to_string().contains("binary data"), "{err}");
+        let err = read_dataset("id,water,salt,age,visc,note\nA,1,1,7\n".as_bytes(), None, &spec())
+            .unwrap_err();
+        assert_eq!(err.to_string(), "row 2 has 4 cells but the header has 6 columns");
+    }
+
+    #[test]
+    fn mixture_keys_and_log_conditions() {
+        let csv = "id,water,salt,age,visc,note\nA,70,30,7,1,x\nB,7,3,28,2,y\nC,1,1,0,3,z\n";
+        let ds = read_wide(csv.as_bytes(), &spec()).unwrap();
+        let keys = ds.mixture_keys();
+        assert_eq!(keys[0], keys[1]);
+        assert_ne!(keys[0], keys[2]);
+        let err = ds.check_log_conditions(&["age".into()]).unwrap_err();
+        assert!(err.contains("formulation \"C\""), "{err}");
+        assert!(ds.check_log_conditions(&[]).is_ok());
     }
 
     #[test]

@@ -1,0 +1,544 @@
+//! What can be typed: one args struct per command, shared groups flattened into them, and a
+//! `ValueEnum` for every closed choice. What the arguments mean is decided in `commands/`.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mixlab_core::bundle::{CodeActivation, HiddenActivation};
+use mixlab_core::data::{ConditionSpec, TargetSpec};
+use mixlab_core::neighbours::Distance;
+use mixlab_core::projection::Method;
+use mixlab_core::scoring::{DuplicateChoice, SumChoice, UnknownChoice};
+use mixlab_core::train::Schedule;
+
+#[derive(Parser)]
+#[command(
+    name = "mixlab",
+    version,
+    about = "Train and use Mixlab mixture models"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+// Parsed once per run: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub enum Command {
+    /// Train a model on a formulation CSV and write a bundle directory.
+    Train(TrainArgs),
+    /// The study's protocol: k random splits (or given folds, or splits that keep each
+    /// mixture on one side), a sweep of code lengths, Full / Eval / Train errors as
+    /// mean ± std, written as report.md, report.json and report.html (box plots of the
+    /// per-split errors and learning curves; opens offline).
+    Evaluate(EvaluateArgs),
+    /// Score a CSV (wide or long, comma or semicolon) with a bundle: the input with
+    /// `<target>_predicted` (and `_spread`, `in_domain`, `domain_note`, `status`) appended.
+    /// The file is checked first; problems stop the run unless a flag says what to do.
+    Score(ScoreArgs),
+    /// Add a new material to a bundle from a few formulations that contain it (with measured
+    /// targets): only its code is trained, the regressor and all other codes stay frozen.
+    FitMaterial(FitMaterialArgs),
+    /// Write synthetic formulations with planted material groups (long CSV) and the groups
+    /// (materials CSV, usable as --materials-info), for scale tests.
+    Synthetic(SyntheticArgs),
+    /// Project a bundle's material codes to 2-D or 3-D (PCA, t-SNE, UMAP, Isomap, LLE) and
+    /// write the coordinates (CSV name,x,y[,z], or JSON when --out ends in .json). The same
+    /// parameters and seed give the same picture as the app's explorer.
+    Project(ProjectArgs),
+    /// The materials nearest to one material in code space (act(code) of the bundle), as the
+    /// explorer lists them: CSV name,distance, nearest first.
+    Neighbours(NeighboursArgs),
+    /// Check a share link against a bundle as the app opens it, and print what it holds as
+    /// JSON (model path, formulation, conditions, explorer view); a bad part is named.
+    Link(LinkArgs),
+    /// Predict one formulation (the bundle's default unless given) and print JSON.
+    Predict(PredictArgs),
+}
+
+/// A bundle directory to read.
+#[derive(Args)]
+pub struct BundleArg {
+    /// Bundle directory (manifest.json + weights.safetensors).
+    #[arg(long)]
+    pub bundle: PathBuf,
+}
+
+/// Which CSV and which of its columns mean what.
+#[derive(Args)]
+pub struct DataOpts {
+    /// Formulation CSV, wide (id, one column per material, condition and target columns) or
+    /// long (formulation_id, material, amount rows; recognised by those column names);
+    /// comma or semicolon separated (with semicolons, decimal commas are read).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// For a long CSV: a wide CSV of conditions and targets keyed by an id column
+    /// (otherwise they are read from the long file's own columns).
+    #[arg(long)]
+    pub properties: Option<PathBuf>,
+    /// Target columns as NAME[:regression|:log10|:binary], comma separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub targets: Vec<TargetSpec>,
+    /// Condition columns (process inputs such as age), comma separated; NAME:log10 feeds the
+    /// model log10 of the value (for inputs spanning decades).
+    #[arg(long, value_delimiter = ',')]
+    pub conditions: Vec<ConditionSpec>,
+    /// Columns to ignore, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub drop: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum CodeAct {
+    Tanh,
+    Sigmoid,
+    Identity,
+}
+
+impl From<CodeAct> for CodeActivation {
+    fn from(a: CodeAct) -> Self {
+        match a {
+            CodeAct::Tanh => CodeActivation::Tanh,
+            CodeAct::Sigmoid => CodeActivation::Sigmoid,
+            CodeAct::Identity => CodeActivation::Identity,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum HiddenAct {
+    Relu,
+    Gelu,
+    Silu,
+    Tanh,
+}
+
+impl From<HiddenAct> for HiddenActivation {
+    fn from(a: HiddenAct) -> Self {
+        match a {
+            HiddenAct::Relu => HiddenActivation::Relu,
+            HiddenAct::Gelu => HiddenActivation::Gelu,
+            HiddenAct::Silu => HiddenActivation::Silu,
+            HiddenAct::Tanh => HiddenActivation::Tanh,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+pub enum BackendOpt {
+    /// burn's Flex CPU backend: bit-identical weights for a seed.
+    Cpu,
+    /// A GPU through wgpu (Vulkan, Metal or DX12), if this build has the `wgpu` feature.
+    Wgpu,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ScheduleOpt {
+    Cosine,
+    Constant,
+}
+
+impl From<ScheduleOpt> for Schedule {
+    fn from(s: ScheduleOpt) -> Self {
+        match s {
+            ScheduleOpt::Cosine => Schedule::Cosine,
+            ScheduleOpt::Constant => Schedule::Constant,
+        }
+    }
+}
+
+/// The model and its training.
+#[derive(Args)]
+pub struct ModelOpts {
+    /// Length of each material's code.
+    #[arg(long, default_value_t = 8)]
+    pub code_dim: usize,
+    #[arg(long, value_enum, default_value = "tanh")]
+    pub code_activation: CodeAct,
+    /// Hidden layer widths, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "64,64")]
+    pub hidden: Vec<usize>,
+    #[arg(long, value_enum, default_value = "relu")]
+    pub hidden_activation: HiddenAct,
+    #[arg(long, default_value_t = 3000)]
+    pub steps: usize,
+    /// Train for this many passes over the training rows instead of --steps.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Learning-rate schedule: cosine decay to 10 % of the rate, or constant.
+    #[arg(long, value_enum, default_value = "cosine")]
+    pub schedule: ScheduleOpt,
+    /// Where to train.
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub backend: BackendOpt,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 3e-3)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of the training rows held out for validation figures and early stopping.
+    #[arg(long, default_value_t = 0.1)]
+    pub validation_fraction: f64,
+    /// Decoupled weight decay on the regressor's weights (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Stop when the validation loss has not improved for N checks (one every 50 steps),
+    /// keeping the best weights.
+    #[arg(long, value_name = "N")]
+    pub early_stopping: Option<usize>,
+    /// Skip connections around hidden layers of equal width.
+    #[arg(long)]
+    pub residual: bool,
+    /// Dropout rate on the hidden activations during training.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Ensemble size: K members trained with different seeds; predictions are their mean and
+    /// uncertainty their spread.
+    #[arg(long, default_value_t = 1)]
+    pub members: usize,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataOpts,
+    #[command(flatten)]
+    pub model: ModelOpts,
+    /// Output bundle directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Bundle name shown in the app.
+    #[arg(long, default_value = "model")]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// JSON file merged into the manifest's dataset info (name, source, licence, units, labels).
+    #[arg(long)]
+    pub dataset_info: Option<PathBuf>,
+    /// CSV describing materials: first column the material name, other columns become
+    /// the material's metadata (type, group...) in the bundle.
+    #[arg(long)]
+    pub materials_info: Option<PathBuf>,
+    /// Number of snapshots of the codes kept in the bundle (log-spaced steps from 0 to the
+    /// end) for the app's learning-dynamics animation; 0 = none.
+    #[arg(long, default_value_t = 24)]
+    pub snapshots: usize,
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub data: DataOpts,
+    #[command(flatten)]
+    pub model: ModelOpts,
+    /// Code lengths to sweep, comma separated (overrides --code-dim).
+    #[arg(long, value_delimiter = ',', default_value = "2,4,6,10,20,50,100")]
+    pub code_dims: Vec<usize>,
+    /// Number of random splits.
+    #[arg(long, default_value_t = 5)]
+    pub splits: usize,
+    /// Share of rows in each random split's test set.
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// CSV of official folds (columns id, fold); replaces the random splits.
+    #[arg(long)]
+    pub folds: Option<PathBuf>,
+    /// Keep rows with the same mixture (equal fractions) on one side of every split, as
+    /// for concrete measured at several ages.
+    #[arg(long)]
+    pub group_by_mixture: bool,
+    /// Output directory for report.md, report.json, report.html (+ plotly-cartesian.min.js).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// What to do with materials the model does not know.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum UnknownOpt {
+    /// Drop them and renormalise the row.
+    Drop,
+    /// Skip the rows that have them.
+    Skip,
+}
+
+impl From<UnknownOpt> for UnknownChoice {
+    fn from(o: UnknownOpt) -> Self {
+        match o {
+            UnknownOpt::Drop => UnknownChoice::Drop,
+            UnknownOpt::Skip => UnknownChoice::Skip,
+        }
+    }
+}
+
+/// What to do with rows that do not sum to 1 or 100.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum OffSumOpt {
+    Normalise,
+    Skip,
+}
+
+impl From<OffSumOpt> for SumChoice {
+    fn from(o: OffSumOpt) -> Self {
+        match o {
+            OffSumOpt::Normalise => SumChoice::Normalise,
+            OffSumOpt::Skip => SumChoice::Skip,
+        }
+    }
+}
+
+/// What to do with repeated ids.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DuplicatesOpt {
+    Keep,
+    Skip,
+}
+
+impl From<DuplicatesOpt> for DuplicateChoice {
+    fn from(o: DuplicatesOpt) -> Self {
+        match o {
+            DuplicatesOpt::Keep => DuplicateChoice::Keep,
+            DuplicatesOpt::Skip => DuplicateChoice::Skip,
+        }
+    }
+}
+
+/// `--fill NAME=VALUE`: a value for a condition the file lacks.
+#[derive(Clone, Debug)]
+pub struct Fill {
+    pub name: String,
+    pub value: f64,
+}
+
+impl FromStr for Fill {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.split_once('=')
+            .and_then(|(n, v)| {
+                let value = v.trim().parse::<f64>().ok().filter(|v| v.is_finite())?;
+                Some(Fill {
+                    name: n.trim().to_string(),
+                    value,
+                })
+            })
+            .ok_or_else(|| format!("{s:?}: expected NAME=VALUE"))
+    }
+}
+
+#[derive(Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// CSV: wide (id, material columns, conditions) or long (formulation_id, material, amount).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output CSV (standard output when absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Columns to copy through unscored even if they hold numbers, comma separated.
+    #[arg(long, alias = "ignore", value_delimiter = ',')]
+    pub carry: Vec<String>,
+    /// Materials the model does not know: drop them and renormalise, or skip those rows.
+    #[arg(long, value_enum)]
+    pub unknown: Option<UnknownOpt>,
+    /// Rows that do not sum to 1 or 100: normalise them, or skip them.
+    #[arg(long, value_enum)]
+    pub off_sum: Option<OffSumOpt>,
+    /// Repeated ids: score every row, or only the first of each id.
+    #[arg(long, value_enum)]
+    pub duplicates: Option<DuplicatesOpt>,
+    /// A value for a condition the file lacks, NAME=VALUE (repeatable).
+    #[arg(long)]
+    pub fill: Vec<Fill>,
+    /// Score the other rows when some cannot be scored (negative, non-numeric, empty...).
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+#[derive(Args)]
+pub struct FitMaterialArgs {
+    /// Bundle directory to start from.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// Name of the new material (a column of the wide CSV or a material of the long one).
+    #[arg(long)]
+    pub material: String,
+    #[command(flatten)]
+    pub data: DataOpts,
+    /// Start from the code of this existing material (one you judge similar) instead of
+    /// the origin.
+    #[arg(long)]
+    pub start_from: Option<String>,
+    #[arg(long, default_value_t = 500)]
+    pub steps: usize,
+    #[arg(long, default_value_t = 0.05)]
+    pub learning_rate: f64,
+    /// Output bundle directory (may equal --bundle).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct SyntheticArgs {
+    #[arg(long, default_value_t = 5400)]
+    pub materials: usize,
+    #[arg(long, default_value_t = 30)]
+    pub groups: usize,
+    #[arg(long, default_value_t = 30000)]
+    pub recipes: usize,
+    /// Materials per recipe, MIN,MAX.
+    #[arg(long, value_delimiter = ',', default_value = "10,60")]
+    pub per_recipe: Vec<usize>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of properties (target columns property, property_2, ...).
+    #[arg(long, default_value_t = 3)]
+    pub properties: usize,
+    /// Write a wide CSV (one column per material) instead of a long one.
+    #[arg(long)]
+    pub wide: bool,
+    /// Output CSV of formulations.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Output CSV of materials and their planted group.
+    #[arg(long)]
+    pub groups_out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum MethodOpt {
+    Pca,
+    Tsne,
+    Umap,
+    Isomap,
+    Lle,
+}
+
+impl From<MethodOpt> for Method {
+    fn from(m: MethodOpt) -> Self {
+        match m {
+            MethodOpt::Pca => Method::Pca,
+            MethodOpt::Tsne => Method::Tsne,
+            MethodOpt::Umap => Method::Umap,
+            MethodOpt::Isomap => Method::Isomap,
+            MethodOpt::Lle => Method::Lle,
+        }
+    }
+}
+
+/// A projection's parameters; unset ones take the method's defaults for the model's size.
+#[derive(Args)]
+pub struct ProjectionOpts {
+    #[arg(long, value_enum, default_value = "pca")]
+    pub method: MethodOpt,
+    #[arg(long, default_value_t = 2)]
+    pub dims: usize,
+    /// t-SNE perplexity (default 30, lowered for small models as the app does).
+    #[arg(long)]
+    pub perplexity: Option<f64>,
+    /// t-SNE learning rate; 0 = automatic.
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// t-SNE iterations (default 1000) or UMAP epochs (default 0 = automatic).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// UMAP neighbours (default 15).
+    #[arg(long)]
+    pub neighbours: Option<usize>,
+    /// UMAP min_dist (default 0.1).
+    #[arg(long)]
+    pub min_dist: Option<f64>,
+    /// Isomap/LLE neighbours (default 10).
+    #[arg(long)]
+    pub k: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The spec as in the app's share links (`tsne.2.p30.lr0.it1000.s1`); overrides the
+    /// flags above.
+    #[arg(long)]
+    pub spec: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ProjectArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    #[command(flatten)]
+    pub projection: ProjectionOpts,
+    /// Output file (.csv or .json); standard output (CSV) when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also store the projection in the bundle, so the app shows it at once.
+    #[arg(long)]
+    pub add: bool,
+    /// Print trustworthiness@10 of the map (how many map neighbours are true neighbours).
+    #[arg(long)]
+    pub trust: bool,
+    /// Print the kNN purity of this metadata column (e.g. `group`): the share of each
+    /// material's k nearest (in the map, and in the full code space) with the same value,
+    /// beside what a random layout gives.
+    #[arg(long)]
+    pub purity: Option<String>,
+    /// Neighbours for --purity.
+    #[arg(long, default_value_t = 3)]
+    pub purity_k: usize,
+    /// Write the matrix that is projected (act(code), one row per material, no header).
+    #[arg(long)]
+    pub codes_out: Option<PathBuf>,
+    /// Store every method's default projection (2-D and 3-D) in the bundle, as training
+    /// does, instead of projecting once.
+    #[arg(long)]
+    pub store_defaults: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DistanceOpt {
+    Euclidean,
+    Cosine,
+}
+
+impl From<DistanceOpt> for Distance {
+    fn from(d: DistanceOpt) -> Self {
+        match d {
+            DistanceOpt::Euclidean => Distance::Euclidean,
+            DistanceOpt::Cosine => Distance::Cosine,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct NeighboursArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    #[arg(long)]
+    pub material: String,
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value = "euclidean")]
+    pub distance: DistanceOpt,
+}
+
+#[derive(Args)]
+pub struct LinkArgs {
+    /// Bundle directory the link is read against.
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// The link: a whole URL or its `?…#…` part.
+    pub url: String,
+}
+
+#[derive(Args)]
+pub struct PredictArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// The formulation as in the app's share links: `Water:74.7:q;Plantacare 818:11.5;...`
+    /// (material:percent, summing to 100).
+    #[arg(long)]
+    pub formulation: Option<String>,
+    /// Condition values, `age_days:28;...` (others keep the bundle's defaults).
+    #[arg(long)]
+    pub conditions: Option<String>,
+}

@@ -1,0 +1,57 @@
+use mixlab_core::data::read_folds;
+use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
+use mixlab_core::metrics::{fold_splits, random_splits};
+
+use super::load;
+use crate::args::EvaluateArgs;
+use crate::error::{CliError, file_error, io_error, read_bytes};
+use crate::{progress, report_html};
+
+pub fn run(a: EvaluateArgs) -> Result<(), CliError> {
+    let (ds, _) = load(&a.data)?;
+    let split_list = match &a.folds {
+        Some(path) => fold_splits(
+            &read_folds(read_bytes(path)?.as_slice(), &ds.ids).map_err(file_error(path))?,
+        ),
+        None => {
+            let groups = a.group_by_mixture.then(|| ds.mixture_keys());
+            let seed = a.model.seed;
+            random_splits(ds.rows(), groups.as_deref(), a.splits, a.test_fraction, seed)
+        }
+    };
+    let cfg = a.model.config(&a.data, ds.rows())?;
+    let (n_splits, steps) = (split_list.len(), cfg.steps * cfg.members);
+    let bar = progress::runs(a.code_dims.len() * n_splits * steps);
+    let dims = &a.code_dims;
+    let sweep = sweep_code_dims(&ds, &cfg, dims, &split_list, |d, s, step, _| {
+        let done = dims.iter().position(|&x| x == d).unwrap_or(0) * n_splits + s;
+        bar.set_position((done * steps + step) as u64);
+        bar.set_message(format!("d={d} split {}/{n_splits}", s + 1));
+    });
+    bar.finish();
+    let table = markdown_table(&sweep);
+    let report = serde_json::json!({
+        "data": a.data.data.display().to_string(),
+        "rows": ds.rows(),
+        "splits": split_list.iter().map(|s| serde_json::json!({"train": s.train.len(), "test": s.test.len()})).collect::<Vec<_>>(),
+        "steps": steps,
+        "results": sweep.iter().map(|(d, per_split)| serde_json::json!({
+            "code_dim": d,
+            "splits": per_split.iter().map(|s| &s.scores).collect::<Vec<_>>(),
+            "curves": per_split.iter().map(|s| &s.curve).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    });
+    let out = &a.out;
+    std::fs::create_dir_all(out).map_err(io_error(out))?;
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(out.join(name), bytes).map_err(io_error(&out.join(name)))
+    };
+    write("report.md", table.as_bytes())?;
+    let title = a.data.data.display().to_string();
+    write("report.html", report_html::render(&report, &title).as_bytes())?;
+    write(report_html::PLOTLY_FILE, report_html::PLOTLY_JS)?;
+    let json = serde_json::to_string_pretty(&report).unwrap_or_default();
+    write("report.json", json.as_bytes())?;
+    println!("{table}");
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! One module per command, each a short `run` that reads its arguments, calls the core and
+//! writes what it gives; helpers shared by several commands live here.
+
+mod evaluate;
+mod fit_material;
+mod link;
+mod neighbours;
+mod predict;
+mod project;
+mod score;
+mod synthetic;
+mod train;
+
+use std::path::Path;
+
+use mixlab_core::data::{Dataset, WideSpec, read_dataset};
+use mixlab_core::train::TrainConfig;
+use mixlab_core::{Bundle, Device};
+
+use crate::args::{BackendOpt, Command, DataOpts, ModelOpts};
+use crate::error::{CliError, file_error, io_error, read_bytes};
+
+pub fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Train(a) => train::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
+        Command::Score(a) => score::run(a),
+        Command::FitMaterial(a) => fit_material::run(a),
+        Command::Synthetic(a) => synthetic::run(a),
+        Command::Project(a) => project::run(a),
+        Command::Neighbours(a) => neighbours::run(a),
+        Command::Link(a) => link::run(a),
+        Command::Predict(a) => predict::run(a),
+    }
+}
+
+fn read_bundle(dir: &Path) -> Result<Bundle, CliError> {
+    Ok(Bundle::read_dir(dir)?)
+}
+
+fn write_bundle(bundle: &Bundle, out: &Path) -> Result<(), CliError> {
+    bundle.write_to_dir(out).map_err(io_error(out))
+}
+
+/// Read the dataset the data options name (wide or long, any dialect the core reads); returns
+/// it with the file's bytes (for the bundle's fingerprint of the data).
+fn load(opts: &DataOpts) -> Result<(Dataset, Vec<u8>), CliError> {
+    let bytes = read_bytes(&opts.data)?;
+    let spec = WideSpec {
+        id_column: None,
+        targets: opts.targets.clone(),
+        conditions: opts.conditions.iter().map(|c| c.name.clone()).collect(),
+        drop: opts.drop.clone(),
+    };
+    let props = opts.properties.as_deref().map(read_bytes).transpose()?;
+    let mut props = props.as_deref();
+    let ds = read_dataset(
+        bytes.as_slice(),
+        props.as_mut().map(|p| p as &mut dyn std::io::Read),
+        &spec,
+    )
+    .map_err(file_error(&opts.data))?;
+    ds.check_log_conditions(&log_conditions(opts))
+        .map_err(CliError::Usage)?;
+    eprintln!(
+        "{}: {} rows, {} materials, {} conditions, {} targets",
+        opts.data.display(),
+        ds.rows(),
+        ds.materials.len(),
+        ds.conditions.len(),
+        ds.targets.len()
+    );
+    Ok((ds, bytes))
+}
+
+/// The conditions the data options mark `:log10`.
+fn log_conditions(opts: &DataOpts) -> Vec<String> {
+    (opts.conditions.iter())
+        .filter(|c| c.log10)
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+impl ModelOpts {
+    /// The training configuration for `data` (epochs become steps), checked.
+    fn config(&self, data: &DataOpts, rows: usize) -> Result<TrainConfig, CliError> {
+        self.check()?;
+        let steps = match self.epochs {
+            Some(e) => (e * rows).div_ceil(self.batch_size.max(1)).max(1),
+            None => self.steps,
+        };
+        Ok(TrainConfig {
+            device: backend_device(self.backend)?,
+            code_dim: self.code_dim,
+            code_activation: self.code_activation.into(),
+            hidden: self.hidden.clone(),
+            hidden_activation: self.hidden_activation.into(),
+            steps,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed,
+            validation_fraction: self.validation_fraction,
+            weight_decay: self.weight_decay,
+            early_stopping: self.early_stopping,
+            residual: self.residual,
+            dropout: self.dropout,
+            members: self.members,
+            snapshot_steps: Vec::new(),
+            log_conditions: log_conditions(data),
+            schedule: self.schedule.into(),
+        })
+    }
+
+    fn check(&self) -> Result<(), CliError> {
+        let bad = |m: String| Err(CliError::Usage(m));
+        if !(1..=128).contains(&self.code_dim) {
+            return bad(format!("--code-dim {} is outside 1..=128", self.code_dim));
+        }
+        if !(1..=64).contains(&self.members) {
+            return bad(format!("--members {} is outside 1..=64", self.members));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("--dropout {} is outside 0..1", self.dropout));
+        }
+        if self.steps == 0 || self.batch_size == 0 {
+            return bad("--steps and --batch-size must be at least 1".into());
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(format!(
+                "--learning-rate {} must be > 0",
+                self.learning_rate
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The device for `--backend`.
+fn backend_device(backend: BackendOpt) -> Result<Device, CliError> {
+    match backend {
+        BackendOpt::Cpu => Ok(Device::flex()),
+        #[cfg(feature = "wgpu")]
+        BackendOpt::Wgpu => Device::wgpu_options().init().map_err(|e| {
+            CliError::Usage(format!(
+                "--backend wgpu: no usable GPU adapter ({e}); use --backend cpu"
+            ))
+        }),
+        #[cfg(not(feature = "wgpu"))]
+        BackendOpt::Wgpu => Err(CliError::Usage(
+            "this mixlab was built without the wgpu feature; use --backend cpu".into(),
+        )),
+    }
+}

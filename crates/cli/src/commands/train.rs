@@ -1,0 +1,54 @@
+use mixlab_core::data::sha256_hex;
+use mixlab_core::describe::{DatasetNotes, add_material_metadata};
+use mixlab_core::train::{log_spaced_steps, train};
+
+use super::{load, write_bundle};
+use crate::args::{BackendOpt, TrainArgs};
+use crate::error::{CliError, file_error, read_bytes};
+use crate::progress;
+
+pub fn run(a: TrainArgs) -> Result<(), CliError> {
+    let (ds, bytes) = load(&a.data)?;
+    let mut cfg = a.model.config(&a.data, ds.rows())?;
+    cfg.snapshot_steps = log_spaced_steps(cfg.steps, a.snapshots);
+    let bar = progress::steps(cfg.steps * cfg.members);
+    let (mut bundle, _report) = train(&ds, &cfg, |step, loss| {
+        bar.set_position(step as u64);
+        bar.set_message(format!("{loss:.4}"));
+    });
+    bar.finish();
+    let m = &mut bundle.manifest;
+    m.name = a.name;
+    m.description = a.description;
+    // Recorded only off the CPU, so CPU bundles stay byte-identical across versions.
+    if a.model.backend == BackendOpt::Wgpu {
+        m.training.insert("backend".into(), serde_json::json!("wgpu"));
+    }
+    m.dataset.file = (a.data.data.file_name())
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    m.dataset.rows = ds.rows();
+    m.dataset.sha256 = sha256_hex(&bytes);
+    if let Some(path) = &a.dataset_info {
+        let text = String::from_utf8_lossy(&read_bytes(path)?).into_owned();
+        DatasetNotes::from_json(&text)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?
+            .apply(m);
+    }
+    if let Some(path) = &a.materials_info {
+        let skipped = add_material_metadata(m, read_bytes(path)?.as_slice())
+            .map_err(file_error(path))?;
+        for name in skipped {
+            eprintln!(
+                "{}: {name:?} is not a material of this data; skipped",
+                path.display()
+            );
+        }
+    }
+    write_bundle(&bundle, &a.out)?;
+    for (k, v) in &bundle.manifest.metrics {
+        eprintln!("{k}: {}", v["value"]);
+    }
+    eprintln!("wrote {}", a.out.display());
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! What people add to a trained model so that it reads well: the dataset's provenance, units and
+//! display names of targets and conditions (an `info.json`), and the materials' metadata (a
+//! materials table: INCI name, type, price...). Shared by `mixlab train` and the app.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde::Deserialize;
+
+use crate::bundle::{Condition, Manifest, Target};
+use crate::data::DataError;
+use crate::table::records;
+
+/// A dataset's `info.json`: every field optional.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct DatasetNotes {
+    pub name: Option<String>,
+    pub source: Option<String>,
+    pub licence: Option<String>,
+    /// Unit of a target or condition, by column name.
+    pub units: BTreeMap<String, String>,
+    /// Display name of a target or condition, by column name.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl DatasetNotes {
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Write these notes into `manifest` (what they leave out stays as it was, except the
+    /// dataset's name, source and licence, which they replace).
+    pub fn apply(&self, manifest: &mut Manifest) {
+        let d = &mut manifest.dataset;
+        d.name = self.name.clone().unwrap_or_default();
+        d.source = self.source.clone().unwrap_or_default();
+        d.licence = self.licence.clone().unwrap_or_default();
+        let columns = (manifest.targets.iter_mut())
+            .map(|t| (&t.name, &mut t.unit, &mut t.label))
+            .chain(
+                (manifest.conditions.iter_mut()).map(|c| (&c.name, &mut c.unit, &mut c.label)),
+            );
+        for (name, unit, label) in columns {
+            if let Some(u) = self.units.get(name) {
+                unit.clone_from(u);
+            }
+            if let Some(l) = self.labels.get(name) {
+                label.clone_from(l);
+            }
+        }
+    }
+}
+
+/// Copy each row of a materials table (first column the material's name, the others its
+/// metadata) into the manifest; returns the names the model does not have (skipped).
+pub fn add_material_metadata(
+    manifest: &mut Manifest,
+    input: impl Read,
+) -> Result<Vec<String>, DataError> {
+    let mut records = records(input)?;
+    let header = records.header.clone();
+    let mut skipped = Vec::new();
+    while let Some((_, cells)) = records.next_row()? {
+        let name = cells[0];
+        let Some(i) = manifest.material_index(name) else {
+            skipped.push(name.to_string());
+            continue;
+        };
+        for (key, value) in header.iter().zip(&cells).skip(1) {
+            manifest.materials[i]
+                .metadata
+                .insert(key.clone(), value.to_string());
+        }
+    }
+    Ok(skipped)
+}
+
+/// `viscosity_10_per_s_cp` → "Viscosity 10 per s cp": a column name made readable when the
+/// model gives no label.
+fn readable(name: &str) -> String {
+    let spaced = name.replace(['_', '-'], " ");
+    let mut chars = spaced.trim().chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// "Label (unit)", or the label alone without a unit.
+fn with_unit(label: String, unit: &str) -> String {
+    if unit.is_empty() {
+        label
+    } else {
+        format!("{label} ({unit})")
+    }
+}
+
+impl Target {
+    /// The name shown to people, with the unit: "Viscosity at 10 s⁻¹ (cP)".
+    pub fn display_name(&self) -> String {
+        let label = if self.label.is_empty() { readable(&self.name) } else { self.label.clone() };
+        with_unit(label, &self.unit)
+    }
+}
+
+impl Condition {
+    /// The name shown to people, with the unit: "Age (days)".
+    pub fn display_name(&self) -> String {
+        let label = if self.label.is_empty() { readable(&self.name) } else { self.label.clone() };
+        with_unit(label, &self.unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::tests::tiny;
+
+    #[test]
+    fn notes_set_provenance_units_and_labels() {
+        let mut m = tiny().manifest;
+        let target = m.targets[0].name.clone();
+        let condition = m.conditions[0].name.clone();
+        let notes = DatasetNotes::from_json(&format!(
+            r#"{{"name": "D", "licence": "CC0", "units": {{"{target}": "cP", "{condition}": "days"}},
+                "labels": {{"{target}": "Viscosity at 10 s⁻¹"}}}}"#
+        ))
+        .unwrap();
+        notes.apply(&mut m);
+        assert_eq!((m.dataset.name.as_str(), m.dataset.licence.as_str()), ("D", "CC0"));
+        assert_eq!(m.targets[0].display_name(), "Viscosity at 10 s⁻¹ (cP)");
+        assert_eq!(m.conditions[0].unit, "days");
+        // Without a label, the column name made readable.
+        m.conditions[0].name = "age_days".into();
+        assert_eq!(m.conditions[0].display_name(), "Age days (days)");
+        assert!(DatasetNotes::from_json("[1]").is_err());
+    }
+
+    #[test]
+    fn materials_table_adds_metadata_and_names_the_unknown() {
+        let mut m = tiny().manifest;
+        let first = m.materials[0].name.clone();
+        let table = format!("material;type;price\n{first};solvent;0,5\nunobtainium;metal;9\n");
+        let skipped = add_material_metadata(&mut m, table.as_bytes()).unwrap();
+        assert_eq!(skipped, vec!["unobtainium"]);
+        assert_eq!(m.materials[0].metadata["type"], "solvent");
+        assert_eq!(m.materials[0].metadata["price"], "0,5");
+    }
+}
