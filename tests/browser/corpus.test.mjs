@@ -66,6 +66,25 @@ describe('hardening corpus', () => {
     }
   });
 
+  test('training and evaluation read the same files with the same messages (one reader)', () => {
+    const cases = CASES.filter((c) => c.kind === 'csv' && c.train);
+    assert.ok(cases.length >= 30, `${cases.length} cases marked for training`);
+    for (const c of cases) {
+      const path = input(c, dir);
+      // The target is the header's last column, so that row-level problems are reached.
+      const head = readFileSync(path).subarray(0, 1 << 16).toString('utf8').split(/\r?\n/)[0];
+      const cells = head.replace(/^\uFEFF/, '').replace(/\0/g, '').split(head.split(';').length > head.split(',').length ? ';' : ',');
+      const target = cells.at(-1).trim().replace(/^"|"$/g, '') || 'y';
+      for (const command of ['train', 'evaluate']) {
+        const r = spawnSync(CLI, [command, '--data', path, '--targets', target, '--steps', '1', '--out', join(dir, `${c.id}-${command}`)],
+          { encoding: 'utf8', maxBuffer: 1 << 26 });
+        assert.notEqual(r.status, 0, `${c.id}: ${command} exit status`);
+        assert.ok(!r.stderr.includes('panicked'), `${c.id}: ${r.stderr}`);
+        contains(r.stderr, c);
+      }
+    }
+  });
+
   describe('in the app', () => {
     let site, browser;
     before(async () => {

@@ -193,7 +193,7 @@ pub(crate) fn to_fractions(amounts: &[f64], row: usize) -> Result<Vec<f32>, Data
             row,
             column: 1,
             name: "(all materials)".into(),
-            problem: "the amounts sum to 0".into(),
+            problem: "the row has no material with an amount".into(),
         });
     }
     Ok(amounts.iter().map(|v| (v / total) as f32).collect())
@@ -522,7 +522,7 @@ mod tests {
         assert!(err.to_string().contains("binary data"), "{err}");
         let err = read_dataset("id,water,salt,age,visc,note\nA,1,1,7\n".as_bytes(), None, &spec())
             .unwrap_err();
-        assert_eq!(err.to_string(), "row 2 has 4 cells but the header has 6 columns");
+        assert_eq!(err.to_string(), "row 2: 4 cells where the header has 6");
     }
 
     #[test]

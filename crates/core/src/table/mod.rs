@@ -37,7 +37,7 @@ pub enum ReadError {
         first: usize,
         column: usize,
     },
-    #[error("row {row} has {cells} cells but the header has {columns} columns")]
+    #[error("row {row}: {cells} cells where the header has {columns}")]
     WrongWidth {
         row: usize,
         cells: usize,
