@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/wasm-env.sh
 
 echo "== native tests (core, CLI)"
-cargo test -p mixlab-core -p mixlab-cli
+cargo test -p mixlab-projection -p mixlab-core -p mixlab-cli
 cargo build -q -p mixlab-cli
 export MIXLAB_CLI="$CARGO_TARGET_DIR/debug/mixlab"
 

@@ -18,7 +18,8 @@ use mixlab_core::formulation::Formulation;
 use mixlab_core::link;
 use mixlab_core::model::Batch;
 use mixlab_core::neighbours::{Distance, Neighbour, nearest};
-use mixlab_core::projection::{self, PcaBasis, Spec, activate};
+use mixlab_core::maps::{activate, representations};
+use mixlab_core::projection::{self, PcaBasis, Spec};
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
@@ -95,7 +96,7 @@ impl ModelData {
     fn build(b: &Bundle, generation: u64, holder: Holder) -> ModelData {
         let m = &b.manifest;
         let (n, d) = (m.materials.len(), m.architecture.code_dim);
-        let reps = projection::representations(b);
+        let reps = representations(b);
         let act = m.architecture.code_activation;
         let snapshots = (0..m.snapshot_steps.len())
             .map(|s| activate(act, &b.snapshots[s * n * d..(s + 1) * n * d]))

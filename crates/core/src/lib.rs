@@ -3,7 +3,6 @@
 //! Data flows one way: CSV ([`data`]) → model ([`model`], trained by [`train`]) → bundle
 //! ([`bundle`]) → app. The app and the CLI both call this crate; neither re-implements it.
 
-pub mod scoring;
 pub mod bundle;
 pub mod data;
 pub mod describe;
@@ -11,18 +10,16 @@ pub mod domain;
 #[cfg(feature = "train")]
 pub mod evaluate;
 pub mod explorer;
-pub mod maps;
 #[cfg(feature = "train")]
 pub mod fit_material;
 pub mod formulation;
 pub mod history;
 pub mod link;
+pub mod maps;
 pub mod metrics;
 pub mod model;
-pub mod neighbours;
-pub mod projection;
-pub mod rng;
 pub mod saved;
+pub mod scoring;
 pub mod search;
 pub mod spreadsheet;
 pub mod synthetic;
@@ -31,5 +28,8 @@ pub mod table;
 pub mod train;
 
 pub use bundle::{Bundle, BundleError, Manifest};
+// Projections, nearest materials and the seeded generator are plain numbers: their own crate,
+// whose tests build in seconds without burn.
+pub use mixlab_projection::{self as projection, neighbours, rng};
 pub use burn_tensor::Device;
 pub use model::{MixModel, PredictError, Prediction};

@@ -4,8 +4,50 @@
 
 use std::collections::BTreeMap;
 
-use crate::bundle::{Bundle, ProjectionInfo};
-use crate::projection::{Method, OnProgress, ProjectionError, Spec, project, representations};
+use crate::bundle::{Bundle, CodeActivation, ProjectionInfo};
+use crate::projection::{Method, OnProgress, ProjectionError, Spec, project};
+
+/// `act(code)` of every material of member 0, `[materials, code_dim]` row-major.
+pub fn representations(bundle: &Bundle) -> Vec<f64> {
+    activate(
+        bundle.manifest.architecture.code_activation,
+        &bundle.weights().codes,
+    )
+}
+
+/// `act(code)` of raw codes with `libm`, so wasm and native agree to the bit (the projections
+/// amplify any difference).
+pub fn activate(act: CodeActivation, codes: &[f32]) -> Vec<f64> {
+    codes
+        .iter()
+        .map(|&c| {
+            let v = f64::from(c);
+            match act {
+                CodeActivation::Tanh => libm::tanh(v),
+                CodeActivation::Sigmoid => 1.0 / (1.0 + libm::exp(-v)),
+                CodeActivation::Identity => v,
+            }
+        })
+        .collect()
+}
+
+/// Replace the bundle's precomputed projections with 2-D and 3-D PCA of member 0.
+pub fn add_pca(bundle: &mut Bundle) {
+    let n = bundle.manifest.materials.len();
+    let d = bundle.manifest.architecture.code_dim;
+    let reps = representations(bundle);
+    bundle.manifest.projections.clear();
+    bundle.projections.clear();
+    for dims in [2, 3] {
+        bundle.manifest.projections.push(ProjectionInfo {
+            name: format!("pca{dims}"),
+            method: "pca".into(),
+            dims,
+            params: BTreeMap::new(),
+        });
+        bundle.projections.push(crate::projection::pca(&reps, n, d, dims));
+    }
+}
 
 /// The stored coordinates for `spec`, if the bundle has them.
 pub fn find<'a>(bundle: &'a Bundle, spec: &Spec) -> Option<&'a [f32]> {
@@ -83,8 +125,8 @@ pub const MAX_PRECOMPUTED: usize = 1000;
 /// method with its defaults for models up to [`MAX_PRECOMPUTED`] materials, PCA above. Codes
 /// that are not finite (a diverged training) leave PCA only.
 pub fn refresh(bundle: &mut Bundle) {
-    crate::projection::add_pca(bundle);
+    add_pca(bundle);
     if add_defaults(bundle, MAX_PRECOMPUTED, &mut |_| true).is_err() {
-        crate::projection::add_pca(bundle);
+        add_pca(bundle);
     }
 }

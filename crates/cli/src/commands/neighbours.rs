@@ -12,7 +12,7 @@ pub fn run(a: NeighboursArgs) -> Result<(), CliError> {
         CliError::Usage(format!("the model has no material {:?}", a.material))
     })?;
     let d = m.architecture.code_dim;
-    let points = projection::rows_of(&projection::representations(&bundle), m.materials.len(), d);
+    let points = projection::rows_of(&mixlab_core::maps::representations(&bundle), m.materials.len(), d);
     println!("name,distance");
     for nb in nearest(&points, of, a.k, a.distance.into()) {
         println!("{},{}", m.materials[nb.index].name, nb.distance);

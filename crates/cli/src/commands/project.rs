@@ -24,7 +24,7 @@ pub fn run(a: ProjectArgs) -> Result<(), CliError> {
     }
     let (n, d) = (bundle.manifest.materials.len(), bundle.manifest.architecture.code_dim);
     let spec = a.projection.spec(n)?;
-    let reps = projection::representations(&bundle);
+    let reps = mixlab_core::maps::representations(&bundle);
     if let Some(path) = &a.codes_out {
         let text: String = (reps.chunks(d.max(1)))
             .map(|r| r.iter().map(f64::to_string).collect::<Vec<_>>().join(",") + "\n")

@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 use thiserror::Error;
 
 use crate::neighbours::Distance;
-use crate::projection::num;
 use crate::projection::{Method, Spec};
 
 /// The fragment format this build writes and reads.
@@ -244,11 +243,11 @@ pub fn to_fragment(view: &View) -> String {
     match &view.camera {
         Some(Camera::Ranges(r)) => parts.push(format!(
             "cam={}",
-            r.iter().map(|v| num(*v)).collect::<Vec<_>>().join(",")
+            r.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
         )),
         Some(Camera::Eye(e)) => parts.push(format!(
             "cam={}",
-            e.iter().map(|v| num(*v)).collect::<Vec<_>>().join(",")
+            e.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
         )),
         None => {}
     }

@@ -871,8 +871,8 @@ impl Pow {
 mod tests {
     use super::*;
     use crate::neighbours::trustworthiness;
-    use crate::projection::shapes::{clusters, label_purity, swiss_roll};
-    use crate::projection::{Method, Spec, rows_of};
+    use crate::shapes::{clusters, label_purity, swiss_roll};
+    use crate::{Method, Spec, rows_of};
 
     /// UMAP's defaults (500 epochs up to 10,000 points).
     fn defaults() -> Params {

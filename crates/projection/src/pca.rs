@@ -1,34 +1,7 @@
-//! PCA, and the representations every projection starts from. Every trained bundle ships
-//! with a 2-D and a 3-D PCA.
-
-use std::collections::BTreeMap;
+//! PCA: every trained bundle ships with a 2-D and a 3-D map of it, and the explorer animates the
+//! training snapshots on its axes ([`PcaBasis`]).
 
 use super::eigen::symmetric_eigen;
-use crate::bundle::{Bundle, CodeActivation, ProjectionInfo};
-
-/// `act(code)` of every material of member 0, `[materials, code_dim]` row-major.
-pub fn representations(bundle: &Bundle) -> Vec<f64> {
-    activate(
-        bundle.manifest.architecture.code_activation,
-        &bundle.weights().codes,
-    )
-}
-
-/// `act(code)` of raw codes with `libm`, so wasm and native agree to the bit (the projections
-/// amplify any difference).
-pub fn activate(act: CodeActivation, codes: &[f32]) -> Vec<f64> {
-    codes
-        .iter()
-        .map(|&c| {
-            let v = f64::from(c);
-            match act {
-                CodeActivation::Tanh => libm::tanh(v),
-                CodeActivation::Sigmoid => 1.0 / (1.0 + libm::exp(-v)),
-                CodeActivation::Identity => v,
-            }
-        })
-        .collect()
-}
 
 /// Principal components of `data` (`[rows, cols]` row-major): the centred rows projected on
 /// the `dims` directions of largest variance, `[rows, dims]` row-major. Each axis's sign is
@@ -107,24 +80,6 @@ impl PcaBasis {
             }
         }
         out
-    }
-}
-
-/// Replace the bundle's precomputed projections with 2-D and 3-D PCA of member 0.
-pub fn add_pca(bundle: &mut Bundle) {
-    let n = bundle.manifest.materials.len();
-    let d = bundle.manifest.architecture.code_dim;
-    let reps = representations(bundle);
-    bundle.manifest.projections.clear();
-    bundle.projections.clear();
-    for dims in [2, 3] {
-        bundle.manifest.projections.push(ProjectionInfo {
-            name: format!("pca{dims}"),
-            method: "pca".into(),
-            dims,
-            params: BTreeMap::new(),
-        });
-        bundle.projections.push(pca(&reps, n, d, dims));
     }
 }
 

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use super::{Method, Spec};
 
 /// Shortest text that reads back to the same f64.
-pub(crate) fn num(v: f64) -> String {
+fn num(v: f64) -> String {
     format!("{v}")
 }
 

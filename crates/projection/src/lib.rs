@@ -10,18 +10,18 @@ pub mod isomap;
 pub mod knn;
 pub mod lanczos;
 pub mod lle;
+pub mod neighbours;
 mod pca;
+pub mod rng;
 pub mod shapes;
 mod token;
-
-pub(crate) use token::num;
 pub mod tsne;
 pub mod umap;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-pub use pca::{PcaBasis, activate, add_pca, pca, pca_f64, representations};
+pub use pca::{PcaBasis, pca, pca_f64};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -291,7 +291,7 @@ pub fn project(
     Ok(coords.into_iter().map(|v| v as f32).collect())
 }
 
-/// Rows of a row-major matrix as vectors (for [`crate::neighbours`]).
+/// Rows of a row-major matrix as vectors (for [`neighbours`]).
 pub fn rows_of<T: Copy + Into<f64>>(data: &[T], rows: usize, cols: usize) -> Vec<Vec<f64>> {
     (0..rows)
         .map(|r| {

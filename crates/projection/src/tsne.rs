@@ -534,8 +534,8 @@ impl<const D: usize> Tree<D> {
 mod tests {
     use super::*;
     use crate::neighbours::trustworthiness;
-    use crate::projection::rows_of;
-    use crate::projection::shapes::{clusters, label_purity};
+    use crate::rows_of;
+    use crate::shapes::{clusters, label_purity};
 
     fn run(
         data: &[f64],

@@ -514,8 +514,8 @@ pub fn isomap(
 mod tests {
     use super::*;
     use crate::neighbours::trustworthiness;
-    use crate::projection::rows_of;
-    use crate::projection::shapes::{
+    use crate::rows_of;
+    use crate::shapes::{
         clusters, label_purity, spearman, swiss_roll, time_study_scale,
     };
 

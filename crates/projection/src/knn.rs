@@ -135,7 +135,7 @@ pub fn knn(
 mod tests {
     use super::*;
     use crate::neighbours::{Distance, nearest};
-    use crate::projection::rows_of;
+    use crate::rows_of;
     use crate::rng::Rng;
 
     #[test]
