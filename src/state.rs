@@ -17,8 +17,8 @@ use mixlab_core::saved::Saved;
 use mixlab_core::search::MaterialIndex;
 use mixlab_core::{Bundle, Device, MixModel, Prediction};
 
-use crate::backend::Backend;
-use crate::browser;
+use crate::platform::backend::Backend;
+use crate::platform::browser;
 
 /// The bundled models the picker offers: (path relative to the page, label).
 pub const BUNDLED: &[(&str, &str)] = &[
@@ -183,7 +183,7 @@ impl State {
     pub fn set_edit(&self, edit: Edit) {
         self.edit.set(edit);
         request_prediction(*self);
-        crate::analysis::schedule(*self);
+        crate::editor::analysis::schedule(*self);
     }
 
     /// Set a material's fraction under the editor's rules; returns the applied fraction.
@@ -282,7 +282,7 @@ impl State {
             manifest: manifest.clone(),
             source,
         }));
-        self.saved.set(crate::storage::load_saved(&manifest.name));
+        self.saved.set(crate::platform::storage::load_saved(&manifest.name));
         self.backend.set(Some(backend));
         self.history.update_value(History::clear);
         self.committed.set_value(start.clone());
@@ -306,7 +306,7 @@ impl State {
         put_engine(e.bundle.clone(), device, backend);
         self.backend.set(Some(backend));
         request_prediction(*self);
-        crate::analysis::schedule(*self);
+        crate::editor::analysis::schedule(*self);
     }
 }
 

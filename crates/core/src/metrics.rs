@@ -1,13 +1,13 @@
 //! Error metrics and data splits for the evaluation protocol (k random splits, given folds,
 //! or group splits where rows of one group must not straddle train and test).
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::bundle::TargetKind;
-use crate::data::Dataset;
-use crate::model::MixModel;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::{bundle::TargetKind, data::Dataset, model::MixModel};
 use crate::rng::Rng;
 
 /// Mean absolute error over pairs `(prediction, truth)`; NaN for no pairs.

@@ -62,7 +62,7 @@ pub fn show(message: &str) {
 pub fn mixlab_fault(kind: &str) {
     match kind {
         "main" => panic!("a fault injected by mixlab_fault(\"main\")"),
-        "worker" => crate::batch::inject_fault(),
+        "worker" => crate::scoring::inject_fault(),
         "explorer" => crate::explorer::inject_fault(),
         _ => {}
     }

@@ -17,7 +17,7 @@ use web_sys::{
     Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent,
 };
 
-use crate::backend::choose_device;
+use crate::platform::backend::choose_device;
 
 /// What the page asks of the worker (the `json` field of a message; files and bundle bytes
 /// travel beside it).

@@ -8,9 +8,9 @@ use mixlab_core::formulation::Formulation;
 use mixlab_core::link;
 use mixlab_core::saved::{self, Saved};
 
-use crate::browser;
+use crate::platform::browser;
 use crate::state::{Edit, Notice, State, default_edit};
-use crate::storage;
+use crate::platform::storage;
 
 /// Three significant digits, no exponent for everyday magnitudes.
 pub fn format_value(v: f64) -> String {

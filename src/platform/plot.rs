@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::browser::{self, js_message};
+use crate::platform::browser::{self, js_message};
 
 /// The vendored plotly.js build (public/vendor/plotly), copied next to the app by Trunk.
 const PLOTLY_FILE: &str = "plotly-cartesian.min.js";

@@ -5,6 +5,9 @@ use leptos::prelude::*;
 use mixlab_core::bundle::{Condition, Transform};
 use web_sys::HtmlInputElement;
 
+pub mod analysis;
+pub mod panels;
+
 use crate::state::{Notice, State};
 
 fn pct(f: f64) -> String {
@@ -133,13 +136,13 @@ fn MaterialRow(state: State, material: usize, name: String) -> impl IntoView {
                     prop:value=move || pct(fraction())
                     aria-valuetext=move || format!("{} %", pct(fraction()))
                     on:input=move |ev| set(ev, false)
-                    on:pointerdown=move |_| crate::analysis::set_dragging(state, true)
+                    on:pointerdown=move |_| crate::editor::analysis::set_dragging(state, true)
                     on:change=move |_| state.commit()
-                    on:focus=move |_| { state.focused.set(Some(material)); crate::analysis::schedule(state); }/>
+                    on:focus=move |_| { state.focused.set(Some(material)); crate::editor::analysis::schedule(state); }/>
                 <input type="number" class="number" min="0" max="100" step="0.01" aria-label=label
                     prop:value=move || pct(fraction())
                     on:change=move |ev| set(ev, true)
-                    on:focus=move |_| { state.focused.set(Some(material)); crate::analysis::schedule(state); }/>
+                    on:focus=move |_| { state.focused.set(Some(material)); crate::editor::analysis::schedule(state); }/>
             </td>
             <td class="limit" role="status">{limit}</td>
             <td><input type="radio" name="qs" class="qs" aria-label=format!("{name} is q.s. (balance)")
@@ -314,3 +317,28 @@ fn Conditions(state: State) -> impl IntoView {
         </Show>
     }
 }
+
+#[component]
+pub fn Analysis(state: State) -> impl IntoView {
+    let focused = move || {
+        let m = state.focused.get()?;
+        state.loaded.with(|l| {
+            l.as_ref()
+                .and_then(|l| l.manifest.materials.get(m).map(|x| x.name.clone()))
+        })
+    };
+    view! {
+        <section class="card" aria-labelledby="curve-title">
+            <h2 id="curve-title">{move || match focused() {
+                Some(n) => format!("Response to {n}"),
+                None => "Response curve".to_string(),
+            }}</h2>
+            <p class="note">"Each target as this material sweeps its range, the q.s./rescale rule applied; the band is ± the ensemble spread, the green area the material's training range, the red point the current formulation. Focus a row to change the material."</p>
+            <div id="response-curve" class="plot" role="img" aria-label="Response curve"></div>
+            <h2>"Sensitivity"</h2>
+            <p class="note">"Change of each target per +1 % of each material (rows that cannot move are left out)."</p>
+            <div id="sensitivity" class="plot" role="img" aria-label="Sensitivity bar chart"></div>
+        </section>
+    }
+}
+

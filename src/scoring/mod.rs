@@ -9,8 +9,10 @@ use mixlab_core::scoring::{Decisions, Report, Results};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::browser::js_message;
-use crate::score_worker::{FromWorker, ToWorker};
+use crate::platform::browser::js_message;
+use crate::worker::{FromWorker, ToWorker};
+pub mod section;
+
 use crate::state::{State, engine};
 
 /// The worker's loader: a module worker from a blob (so starting one fetches nothing but the

@@ -3,7 +3,7 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::browser::js_message;
+use crate::platform::browser::js_message;
 
 /// GET `url` and return its body, or a message that says which URL failed and how.
 pub async fn bytes(url: &str) -> Result<Vec<u8>, String> {

@@ -7,7 +7,7 @@ use mixlab_core::explorer::view::{Camera, Colour};
 use mixlab_core::neighbours::Distance;
 use mixlab_core::projection::{Method, Spec};
 
-use crate::browser;
+use crate::platform::browser;
 use crate::explorer::{Explorer, Job, data};
 use crate::state::{BUNDLED, Source, State};
 

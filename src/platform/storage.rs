@@ -2,7 +2,7 @@
 
 use mixlab_core::saved::Saved;
 
-use crate::browser;
+use crate::platform::browser;
 
 fn key(model: &str) -> String {
     format!("mixlab.saved.v1:{model}")

@@ -11,9 +11,9 @@ use mixlab_core::scoring::{
 };
 use serde_json::json;
 
-use crate::batch::{BatchState, Phase, Scored};
-use crate::browser;
-use crate::plot::{self, ensure_plotly, react, set_data};
+use crate::scoring::{BatchState, Phase, Scored};
+use crate::platform::browser;
+use crate::platform::plot::{self, ensure_plotly, react, set_data};
 use crate::state::{DEFAULT_MODEL, Source, State};
 
 /// Rows per page of the results table.
@@ -53,7 +53,7 @@ fn shown(v: f64, binary: bool) -> String {
 
 #[component]
 pub fn BatchSection(state: State, batch: BatchState) -> impl IntoView {
-    crate::batch::follow_model(state, batch);
+    crate::scoring::follow_model(state, batch);
     let chosen = move |ev: web_sys::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
         let files = browser::files_of(input.files());
@@ -115,7 +115,7 @@ pub fn BatchSection(state: State, batch: BatchState) -> impl IntoView {
 const EXAMPLE: &str = "examples/shampoo-batch.csv";
 
 async fn score_example(batch: BatchState) {
-    let file = crate::fetch::bytes(EXAMPLE).await.and_then(|bytes| {
+    let file = crate::platform::fetch::bytes(EXAMPLE).await.and_then(|bytes| {
         let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
         web_sys::File::new_with_u8_array_sequence(&parts, "shampoo-batch.csv")
             .map_err(|e| browser::js_message(&e))

@@ -12,8 +12,8 @@ use mixlab_core::bundle::{Manifest, TargetKind, Transform};
 use mixlab_core::formulation::batch_of;
 use serde_json::{Value, json};
 
-use crate::browser::now_ms;
-use crate::plot::{self, ensure_plotly, react, set_data};
+use crate::platform::browser::now_ms;
+use crate::platform::plot::{self, ensure_plotly, react, set_data};
 use crate::state::{Notice, State, engine, predicting};
 
 /// Points on the response curve.

@@ -1,0 +1,107 @@
+//! The frame of the app: the status and notice bars, the sections, and the page-wide
+//! listeners (keyboard undo/redo, dropped files).
+
+mod open;
+mod status;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::platform::browser;
+use crate::state::{State, Status};
+use crate::editor::{self, analysis, panels};
+use crate::explorer;
+use crate::scoring;
+
+pub use open::fetch_bundle;
+use open::{open_files, start};
+use status::{NoticeBar, StatusBar};
+
+#[component]
+pub fn App() -> impl IntoView {
+    let state = State::new();
+    spawn_local(start(state));
+    // Undo/redo from the keyboard, except where a text box has its own undo (number boxes
+    // commit on Enter, so there the formulation's undo is the useful one).
+    let _keys = window_event_listener(leptos::ev::keydown, move |ev| {
+        let in_text = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
+            .is_some_and(|i| matches!(i.type_().as_str(), "text" | "search"));
+        if in_text || !(ev.ctrl_key() || ev.meta_key()) {
+            return;
+        }
+        match ev.key().to_lowercase().as_str() {
+            "z" if ev.shift_key() => state.redo(),
+            "z" => state.undo(),
+            "y" => state.redo(),
+            _ => return,
+        }
+        ev.prevent_default();
+    });
+    // A drag ends wherever the pointer is released.
+    let _up = window_event_listener(leptos::ev::pointerup, move |_| {
+        analysis::set_dragging(state, false)
+    });
+    let _cancel = window_event_listener(leptos::ev::pointercancel, move |_| {
+        analysis::set_dragging(state, false)
+    });
+    let batch = scoring::BatchState::new();
+    let ex = explorer::Explorer::new(state);
+    ex.follow_model();
+    ex.follow_formulation();
+    // Drop a bundle, saved formulations or a CSV to score anywhere on the page.
+    let _over = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
+    let _drop = window_event_listener(leptos::ev::drop, move |ev| {
+        ev.prevent_default();
+        let files = browser::files_of(ev.data_transfer().and_then(|d| d.files()));
+        spawn_local(async move {
+            if let [one] = files.as_slice()
+                && scoring::is_for_scoring(one).await
+            {
+                batch.check(one.clone());
+                if let Some(el) = document().get_element_by_id("batch") {
+                    el.scroll_into_view();
+                }
+                return;
+            }
+            open_files(state, files).await;
+        });
+    });
+    view! {
+        <header class="bar">
+            <h1>"Mixlab"</h1>
+            <span class="tagline">"Mixture models in your browser — your data never leaves it."</span>
+        </header>
+        <main>
+            {move || match state.status.get() {
+                Status::Loading(msg) => view! { <p id="status" class="status">{msg}</p> }.into_any(),
+                Status::Failed(msg) => view! {
+                    <div id="error" class="error" role="alert">
+                        <strong>"Something went wrong. "</strong>
+                        <span class="message">{msg}</span>
+                        <p><a href="?">"Open the default model"</a></p>
+                    </div>
+                }.into_any(),
+                Status::Ready => view! {
+                    <StatusBar state/>
+                    <NoticeBar state/>
+                    <div class="layout">
+                        <div class="column">
+                            <editor::Editor state/>
+                            <panels::Tools state/>
+                        </div>
+                        <div class="column">
+                            <panels::Predictions state/>
+                            <editor::Analysis state/>
+                        </div>
+                    </div>
+                    <scoring::section::BatchSection state batch/>
+                    <explorer::ExplorerSection state ex/>
+                    <panels::ModelCard state/>
+                }.into_any(),
+            }}
+        </main>
+    }
+}
+

@@ -1,0 +1,97 @@
+//! The bars above every page: the model picker and backend switch, and the notice line.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use mixlab_core::Device;
+
+use crate::platform::backend::{Backend, choose_device};
+use crate::platform::browser;
+use crate::state::{BUNDLED, Notice, Source, State};
+
+use super::open::{open_files, open_url};
+
+#[component]
+pub fn StatusBar(state: State) -> impl IntoView {
+    let current = move || {
+        state.loaded.with(|l| match l.as_ref().map(|l| &l.source) {
+            Some(Source::Url(u)) => u.clone(),
+            _ => String::new(),
+        })
+    };
+    let pick = move |ev: web_sys::Event| {
+        let value = event_target_value(&ev);
+        if !value.is_empty() {
+            spawn_local(open_url(state, value));
+        }
+    };
+    let open = move |ev: web_sys::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        let files = browser::files_of(input.files());
+        input.set_value("");
+        spawn_local(open_files(state, files));
+    };
+    let switch = move |ev: web_sys::Event| {
+        let want = event_target_value(&ev);
+        spawn_local(async move {
+            let (device, backend, note) = if want == "cpu" {
+                (Device::flex(), Backend::Cpu, None)
+            } else {
+                choose_device(Some("webgpu")).await
+            };
+            state.backend_note.set(note);
+            state.switch_device(device, backend);
+        });
+    };
+    view! {
+        <div class="status-line">
+            <label for="model-picker">"Model"</label>
+            <select id="model-picker" on:change=pick prop:value=current>
+                {BUNDLED.iter().map(|(path, label)| view! { <option value=*path>{*label}</option> }).collect_view()}
+                {move || {
+                    let c = current();
+                    (!c.is_empty() && !BUNDLED.iter().any(|(p, _)| *p == c)).then(|| view! { <option value=c.clone()>{c.clone()}</option> })
+                }}
+                {move || state.loaded.with(|l| match l.as_ref().map(|l| &l.source) {
+                    Some(Source::Files(names)) => Some(view! { <option value="" selected>{format!("{names} (opened from your computer)")}</option> }),
+                    _ => None,
+                })}
+            </select>
+            <label class="file-button">"Open bundle…"
+                <input id="open-bundle" type="file" multiple accept=".json,.safetensors,.csv" on:change=open/>
+            </label>
+            <strong id="model-name">{move || state.loaded.with(|l| l.as_ref().map(|l| l.manifest.name.clone()))}</strong>
+            <span class="spacer"></span>
+            {move || state.backend.get().map(|b| view! {
+                <span>"Computed on "<span id="backend" data-backend=b.id()>{b.label()}</span></span>
+                <label for="backend-switch" class="sr-only">"Compute backend"</label>
+                <select id="backend-switch" on:change=switch prop:value=b.id()>
+                    <option value="webgpu">"WebGPU"</option>
+                    <option value="cpu">"CPU"</option>
+                </select>
+            })}
+            {move || state.first_ms.get().map(|ms| view! {
+                <span id="first-prediction" data-ms=format!("{ms:.1}")>{format!("first prediction {ms:.0} ms after navigation")}</span>
+            })}
+        </div>
+        {move || state.backend_note.get().map(|n| view! { <p id="backend-note" class="note">{n}</p> })}
+    }
+}
+
+#[component]
+pub fn NoticeBar(state: State) -> impl IntoView {
+    move || {
+        state.notice.get().map(|n| {
+            let (class, role, text) = match n {
+                Notice::Info(t) => ("notice", "status", t),
+                Notice::Error(t) => ("notice error", "alert", t),
+            };
+            view! {
+                <div id="notice" class=class role=role>
+                    <span class="message">{text}</span>
+                    <button class="dismiss" aria-label="Dismiss" on:click=move |_| state.notice.set(None)>"×"</button>
+                </div>
+            }
+        })
+    }
+}
+

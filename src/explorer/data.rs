@@ -1,0 +1,189 @@
+//! What the explorer keeps of a model (its representations, fingerprint, snapshots on PCA
+//! axes) and the coordinates it has: stored in the bundle, computed before, or the raw codes.
+
+use super::*;
+
+/// What the explorer needs of a model, computed once per model.
+pub struct ModelData {
+    pub generation: u64,
+    holder: Holder,
+    pub label: String,
+    pub names: Vec<String>,
+    /// Material name → index, to link selections between two models.
+    pub index_of: HashMap<String, usize>,
+    pub reps: Vec<f64>,
+    pub n: usize,
+    pub d: usize,
+    pub fingerprint: String,
+    pub influence: Vec<f64>,
+    pub usage: Vec<f64>,
+    pub metadata_keys: Vec<String>,
+    pub hover: Vec<String>,
+    /// `act(code)` of each training snapshot, `[materials, d]` each.
+    pub snapshots: Vec<Vec<f64>>,
+    pub steps: Vec<u64>,
+    /// The trained codes' PCA axes for 2-D and 3-D snapshot pictures, fitted on first use
+    /// (not on every frame of the training animation).
+    bases: RefCell<[Option<Rc<PcaBasis>>; 2]>,
+}
+
+impl ModelData {
+    pub(super) fn build(b: &Bundle, generation: u64, holder: Holder) -> ModelData {
+        let m = &b.manifest;
+        let (n, d) = (m.materials.len(), m.architecture.code_dim);
+        let reps = representations(b);
+        let act = m.architecture.code_activation;
+        let snapshots = (0..m.snapshot_steps.len())
+            .map(|s| activate(act, &b.snapshots[s * n * d..(s + 1) * n * d]))
+            .collect();
+        let hover = m
+            .materials
+            .iter()
+            .map(|mat| {
+                let mut t = format!("<b>{}</b>", plot::escape(&mat.name));
+                for (k, v) in mat.metadata.iter().take(8) {
+                    t.push_str(&format!("<br>{}: {}", plot::escape(k), plot::escape(v)));
+                }
+                t.push_str(&format!("<br>used in {} formulations", mat.usage_count));
+                t
+            })
+            .collect();
+        let names: Vec<String> = m.materials.iter().map(|x| x.name.clone()).collect();
+        ModelData {
+            generation,
+            holder,
+            label: m.name.clone(),
+            index_of: names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
+            names,
+            influence: colour::influence(&reps, n, d),
+            usage: m.materials.iter().map(|x| x.usage_count as f64).collect(),
+            metadata_keys: colour::metadata_keys(m),
+            fingerprint: view::fingerprint(&b.weights().codes),
+            reps,
+            n,
+            d,
+            hover,
+            snapshots,
+            steps: m.snapshot_steps.clone(),
+            bases: RefCell::default(),
+        }
+    }
+
+    /// Another model's data (for a comparison), holding its bundle.
+    pub(super) fn of_other(b: Bundle) -> ModelData {
+        let b = Rc::new(b);
+        ModelData::build(&b, 0, Holder::Other(b.clone()))
+    }
+
+    pub(super) fn basis(&self, dims: usize) -> Rc<PcaBasis> {
+        let slot = dims.clamp(2, 3) - 2;
+        self.bases.borrow_mut()[slot]
+            .get_or_insert_with(|| Rc::new(PcaBasis::fit(&self.reps, self.n, self.d, dims)))
+            .clone()
+    }
+
+    pub(super) fn with_bundle<R>(&self, f: impl FnOnce(&Bundle) -> R) -> Option<R> {
+        match &self.holder {
+            Holder::Main => engine().map(|e| f(&e.bundle)),
+            Holder::Other(b) => Some(f(b)),
+        }
+    }
+
+    /// The nearest materials of `focus` in this model's full code space.
+    pub(super) fn nearest(&self, focus: usize, k: usize, distance: Distance) -> Vec<Neighbour> {
+        if focus >= self.n {
+            return Vec::new();
+        }
+        nearest(
+            &projection::rows_of(&self.reps, self.n, self.d),
+            focus,
+            k,
+            distance,
+        )
+    }
+}
+
+thread_local! {
+    pub(super) static DATA: RefCell<Option<Rc<ModelData>>> = const { RefCell::new(None) };
+    /// The other model of a side-by-side comparison, by path.
+    pub(super) static OTHER: RefCell<Option<(String, Rc<ModelData>)>> = const { RefCell::new(None) };
+    /// Computed coordinates by model fingerprint and spec token.
+    pub(super) static CACHE: RefCell<HashMap<String, Arc<Coords>>> = RefCell::new(HashMap::new());
+}
+
+pub fn data() -> Option<Rc<ModelData>> {
+    DATA.with_borrow(|d| d.clone())
+}
+
+/// The other model of the comparison, once loaded.
+pub fn other_data(path: &str) -> Option<Rc<ModelData>> {
+    OTHER.with_borrow(|o| {
+        o.as_ref()
+            .filter(|(p, _)| p == path)
+            .map(|(_, d)| d.clone())
+    })
+}
+
+/// The model the second plot shows: the other one of the view, or this one.
+pub(super) fn compare_data(v: &View) -> Option<Rc<ModelData>> {
+    match &v.other {
+        Some(o) => other_data(&o.path),
+        None => data(),
+    }
+}
+
+pub(super) fn cache_key(md: &ModelData, spec: &Spec) -> String {
+    format!("{}/{}", md.fingerprint, spec.to_string())
+}
+
+pub(super) fn model_data() -> Option<Rc<ModelData>> {
+    let e = engine()?;
+    if let Some(d) = data().filter(|d| d.generation == e.generation) {
+        return Some(d);
+    }
+    let built = Rc::new(ModelData::build(&e.bundle, e.generation, Holder::Main));
+    DATA.with_borrow_mut(|s| *s = Some(built.clone()));
+    CACHE.with_borrow_mut(HashMap::clear);
+    Some(built)
+}
+
+/// Coordinates without computing: raw codes, stored in the bundle, or computed before.
+pub(super) fn available(md: &ModelData, spec: &Spec) -> Option<Arc<Coords>> {
+    if md.d <= spec.dims {
+        let data = projection::project(&md.reps, md.n, md.d, spec, &mut |_| true).ok()?;
+        return Some(Arc::new(Coords {
+            spec: spec.clone(),
+            data,
+            origin: Origin::Raw,
+        }));
+    }
+    if let Some(c) = CACHE.with_borrow(|c| c.get(&cache_key(md, spec)).cloned()) {
+        return Some(c);
+    }
+    md.with_bundle(|b| {
+        maps::find(b, spec).map(|data| {
+            Arc::new(Coords {
+                spec: spec.clone(),
+                data: data.to_vec(),
+                origin: Origin::Bundle,
+            })
+        })
+    })
+    .flatten()
+}
+
+/// `spec` for a model of `n` materials: itself when it fits, else the method's defaults for
+/// that size (with the same seed).
+pub(super) fn fitted(spec: &Spec, n: usize) -> Spec {
+    if spec.validate(n).is_ok() {
+        return spec.clone();
+    }
+    let mut s = Spec::for_points(spec.method, spec.dims, n);
+    s.seed = spec.seed;
+    s
+}
+
