@@ -1,7 +1,8 @@
-//! The batch-scoring worker. It is this same wasm module, started inside a dedicated Web Worker
-//! (see `batch::spawn`), so checking and scoring a 100,000-row file never blocks the page. The
-//! file is read in 1 MiB slices (`FileReaderSync`), and the output CSV goes into blob parts as
-//! each batch is written: neither the input nor the output is held whole in wasm memory.
+//! The worker for long jobs (scoring a file, computing a projection). It is this same wasm
+//! module, started inside a dedicated Web Worker (see `BatchState::spawn`), so checking and
+//! scoring a 100,000-row file never blocks the page. The file is read in 1 MiB slices
+//! (`FileReaderSync`), and the output CSV goes into blob parts as each batch is written:
+//! neither the input nor the output is held whole in wasm memory.
 
 use std::cell::{Cell, RefCell};
 use std::io::Read;

@@ -681,7 +681,7 @@ fn fit(
         projections: Vec::new(),
     };
     crate::maps::refresh(&mut bundle);
-    bundle.manifest.metrics = evaluate(&bundle, ds, &train_rows, &validation_rows);
+    bundle.manifest.metrics = manifest_metrics(&bundle, ds, &train_rows, &validation_rows);
     (
         bundle,
         TrainReport {
@@ -840,7 +840,7 @@ fn fit_member(
 
 /// Per-target error on the train and validation rows, for the manifest: MAE for regression
 /// targets (in the target's units), accuracy for binary ones.
-pub fn evaluate(
+pub fn manifest_metrics(
     bundle: &Bundle,
     ds: &Dataset,
     train_rows: &[usize],
