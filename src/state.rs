@@ -57,6 +57,8 @@ pub struct Loaded {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TargetValue {
     pub name: String,
+    /// What people read ("Viscosity at 10 s⁻¹"); `name` is the column.
+    pub title: String,
     pub unit: String,
     pub kind: TargetKind,
     pub value: f64,
@@ -107,6 +109,8 @@ pub struct State {
     pub busy: RwSignal<bool>,
     /// Bumped when analysis (curve, sensitivity) results are drawn.
     pub analysis_seq: RwSignal<u64>,
+    /// The response curve sweeps 0 → all the q.s. leaves, instead of the training range.
+    pub curve_full: RwSignal<bool>,
 }
 
 /// The compute side: the bundle and its model on the chosen device.
@@ -170,6 +174,7 @@ impl State {
             notice: RwSignal::new(None),
             saved: RwSignal::new(Vec::new()),
             analysis_seq: RwSignal::new(0),
+            curve_full: RwSignal::new(false),
             busy: RwSignal::new(false),
         }
     }
@@ -342,6 +347,7 @@ pub fn targets_of(manifest: &Manifest, p: &Prediction, row: usize) -> Vec<Target
         .zip(p.row(row).iter().zip(p.spread_row(row)))
         .map(|(t, (&value, &spread))| TargetValue {
             name: t.name.clone(),
+            title: t.title().to_string(),
             unit: t.unit.clone(),
             kind: t.kind,
             value,

@@ -1,6 +1,7 @@
 //! The frame of the app: the status and notice bars, the sections, and the page-wide
 //! listeners (keyboard undo/redo, dropped files).
 
+mod nav;
 mod open;
 mod status;
 
@@ -8,12 +9,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::platform::browser;
-use crate::state::{State, Status};
+use crate::state::{Notice, State, Status};
 use crate::editor::{self, analysis, panels};
 use crate::explorer;
+use crate::model;
 use crate::scoring;
 
 pub use open::fetch_bundle;
+use nav::{Nav, Page};
 use open::{open_files, start};
 use status::{NoticeBar, StatusBar};
 
@@ -50,6 +53,24 @@ pub fn App() -> impl IntoView {
     let ex = explorer::Explorer::new(state);
     ex.follow_model();
     ex.follow_formulation();
+    let (first_page, page_problem) = Page::of_address();
+    let page = RwSignal::new(first_page);
+    if let Some(problem) = page_problem {
+        state.notice.set(Some(Notice::Error(problem)));
+    }
+    // The explorer computes only once it has been shown; a link with an explorer view opens
+    // it (and so its page).
+    Effect::new(move |_| {
+        if page.get() == Page::Explore && !ex.open.get_untracked() {
+            ex.open.set(true);
+            ex.refresh();
+        }
+    });
+    Effect::new(move |_| {
+        if ex.open.get() {
+            nav::go(page, Page::Explore);
+        }
+    });
     // Drop a bundle, saved formulations or a CSV to score anywhere on the page.
     let _over = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
     let _drop = window_event_listener(leptos::ev::drop, move |ev| {
@@ -60,9 +81,7 @@ pub fn App() -> impl IntoView {
                 && scoring::is_for_scoring(one).await
             {
                 batch.check(one.clone());
-                if let Some(el) = document().get_element_by_id("batch") {
-                    el.scroll_into_view();
-                }
+                nav::go(page, Page::Score);
                 return;
             }
             open_files(state, files).await;
@@ -83,22 +102,34 @@ pub fn App() -> impl IntoView {
                         <p><a href="?">"Open the default model"</a></p>
                     </div>
                 }.into_any(),
+                // Every page stays mounted (a scored file, a computed map survive a visit to
+                // another page); only the current one is shown.
                 Status::Ready => view! {
                     <StatusBar state/>
+                    <Nav page/>
                     <NoticeBar state/>
-                    <div class="layout">
-                        <div class="column">
-                            <editor::Editor state/>
-                            <panels::Tools state/>
-                        </div>
-                        <div class="column">
-                            <panels::Predictions state/>
-                            <editor::Analysis state/>
+                    <div id="page-predict" class="page" hidden=move || page.get() != Page::Predict>
+                        <div class="layout">
+                            <div class="column">
+                                <editor::Editor state/>
+                                <panels::Tools state/>
+                            </div>
+                            <div class="column">
+                                <panels::Predictions state/>
+                                <editor::Analysis state/>
+                            </div>
                         </div>
                     </div>
-                    <scoring::section::BatchSection state batch/>
-                    <explorer::ExplorerSection state ex/>
-                    <panels::ModelCard state/>
+                    <div id="page-score" class="page" hidden=move || page.get() != Page::Score>
+                        <scoring::section::BatchSection state batch/>
+                    </div>
+                    <div id="page-explore" class="page" hidden=move || page.get() != Page::Explore>
+                        <explorer::ExplorerSection state ex/>
+                    </div>
+                    <div id="page-model" class="page" hidden=move || page.get() != Page::Model>
+                        <model::ModelCard state/>
+                        <model::Diagnostics state/>
+                    </div>
                 }.into_any(),
             }}
         </main>

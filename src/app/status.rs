@@ -69,9 +69,6 @@ pub fn StatusBar(state: State) -> impl IntoView {
                     <option value="cpu">"CPU"</option>
                 </select>
             })}
-            {move || state.first_ms.get().map(|ms| view! {
-                <span id="first-prediction" data-ms=format!("{ms:.1}")>{format!("first prediction {ms:.0} ms after navigation")}</span>
-            })}
         </div>
         {move || state.backend_note.get().map(|n| view! { <p id="backend-note" class="note">{n}</p> })}
     }

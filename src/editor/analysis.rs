@@ -1,9 +1,10 @@
 //! What the formulator looks at beside the numbers: the focused material's response curve
-//! (each target as its fraction sweeps 0 → its maximum under the q.s./rescale rule) and the
+//! (each target as its fraction sweeps the material's training range with a margin, or 0 → its
+//! maximum on request, under the q.s./rescale rule) and the
 //! sensitivity of each target to +1 % of each material. Computed a moment after the last
 //! input (the live prediction goes first), drawn with plotly.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -21,7 +22,17 @@ pub const CURVE_POINTS: usize = 100;
 /// The sensitivity step, as a fraction (+1 %).
 const STEP: f64 = 0.01;
 
+/// The axes of the response curve on screen: which material and sweep, and each target's
+/// fixed y range (on the axis's scale: log10 for log axes).
+struct CurveFrame {
+    material: usize,
+    generation: u64,
+    x: (f64, f64),
+    ranges: Vec<(f64, f64)>,
+}
+
 thread_local! {
+    static FRAME: RefCell<Option<CurveFrame>> = const { RefCell::new(None) };
     static TIMER: Cell<Option<TimeoutHandle>> = const { Cell::new(None) };
     static BUSY: Cell<bool> = const { Cell::new(false) };
     static AGAIN: Cell<bool> = const { Cell::new(false) };
@@ -88,14 +99,9 @@ fn axis_suffix(t: usize) -> String {
 
 fn axis_title(m: &Manifest, t: usize) -> String {
     let target = &m.targets[t];
-    match (target.kind, target.unit.is_empty()) {
-        (TargetKind::Binary, _) => format!("{} (P, %)", plot::escape(&target.name)),
-        (_, true) => plot::escape(&target.name),
-        _ => format!(
-            "{} ({})",
-            plot::escape(&target.name),
-            plot::escape(&target.unit)
-        ),
+    match target.kind {
+        TargetKind::Binary => format!("{} (P, %)", plot::escape(target.title())),
+        TargetKind::Regression => plot::escape(&target.display_name()),
     }
 }
 
@@ -119,7 +125,14 @@ async fn run(state: State) -> Result<(), String> {
         .and_then(|mat| edit.form.position(mat).map(|i| (mat, i)));
     if let Some((mat, i)) = focus {
         let t0 = now_ms();
-        let sweep = edit.form.sweep(i, CURVE_POINTS);
+        let trained = m.materials.get(mat).filter(|x| x.usage_count > 0);
+        let sweep = match trained {
+            Some(x) if !state.curve_full.get_untracked() => {
+                let (lo, hi) = edit.form.training_span(i, x.fraction_min, x.fraction_max);
+                edit.form.sweep_between(i, lo, hi, CURVE_POINTS)
+            }
+            _ => edit.form.sweep(i, CURVE_POINTS),
+        };
         let rows = sweep.iter().map(|(_, f)| f).chain([&edit.form]);
         let batch = batch_of(m, rows, &edit.conds);
         let p = engine
@@ -130,59 +143,102 @@ async fn run(state: State) -> Result<(), String> {
         let t1 = now_ms();
         let xs: Vec<f64> = sweep.iter().map(|(v, _)| 100.0 * v).collect();
         let here = 100.0 * edit.form.rows[i].fraction;
-        let mut data = Vec::new();
-        let mut layout = json!({
-            "height": 150 * m.targets.len() + 70,
-            "margin": {"l": 70, "r": 20, "t": 10, "b": 45},
-            "showlegend": false,
-            "grid": {"rows": m.targets.len(), "columns": 1, "pattern": "coupled"},
-        });
+        let rows = xs.len();
         let mut curves = serde_json::Map::new();
+        // Per target: band low and high, curve, current point; its y extent on the axis scale.
+        let mut traces: Vec<[Vec<f64>; 4]> = Vec::new();
+        let mut extents = Vec::new();
         for (t, target) in m.targets.iter().enumerate() {
-            let axis = axis_suffix(t);
             let col = |r: usize| display(target.kind, p.values[r * p.targets + t]);
             let sd = |r: usize| display(target.kind, p.spread[r * p.targets + t]);
-            let ys: Vec<f64> = (0..xs.len()).map(col).collect();
+            let ys: Vec<f64> = (0..rows).map(col).collect();
             // On a log axis the band's lower edge must stay positive.
             let log = target.transform == Transform::Log10;
-            let lo: Vec<f64> = (0..xs.len())
+            let lo: Vec<f64> = (0..rows)
                 .map(|r| {
                     let v = col(r) - sd(r);
                     if log { v.max(0.05 * col(r)) } else { v }
                 })
                 .collect();
-            let hi: Vec<f64> = (0..xs.len()).map(|r| col(r) + sd(r)).collect();
-            let (x, y) = ("x".to_string(), format!("y{axis}"));
-            data.push(
-                json!({"x": xs, "y": lo, "xaxis": x, "yaxis": y, "mode": "lines",
-                "line": {"width": 0}, "hoverinfo": "skip"}),
-            );
-            data.push(
-                json!({"x": xs, "y": hi, "xaxis": x, "yaxis": y, "mode": "lines",
-                "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(47,111,222,0.15)",
-                "hoverinfo": "skip"}),
-            );
-            data.push(
-                json!({"x": xs, "y": ys, "xaxis": x, "yaxis": y, "mode": "lines",
-                "line": {"color": "#2f6fde"}, "name": target.name}),
-            );
-            data.push(
-                json!({"x": [here], "y": [col(xs.len())], "xaxis": x, "yaxis": y,
-                "mode": "markers", "marker": {"size": 10, "color": "#b42318"}, "name": "current"}),
-            );
-            layout[format!("yaxis{axis}")] = json!({"title": {"text": axis_title(m, t)},
-                "automargin": true, "type": if log { "log" } else { "linear" }});
+            let hi: Vec<f64> = (0..rows).map(|r| col(r) + sd(r)).collect();
+            let scale = |v: f64| if log { v.max(f64::MIN_POSITIVE).log10() } else { v };
+            let all = lo.iter().chain(&hi).chain(std::iter::once(&col(rows)));
+            let (a, b) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                (a.min(scale(v)), b.max(scale(v)))
+            });
+            extents.push((a, b));
             curves.insert(target.name.clone(), json!(ys));
+            traces.push([lo, hi, ys, vec![col(rows)]]);
         }
-        layout["xaxis"] =
-            json!({"title": {"text": format!("{} (mass %)", plot::escape(&name(mat)))}});
-        // Shade the material's training range: outside it the curve extrapolates.
-        if let Some(info) = m.materials.get(mat).filter(|x| x.usage_count > 0) {
-            layout["shapes"] = json!([{"type": "rect", "xref": "x", "yref": "paper",
-                "x0": 100.0 * info.fraction_min, "x1": 100.0 * info.fraction_max, "y0": 0, "y1": 1,
-                "fillcolor": "rgba(16,185,129,0.08)", "line": {"width": 0}, "layer": "below"}]);
+        let frame = CurveFrame {
+            material: mat,
+            generation: engine.generation,
+            x: (xs.first().copied().unwrap_or(0.0), xs.last().copied().unwrap_or(0.0)),
+            ranges: Vec::new(),
+        };
+        // The same axes as the figure on screen (same material, same sweep, every curve inside
+        // its fixed y range): only the traces' values change, which plotly redraws within a
+        // frame. Otherwise a new figure, with y ranges fixed around the curves with headroom.
+        let same_axes = FRAME.with_borrow(|f| {
+            f.as_ref().is_some_and(|f| {
+                f.material == frame.material
+                    && f.generation == frame.generation
+                    && f.x == frame.x
+                    && f.ranges.len() == extents.len()
+                    && f.ranges.iter().zip(&extents).all(|(r, e)| r.0 <= e.0 && e.1 <= r.1)
+            })
+        });
+        if same_axes {
+            let mut x = Vec::new();
+            let mut y = Vec::new();
+            for [lo, hi, ys, current] in traces {
+                x.extend([json!(xs), json!(xs), json!(xs), json!([here])]);
+                y.extend([json!(lo), json!(hi), json!(ys), json!(current)]);
+            }
+            let indices: Vec<usize> = (0..y.len()).collect();
+            plot::restyle("response-curve", &json!({"x": x, "y": y}), &indices).await?;
+        } else {
+            let mut frame = frame;
+            let mut data = Vec::new();
+            let mut layout = json!({
+                "height": 150 * m.targets.len() + 70,
+                "margin": {"l": 70, "r": 20, "t": 10, "b": 45},
+                "showlegend": false,
+                "grid": {"rows": m.targets.len(), "columns": 1, "pattern": "coupled"},
+            });
+            for ((t, target), ([lo, hi, ys, current], (a, b))) in
+                m.targets.iter().enumerate().zip(traces.into_iter().zip(extents))
+            {
+                let axis = axis_suffix(t);
+                let log = target.transform == Transform::Log10;
+                let (x, y) = ("x".to_string(), format!("y{axis}"));
+                data.push(json!({"x": xs, "y": lo, "xaxis": x, "yaxis": y, "mode": "lines",
+                    "line": {"width": 0}, "hoverinfo": "skip"}));
+                data.push(json!({"x": xs, "y": hi, "xaxis": x, "yaxis": y, "mode": "lines",
+                    "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(47,111,222,0.15)",
+                    "hoverinfo": "skip"}));
+                data.push(json!({"x": xs, "y": ys, "xaxis": x, "yaxis": y, "mode": "lines",
+                    "line": {"color": "#2f6fde"}, "name": plot::escape(target.title())}));
+                data.push(json!({"x": [here], "y": current, "xaxis": x, "yaxis": y,
+                    "mode": "markers", "marker": {"size": 10, "color": "#b42318"}, "name": "current"}));
+                let pad = 0.15 * (b - a).max(if log { 0.05 } else { 1e-9 * a.abs().max(1.0) });
+                let range = (a - pad, b + pad);
+                frame.ranges.push(range);
+                layout[format!("yaxis{axis}")] = json!({"title": {"text": axis_title(m, t)},
+                    "automargin": true, "type": if log { "log" } else { "linear" },
+                    "range": [range.0, range.1], "autorange": false});
+            }
+            layout["xaxis"] = json!({"title": {"text": format!("{} (mass %)", plot::escape(&name(mat)))},
+                "range": [frame.x.0, frame.x.1], "autorange": false});
+            // Shade the material's training range: outside it the curve extrapolates.
+            if let Some(info) = trained {
+                layout["shapes"] = json!([{"type": "rect", "xref": "x", "yref": "paper",
+                    "x0": 100.0 * info.fraction_min, "x1": 100.0 * info.fraction_max, "y0": 0, "y1": 1,
+                    "fillcolor": "rgba(16,185,129,0.08)", "line": {"width": 0}, "layer": "below"}]);
+            }
+            react("response-curve", &Value::Array(data), &layout).await?;
+            FRAME.with_borrow_mut(|f| *f = Some(frame));
         }
-        react("response-curve", &Value::Array(data), &layout).await?;
         let t2 = now_ms();
         set_data(
             "response-curve",
@@ -222,7 +278,7 @@ async fn run(state: State) -> Result<(), String> {
             .collect();
         let labels: Vec<String> = names.iter().map(|n| plot::escape(n)).collect();
         data.push(json!({"type": "bar", "orientation": "h", "y": labels, "x": deltas,
-            "xaxis": format!("x{axis}"), "yaxis": format!("y{axis}"), "name": plot::escape(&target.name),
+            "xaxis": format!("x{axis}"), "yaxis": format!("y{axis}"), "name": plot::escape(target.title()),
             "marker": {"color": deltas.iter().map(|d| if *d >= 0.0 { "#2f6fde" } else { "#b42318" }).collect::<Vec<_>>()}}));
         for (n, d) in names.iter().zip(&deltas) {
             let entry = table.entry(n.clone()).or_insert_with(|| json!({}));

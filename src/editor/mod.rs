@@ -287,11 +287,10 @@ fn Conditions(state: State) -> impl IntoView {
                         let step = ((hi - lo) / 1000.0).max(1e-9);
                         let c2 = c.clone();
                         let c3 = c.clone();
-                        let unit = if c.unit.is_empty() { String::new() } else { format!(" ({})", c.unit) };
                         let id = format!("condition-{j}");
                         view! {
                             <tr class="condition" data-condition=c.name.clone() data-value=move || value().to_string()>
-                                <th scope="row"><label for=id.clone()>{format!("{}{unit}", c.name)}</label></th>
+                                <th scope="row"><label for=id.clone()>{c.display_name()}</label></th>
                                 <td class="amount">
                                     <input type="range" class="slider" id=id min=lo.to_string() max=hi.to_string() step=step.to_string()
                                         prop:value=move || to_slider(&c2, value()).to_string()
@@ -333,7 +332,10 @@ pub fn Analysis(state: State) -> impl IntoView {
                 Some(n) => format!("Response to {n}"),
                 None => "Response curve".to_string(),
             }}</h2>
-            <p class="note">"Each target as this material sweeps its range, the q.s./rescale rule applied; the band is ± the ensemble spread, the green area the material's training range, the red point the current formulation. Focus a row to change the material."</p>
+            <p class="note">"Each target as this material sweeps its training range (with a margin), the q.s./rescale rule applied; the band is ± the ensemble spread, the green area the material's training range, the red point the current formulation. Focus a row to change the material."</p>
+            <label class="check"><input type="checkbox" id="curve-full" prop:checked=move || state.curve_full.get()
+                on:change=move |ev| { state.curve_full.set(event_target_checked(&ev)); analysis::schedule(state); }/>
+                " Full range: from 0 to all the q.s. leaves"</label>
             <div id="response-curve" class="plot" role="img" aria-label="Response curve"></div>
             <h2>"Sensitivity"</h2>
             <p class="note">"Change of each target per +1 % of each material (rows that cannot move are left out)."</p>

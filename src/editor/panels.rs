@@ -1,5 +1,5 @@
 //! The panels around the editor: predictions, domain warnings, the formulation tools
-//! (examples, undo/redo, saved formulations, CSV, share link) and the model card.
+//! (examples, undo/redo, saved formulations, CSV, share link).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -41,7 +41,7 @@ pub fn Predictions(state: State) -> impl IntoView {
                         };
                         view! {
                             <tr data-target=p.name.clone()>
-                                <th scope="row">{p.name.clone()}</th>
+                                <th scope="row">{p.title.clone()}</th>
                                 <td class="value" data-value=p.value.to_string() data-spread=p.spread.to_string()>{text}</td>
                             </tr>
                         }
@@ -276,44 +276,5 @@ pub async fn import_csv(state: State, file: &web_sys::File) {
         Err(e) => state
             .notice
             .set(Some(Notice::Error(format!("Nothing was imported: {e}")))),
-    }
-}
-
-#[component]
-pub fn ModelCard(state: State) -> impl IntoView {
-    move || {
-        state.loaded.get().map(|l| {
-            let m = l.manifest.clone();
-            let arch = &m.architecture;
-            let metrics: Vec<(String, String)> = m
-                .metrics
-                .iter()
-                .map(|(k, v)| {
-                    let value = v.get("value").and_then(|x| x.as_f64()).map_or(v.to_string(), format_value);
-                    let rows = v.get("rows").map(|r| format!(" ({r} rows)")).unwrap_or_default();
-                    (k.clone(), format!("{value}{rows}"))
-                })
-                .collect();
-            view! {
-                <details id="model-card" class="card">
-                    <summary>"About this model: " {m.name.clone()}</summary>
-                    <p>{m.description.clone()}</p>
-                    <h3>"Targets"</h3>
-                    <ul>{m.targets.iter().map(|t| view! {
-                        <li>{format!("{} — {}{}", t.name,
-                            if t.kind == TargetKind::Binary { "probability (classification)".to_string() } else { "regression".to_string() },
-                            if t.unit.is_empty() { String::new() } else { format!(", in {}", t.unit) })}</li>
-                    }).collect_view()}</ul>
-                    <h3>{format!("Materials ({})", m.materials.len())}</h3>
-                    <p class="materials">{m.materials.iter().map(|x| format!("{} ({:.1}–{:.1} %, in {} formulations)", x.name, 100.0 * x.fraction_min, 100.0 * x.fraction_max, x.usage_count)).collect::<Vec<_>>().join(" · ")}</p>
-                    <h3>"Training metrics"</h3>
-                    <table class="metrics"><tbody>{metrics.into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td>{v}</td></tr> }).collect_view()}</tbody></table>
-                    <h3>"Data provenance"</h3>
-                    <p>{format!("{} — {} rows. Source: {}. Licence: {}", m.dataset.name, m.dataset.rows, m.dataset.source, m.dataset.licence)}</p>
-                    <h3>"Architecture"</h3>
-                    <p>{format!("codes of length {} ({:?}), MLP {:?} ({:?}){}, ensemble of {}", arch.code_dim, arch.code_activation, arch.hidden, arch.hidden_activation, if arch.residual { ", residual" } else { "" }, arch.members)}</p>
-                </details>
-            }
-        })
     }
 }

@@ -53,7 +53,7 @@ pub(super) fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Value, Option<
                         .manifest
                         .targets
                         .get(*t)
-                        .map(|x| format!("Δ {} per +1 %", plot::escape(&x.name)))
+                        .map(|x| format!("Δ {} per +1 %", plot::escape(&x.display_name())))
                 })
                 .unwrap_or_default();
             match ex.sensitivity.get_untracked() {

@@ -277,18 +277,26 @@ impl Explorer {
         let v = self.view.get_untracked();
         let Some(md) = data() else { return };
         let mut edit = state.edit.get_untracked();
-        let mut added = 0;
+        let mut added = Vec::new();
         for &i in &v.selection {
             if edit.form.position(i).is_none() && edit.form.add(i, &md.names[i]).is_ok() {
-                added += 1;
+                added.push(md.names[i].as_str());
             }
         }
-        if added > 0 {
+        let n = added.len();
+        if n > 0 {
             state.apply(edit);
         }
+        // Named (the first ten), since the formulation is on another page.
+        let mut names = added.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+        if n > 10 {
+            names.push_str(&format!(" and {} more", n - 10));
+        }
         state.notice.set(Some(Notice::Info(format!(
-            "Added {added} material(s) to the formulation at 0 % ({} were there already).",
-            v.selection.len() - added
+            "Added {n} material(s) to the formulation at 0 %{}{} ({} were there already); edit them on Predict.",
+            if n > 0 { ": " } else { "" },
+            names,
+            v.selection.len() - n
         ))));
     }
 

@@ -25,6 +25,18 @@ fn colour_key(c: &Colour) -> String {
     }
 }
 
+/// A number box bound to one field of the projection's parameters.
+macro_rules! field {
+    ($param:ident, $id:literal, $label:literal, $field:ident) => {
+        $param(
+            $id,
+            $label,
+            |s| s.params.$field.to_string(),
+            |s, t| t.parse().map(|v| s.params.$field = v).is_ok(),
+        )
+    };
+}
+
 #[component]
 pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
     let view = ex.view;
@@ -32,16 +44,6 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
     let materials = move || {
         let _ = ex.ready.get();
         data().map_or(0, |d| d.n)
-    };
-    let toggle = move |ev: web_sys::Event| {
-        let el: web_sys::HtmlDetailsElement = event_target(&ev);
-        let open = el.open();
-        if open != ex.open.get_untracked() {
-            ex.open.set(open);
-            if open {
-                ex.refresh();
-            }
-        }
     };
     let set_method = move |ev: web_sys::Event| {
         let Some(method) = Method::from_key(&event_target_value(&ev)) else {
@@ -99,52 +101,17 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
         let mut boxes = Vec::new();
         match method {
             Method::Tsne => {
-                boxes.push(param(
-                    "explorer-perplexity",
-                    "perplexity",
-                    |s| s.params.perplexity.to_string(),
-                    |s, t| t.parse().map(|v| s.params.perplexity = v).is_ok(),
-                ));
-                boxes.push(param(
-                    "explorer-learning-rate",
-                    "learning rate (0 = auto)",
-                    |s| s.params.learning_rate.to_string(),
-                    |s, t| t.parse().map(|v| s.params.learning_rate = v).is_ok(),
-                ));
-                boxes.push(param(
-                    "explorer-iterations",
-                    "iterations",
-                    |s| s.params.iterations.to_string(),
-                    |s, t| t.parse().map(|v| s.params.iterations = v).is_ok(),
-                ));
+                boxes.push(field!(param, "explorer-perplexity", "perplexity", perplexity));
+                boxes.push(field!(param, "explorer-learning-rate", "learning rate (0 = auto)", learning_rate));
+                boxes.push(field!(param, "explorer-iterations", "iterations", iterations));
             }
             Method::Umap => {
-                boxes.push(param(
-                    "explorer-umap-neighbours",
-                    "neighbours",
-                    |s| s.params.neighbours.to_string(),
-                    |s, t| t.parse().map(|v| s.params.neighbours = v).is_ok(),
-                ));
-                boxes.push(param(
-                    "explorer-min-dist",
-                    "min_dist",
-                    |s| s.params.min_dist.to_string(),
-                    |s, t| t.parse().map(|v| s.params.min_dist = v).is_ok(),
-                ));
-                boxes.push(param(
-                    "explorer-epochs",
-                    "epochs (0 = auto)",
-                    |s| s.params.iterations.to_string(),
-                    |s, t| t.parse().map(|v| s.params.iterations = v).is_ok(),
-                ));
+                boxes.push(field!(param, "explorer-umap-neighbours", "neighbours", neighbours));
+                boxes.push(field!(param, "explorer-min-dist", "min_dist", min_dist));
+                boxes.push(field!(param, "explorer-epochs", "epochs (0 = auto)", iterations));
             }
             Method::Isomap | Method::Lle => {
-                boxes.push(param(
-                    "explorer-k",
-                    "k",
-                    |s| s.params.k.to_string(),
-                    |s, t| t.parse().map(|v| s.params.k = v).is_ok(),
-                ));
+                boxes.push(field!(param, "explorer-k", "k", k));
             }
             Method::Pca => {}
         }
@@ -176,7 +143,7 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
             let m = l.as_ref().map(|l| l.manifest.clone());
             (
                 data().map(|d| d.metadata_keys.clone()).unwrap_or_default(),
-                m.map(|m| m.targets.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
+                m.map(|m| m.targets.iter().map(|t| t.title().to_string()).collect::<Vec<_>>())
                     .unwrap_or_default(),
             )
         });
@@ -343,8 +310,8 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
             .collect_view()
     };
     view! {
-        <details id="explorer-section" class="card" prop:open=move || ex.open.get() on:toggle=toggle>
-            <summary><h2>"Embedding explorer: the materials' codes on a map"</h2></summary>
+        <section id="explorer-section" class="card" aria-labelledby="explorer-title">
+            <h2 id="explorer-title">"Embedding explorer: the materials' codes on a map"</h2>
             <div id="explorer"
                 data-job=move || match ex.job.get() { Job::Idle => "idle", Job::Running { .. } => "running", Job::Failed(_) => "failed" }
                 data-focus=move || view.with(|v| v.focus.map(|f| f.to_string()).unwrap_or_default())
@@ -477,6 +444,6 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
                     <button id="explorer-json" on:click=move |_| ex.export("json")>"JSON"</button>
                 </div>
             </div>
-        </details>
+        </section>
     }
 }

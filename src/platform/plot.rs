@@ -98,6 +98,15 @@ pub async fn react(id: &str, data: &Value, layout: &Value) -> Result<(), String>
     react_with(plotly().ok_or("plotly is not loaded")?, id, data, layout).await
 }
 
+/// Replace trace properties of the drawn plot `id` (e.g. `{"y": [[…], […]]}` for `traces`),
+/// leaving its layout alone: far cheaper than a new figure when the axes stay as they are.
+pub async fn restyle(id: &str, update: &Value, traces: &[usize]) -> Result<(), String> {
+    let plotly = plotly().ok_or("plotly is not loaded")?;
+    let update = js_sys::JSON::parse(&update.to_string()).map_err(|e| js_message(&e))?;
+    let indices: js_sys::Array = traces.iter().map(|&t| JsValue::from(t as u32)).collect();
+    call(&plotly, "restyle", &js_sys::Array::of3(&element(id)?, &update, &indices)).await
+}
+
 /// `react` with the full build (the explorer's WebGL and 3-D plots).
 pub async fn react_full(id: &str, data: &Value, layout: &Value) -> Result<(), String> {
     react_with(
@@ -112,9 +121,7 @@ pub async fn react_full(id: &str, data: &Value, layout: &Value) -> Result<(), St
 /// Save the plot `id` as a PNG or SVG file (plotly renders it; WebGL traces come as images).
 pub fn download_image(id: &str, format: &str, name: &str) -> Result<(), String> {
     let plotly = global("PlotlyFull").ok_or("plotly is not loaded")?;
-    let el = document()
-        .get_element_by_id(id)
-        .ok_or_else(|| format!("no #{id} element"))?;
+    let el = element(id)?;
     let f: js_sys::Function = js_sys::Reflect::get(&plotly, &"downloadImage".into())
         .map_err(|e| js_message(&e))?
         .dyn_into()
@@ -130,13 +137,7 @@ pub fn download_image(id: &str, format: &str, name: &str) -> Result<(), String> 
 }
 
 async fn react_with(plotly: JsValue, id: &str, data: &Value, layout: &Value) -> Result<(), String> {
-    let el = document()
-        .get_element_by_id(id)
-        .ok_or_else(|| format!("no #{id} element"))?;
-    let react: js_sys::Function = js_sys::Reflect::get(&plotly, &"react".into())
-        .map_err(|e| js_message(&e))?
-        .dyn_into()
-        .map_err(|_| "Plotly.react is missing".to_string())?;
+    let el = element(id)?;
     let parse = |v: &Value| js_sys::JSON::parse(&v.to_string()).map_err(|e| js_message(&e));
     // A fixed width from the container: plotly's autosize measures the page on every draw.
     let mut layout = layout.clone();
@@ -145,8 +146,24 @@ async fn react_with(plotly: JsValue, id: &str, data: &Value, layout: &Value) -> 
     let layout = &layout;
     let config = json!({"displaylogo": false, "responsive": false});
     let args = js_sys::Array::of4(&el, &parse(data)?, &parse(layout)?, &parse(&config)?);
-    let result = react
-        .apply(&plotly, &args)
+    call(&plotly, "react", &args).await
+}
+
+/// The element `id` of the page.
+fn element(id: &str) -> Result<web_sys::Element, String> {
+    document()
+        .get_element_by_id(id)
+        .ok_or_else(|| format!("no #{id} element"))
+}
+
+/// `Plotly[name](...args)`, waiting for the promise plotly returns.
+async fn call(plotly: &JsValue, name: &str, args: &js_sys::Array) -> Result<(), String> {
+    let f: js_sys::Function = js_sys::Reflect::get(plotly, &name.into())
+        .map_err(|e| js_message(&e))?
+        .dyn_into()
+        .map_err(|_| format!("Plotly.{name} is missing"))?;
+    let result = f
+        .apply(plotly, args)
         .map_err(|e| format!("plotting failed: {}", js_message(&e)))?;
     if let Ok(p) = result.dyn_into::<js_sys::Promise>() {
         JsFuture::from(p)

@@ -377,7 +377,8 @@ fn ResultsView(scored: Arc<Scored>, name: String) -> impl IntoView {
         }).collect_view()
     };
     let header = r.targets.iter().enumerate().map(|(t, name)| {
-        let label = if r.units[t].is_empty() { name.clone() } else { format!("{name} ({})", r.units[t]) };
+        let title = r.titles.get(t).unwrap_or(name);
+        let label = if r.units[t].is_empty() { title.clone() } else { format!("{title} ({})", r.units[t]) };
         let arrow = move || match sort.get() {
             Some((k, true)) if k == t => " ▼",
             Some((k, false)) if k == t => " ▲",
@@ -419,7 +420,7 @@ fn ResultsView(scored: Arc<Scored>, name: String) -> impl IntoView {
             }).collect_view()}
             <div class="batch-plots">
                 {r.targets.iter().enumerate().map(|(t, name)| view! {
-                    <div id=format!("batch-hist-{t}") class="plot small" role="img" aria-label=format!("Histogram of predicted {name}")></div>
+                    <div id=format!("batch-hist-{t}") class="plot small" role="img" aria-label=format!("Histogram of predicted {}", r.titles.get(t).unwrap_or(name))></div>
                 }).collect_view()}
                 {r.truth_targets.iter().filter(|&&t| !r.binary[t]).map(|&t| view! {
                     <div id=format!("batch-parity-{t}") class="plot small" role="img" aria-label=format!("Predicted against true {}", r.targets[t])></div>
@@ -463,7 +464,7 @@ async fn draw(scored: Arc<Scored>) {
         let data =
             json!([{ "type": "histogram", "x": r.values[t], "marker": {"color": "#2a6f97"} }]);
         let layout = json!({
-            "title": {"text": format!("Predicted {}", plot::escape(&r.targets[t])), "font": {"size": 13}},
+            "title": {"text": format!("Predicted {}", plot::escape(r.titles.get(t).unwrap_or(&r.targets[t]))), "font": {"size": 13}},
             "xaxis": {"title": {"text": plot::escape(&unit)}}, "yaxis": {"title": {"text": "formulations"}},
             "height": 260, "margin": {"l": 50, "r": 10, "t": 30, "b": 40}, "bargap": 0.05,
         });
@@ -497,7 +498,7 @@ async fn draw(scored: Arc<Scored>) {
             { "type": "scatter", "mode": "lines", "x": [lo, hi], "y": [lo, hi], "line": {"color": "#999", "dash": "dot"}, "name": "y = x" },
         ]);
         let layout = json!({
-            "title": {"text": format!("{}: predicted vs true{}", plot::escape(&r.targets[t]), note), "font": {"size": 13}},
+            "title": {"text": format!("{}: predicted vs true{}", plot::escape(r.titles.get(t).unwrap_or(&r.targets[t])), note), "font": {"size": 13}},
             "xaxis": {"title": {"text": format!("true ({})", plot::escape(&r.units[t]))}}, "yaxis": {"title": {"text": format!("predicted ({})", plot::escape(&r.units[t]))}},
             "height": 300, "margin": {"l": 55, "r": 10, "t": 30, "b": 45}, "showlegend": false,
         });

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, analysed, launch, open, serve, settled } from './harness.mjs';
+import { ROOT, analysed, launch, open, serve, settled, showPage } from './harness.mjs';
 
 const SHAMPOO = join(ROOT, 'public/models/shampoo');
 const EXAMPLE = join(ROOT, 'public/examples/shampoo-batch.csv');
@@ -92,6 +92,7 @@ for (const webgpu of [true, false]) {
       const { page, errors } = await open(browser.context, site.url);
       assert.equal(await settled(page), 'ready');
       await workerReady(page);
+    await showPage(page, 'score');
       assert.equal(await page.getAttribute('#batch', 'data-worker'), webgpu ? 'webgpu' : 'cpu');
       await upload(page, EXAMPLE);
       const summary = await results(page);
@@ -152,6 +153,7 @@ describe('batch scoring: report, cancel, privacy', () => {
     const { page, errors } = await open(browser.context, site.url);
     assert.equal(await settled(page), 'ready');
     await workerReady(page);
+    await showPage(page, 'score');
     const before = await page.textContent('#predictions');
     // Dropped on the box (a real DataTransfer with the file, as from a file manager).
     await page.evaluate((text) => {
@@ -211,6 +213,7 @@ describe('batch scoring: report, cancel, privacy', () => {
     const { page, errors } = await open(browser.context, `${site.url}?model=models/concrete/`);
     assert.equal(await settled(page), 'ready');
     await workerReady(page);
+    await showPage(page, 'score');
     const file = join(dir, 'no-age.csv');
     writeFileSync(file, 'id,cement,water,fine_aggregate,coarse_aggregate,total_mass_kg_per_m3\nA,300,180,800,1000,2280\nB,400,160,700,1100,2360\n');
     await upload(page, file);
@@ -257,6 +260,7 @@ describe('batch scoring: report, cancel, privacy', () => {
     const { page, errors } = await open(browser.context, site.url);
     assert.equal(await settled(page), 'ready');
     await workerReady(page);
+    await showPage(page, 'score');
     // A file big enough to be cancelled mid-way: the example repeated 300 times (~250k rows).
     const example = readFileSync(EXAMPLE, 'utf8');
     const [head, ...body] = example.trimEnd().split('\n');
@@ -284,6 +288,7 @@ describe('batch scoring: report, cancel, privacy', () => {
     const { page, errors } = await open(browser.context, site.url);
     assert.equal(await settled(page), 'ready');
     await workerReady(page);
+    await showPage(page, 'score');
     await analysed(page); // the editor's plots have loaded plotly.js
     const requests = [];
     const record = (r) => { if (!/^(blob|data):/.test(r.url())) requests.push(r.url()); };

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, open, serve, settled, shownFormulation, shownPredictions, ROOT } from './harness.mjs';
+import { launch, open, serve, settled, showPage, shownFormulation, shownPredictions, ROOT } from './harness.mjs';
 import { makeBundle } from '../corpus/bundles.mjs';
 
 const CORPUS = join(ROOT, 'tests/corpus');
@@ -104,6 +104,7 @@ describe('hardening corpus', () => {
       const { page, errors } = await open(browser.context, `${site.url}?model=models/shampoo/&backend=cpu`);
       assert.equal(await settled(page), 'ready');
       await page.waitForFunction(() => document.querySelector('#batch')?.dataset.worker, null, { timeout: 120_000 });
+      await showPage(page, 'score');
       const had = await work(page);
       for (const c of CASES.filter((x) => x.kind === 'csv')) {
         const path = input(c, dir);

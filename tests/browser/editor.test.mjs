@@ -179,10 +179,16 @@ describe('editor rules, warnings, keyboard and tools (WebGPU)', () => {
     await page.focus(slider('Dehyquart A-CA'));
     await page.waitForFunction(() => document.querySelector('#response-curve')?.dataset.material === 'Dehyquart A-CA');
     await page.waitForFunction(() => document.querySelector('#sensitivity')?.dataset.sensitivity);
+    // The full sweep, on request: from 0 to all the q.s. leaves.
+    const f = await shownFormulation(page);
+    await page.check('#curve-full');
+    await page.waitForFunction((top) => {
+      const xs = JSON.parse(document.querySelector('#response-curve')?.dataset.x ?? '[]');
+      return xs.length === 100 && Math.abs(xs[99] - top) < 1e-6;
+    }, 100 * (f['Dehyquart A-CA'] + f.Water));
     const xs = JSON.parse(await page.getAttribute('#response-curve', 'data-x'));
     const ys = JSON.parse(await page.getAttribute('#response-curve', 'data-y'));
     assert.equal(xs.length, 100);
-    const f = await shownFormulation(page);
     assert.ok(Math.abs(xs[99] / 100 - (f['Dehyquart A-CA'] + f.Water)) < 1e-9, 'sweeps up to what q.s. leaves');
     // Rebuild three swept formulations with the q.s. rule and predict them natively.
     const text = (x) => Object.entries(f).map(([m, v]) => {
@@ -203,6 +209,28 @@ describe('editor rules, warnings, keyboard and tools (WebGPU)', () => {
     for (const [t, d] of Object.entries(sens['Arlypon TT'])) {
       const want = (up[t] - base[t]) * (t === 'stable' ? 100 : 1);
       assert.ok(Math.abs(d - want) <= 1e-3 * Math.abs(base[t] * (t === 'stable' ? 100 : 1)) + 1e-6, `${t}: ${d} vs ${want}`);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('the response curve spans the training range with a margin by default', async () => {
+    const { page, errors } = await open(browser.context, site.url);
+    await ready(page);
+    const manifest = JSON.parse(readFileSync(join(SHAMPOO, 'manifest.json'), 'utf8'));
+    for (const name of ['Dehyquart A-CA', 'Plantacare 818']) {
+      await page.focus(slider(name));
+      await page.waitForFunction((n) => document.querySelector('#response-curve')?.dataset.material === n, name);
+      const xs = JSON.parse(await page.getAttribute('#response-curve', 'data-x'));
+      const f = await shownFormulation(page);
+      const info = manifest.materials.find((m) => m.name === name);
+      const margin = Math.max(0.25 * (info.fraction_max - info.fraction_min), 0.01);
+      const top = f[name] + f.Water; // what the q.s. row (Water) leaves
+      const lo = Math.max(0, Math.min(f[name], info.fraction_min - margin));
+      const hi = Math.min(top, Math.max(f[name], info.fraction_max + margin));
+      assert.equal(xs.length, 100);
+      assert.ok(Math.abs(xs[0] - 100 * lo) < 1e-6 && Math.abs(xs[99] - 100 * hi) < 1e-6, `${name}: ${xs[0]}–${xs[99]} vs ${100 * lo}–${100 * hi}`);
+      assert.ok(100 * hi < 100 * top - 1, `${name}: the default stops well short of the full ${100 * top} %`);
     }
     assert.deepEqual(errors, []);
     await page.close();

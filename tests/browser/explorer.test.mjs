@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, open, serve, settled, shownFormulation, nativePrediction, ROOT } from './harness.mjs';
+import { launch, open, serve, settled, showPage, shownFormulation, nativePrediction, ROOT } from './harness.mjs';
 
 const CLI = process.env.MIXLAB_CLI ?? join(ROOT, 'target/debug/mixlab');
 const cli = (...args) => execFileSync(CLI, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -35,7 +35,7 @@ async function plotState(page, id = 'explorer-plot') {
 }
 
 async function openExplorer(page) {
-  if (!(await page.$eval('#explorer-section', (d) => d.open))) await page.click('#explorer-section summary');
+  await showPage(page, 'explore');
   await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
 }
 
@@ -301,6 +301,7 @@ describe('embedding explorer', () => {
     };
     const first = await check();
     // Editing the formulation recomputes them.
+    await showPage(page, 'predict');
     const row = await page.$('#formulation tr.material input[type=number]');
     await row.fill('5');
     await row.press('Enter');
@@ -318,7 +319,9 @@ describe('embedding explorer', () => {
     await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
     const names = await page.evaluate(() => document.getElementById('explorer-plot').data[0].text.slice(0, 3).map((t) => t.match(/<b>(.*?)<\/b>/)[1]));
     await page.click('#explorer-add');
+    await showPage(page, 'predict');
     await page.waitForFunction((n) => n.every((m) => document.querySelector(`#editor [data-material="${m}"]`) || document.body.innerText.includes(m)), names);
+    await showPage(page, 'explore');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#explorer-csv')]);
     const text = await (await download.createReadStream()).toArray().then((c) => Buffer.concat(c).toString());
     const rows = text.trim().split('\n');

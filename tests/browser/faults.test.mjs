@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, open, serve, settled, shownFormulation } from './harness.mjs';
+import { launch, open, serve, settled, showPage, shownFormulation } from './harness.mjs';
 
 describe('panics', () => {
   let site, browser, dir;
@@ -34,6 +34,7 @@ describe('panics', () => {
     await page.waitForFunction(() => document.querySelector('#batch')?.dataset.worker, null, { timeout: 120_000 });
     await edit(page);
     const had = await shownFormulation(page);
+    await showPage(page, 'score');
     await page.evaluate(() => window.wasmBindings.mixlab_fault('worker'));
     await page.waitForSelector('#batch-error', { timeout: 30_000 });
     const message = await page.textContent('#batch-error');

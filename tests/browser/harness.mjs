@@ -46,9 +46,15 @@ export async function open(context, url) {
   return { page, errors };
 }
 
-/** Wait until the app shows a prediction or an error; returns which. */
+/** Show one of the app's pages (predict, score, explore, model) as a user does: by its tab. */
+export async function showPage(page, name) {
+  await page.click(`#nav-${name}`);
+  await page.waitForSelector(`#page-${name}:not([hidden])`, { state: 'attached' });
+}
+
+/** Wait until the app shows a prediction (on any page) or an error; returns which. */
 export async function settled(page) {
-  await page.waitForSelector('#predictions tr[data-target], #error', { timeout: 120_000 });
+  await page.waitForSelector('#predictions tr[data-target], #error', { state: 'attached', timeout: 120_000 });
   return (await page.$('#error')) ? 'error' : 'ready';
 }
 

@@ -2,7 +2,7 @@
 // build, the default model and plotly from its cache.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, serve, settled, shownPredictions } from './harness.mjs';
+import { launch, open, serve, settled, showPage, shownPredictions } from './harness.mjs';
 
 let site, browser;
 before(async () => { site = await serve(); browser = await launch({ webgpu: false }); });
@@ -31,7 +31,7 @@ test('works offline after the first load: predictions, the explorer, another mod
     assert.equal(await settled(page), 'ready', 'the app loads with the network cut');
     assert.deepEqual(await shownPredictions(page), online);
     // The explorer (full plotly) and a model opened before.
-    await page.click('#explorer-section summary');
+    await showPage(page, 'explore');
     await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
     assert.equal(await page.evaluate(() => document.getElementById('explorer-plot').data[0].x.length), 19);
     await page.goto(`${site.url}?backend=cpu&model=models/steels/`);

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, open, serve, settled, ROOT } from './harness.mjs';
+import { launch, open, serve, settled, showPage, ROOT } from './harness.mjs';
 
 const CLI = process.env.MIXLAB_CLI ?? join(ROOT, 'target/debug/mixlab');
 const cli = (...args) => execFileSync(CLI, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -57,8 +57,7 @@ describe('untrusted names and metadata', () => {
     assert.ok(body.includes('<img src=z onerror=window.__xss=7>'), 'model name as text');
     assert.ok(body.includes(TARGET), 'target name as text');
     // Put the evil materials in the formulation, so the editor, the charts and the analysis show them.
-    await page.evaluate(() => document.getElementById('explorer-section').scrollIntoView());
-    await page.click('#explorer-section summary');
+    await showPage(page, 'explore');
     await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
     for (const e of EVIL.slice(0, 3)) {
       await page.fill('#explorer-search', e);
@@ -92,8 +91,10 @@ describe('untrusted names and metadata', () => {
     await settled(page);
     await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
     await page.click('#explorer-add');
+    await showPage(page, 'predict');
     await page.waitForFunction((e) => document.body.innerText.includes(e), EVIL[0]);
     // A CSV naming unknown evil materials: the report lists them as text.
+    await showPage(page, 'score');
     const file = join(dir, 'upload.csv');
     writeFileSync(file, `id,${TARGET},"<img src=q onerror=window.__xss=8>"\n"<script>window.__xss=10</script>",1,1\n`);
     await page.setInputFiles('#batch-file', file);
@@ -129,6 +130,7 @@ describe('untrusted names and metadata', () => {
     const materials = JSON.parse(readFileSync(join(dir, 'evil/manifest.json'), 'utf8')).materials.map((m) => m.name);
     const plain = materials.filter((m) => /^m\d+$/.test(m)).slice(0, 2);
     writeFileSync(file, `id,${plain[0]},${plain[1]},note\n"=cmd|' /C calc'!A0",60,40,@SUM(1+1)\n-5,50,50,+1+1\n`);
+    await showPage(page, 'score');
     await page.setInputFiles('#batch-file', file);
     await page.waitForSelector('#batch[data-phase=done] #batch-summary', { timeout: 60_000 });
     const [scored] = await Promise.all([page.waitForEvent('download'), page.click('#batch-download')]);
@@ -186,10 +188,11 @@ describe('untrusted names and metadata', () => {
     await row.fill('5');
     await row.press('Enter');
     // Score the example file.
+    await showPage(page, 'score');
     await page.click('#batch-example');
     await page.waitForSelector('#batch[data-phase=done] #batch-summary', { timeout: 120_000 });
     // Project: the explorer, a UMAP computed in its worker, a comparison with another model.
-    await page.click('#explorer-section summary');
+    await showPage(page, 'explore');
     await page.waitForSelector('#explorer[data-draws]', { timeout: 60_000 });
     await page.selectOption('#explorer-method', 'umap');
     await page.fill('#explorer-seed', '5');

@@ -12,6 +12,26 @@ use mixlab_core::projection::Method;
 use mixlab_core::scoring::{DuplicateChoice, SumChoice, UnknownChoice};
 use mixlab_core::train::Schedule;
 
+/// A closed choice on the command line that stands for a core enum of the same variants: the
+/// clap `ValueEnum` and its conversion, written once.
+macro_rules! choice {
+    ($(#[$meta:meta])* $name:ident => $core:ty { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, ValueEnum)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl From<$name> for $core {
+            fn from(value: $name) -> Self {
+                match value {
+                    $($name::$variant => <$core>::$variant),+
+                }
+            }
+        }
+    };
+}
+
 #[derive(Parser)]
 #[command(
     name = "mixlab",
@@ -90,39 +110,20 @@ pub struct DataOpts {
     pub drop: Vec<String>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum CodeAct {
-    Tanh,
-    Sigmoid,
-    Identity,
-}
-
-impl From<CodeAct> for CodeActivation {
-    fn from(a: CodeAct) -> Self {
-        match a {
-            CodeAct::Tanh => CodeActivation::Tanh,
-            CodeAct::Sigmoid => CodeActivation::Sigmoid,
-            CodeAct::Identity => CodeActivation::Identity,
-        }
+choice! {
+    CodeAct => CodeActivation {
+        Tanh,
+        Sigmoid,
+        Identity,
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum HiddenAct {
-    Relu,
-    Gelu,
-    Silu,
-    Tanh,
-}
-
-impl From<HiddenAct> for HiddenActivation {
-    fn from(a: HiddenAct) -> Self {
-        match a {
-            HiddenAct::Relu => HiddenActivation::Relu,
-            HiddenAct::Gelu => HiddenActivation::Gelu,
-            HiddenAct::Silu => HiddenActivation::Silu,
-            HiddenAct::Tanh => HiddenActivation::Tanh,
-        }
+choice! {
+    HiddenAct => HiddenActivation {
+        Relu,
+        Gelu,
+        Silu,
+        Tanh,
     }
 }
 
@@ -134,18 +135,10 @@ pub enum BackendOpt {
     Wgpu,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum ScheduleOpt {
-    Cosine,
-    Constant,
-}
-
-impl From<ScheduleOpt> for Schedule {
-    fn from(s: ScheduleOpt) -> Self {
-        match s {
-            ScheduleOpt::Cosine => Schedule::Cosine,
-            ScheduleOpt::Constant => Schedule::Constant,
-        }
+choice! {
+    ScheduleOpt => Schedule {
+        Cosine,
+        Constant,
     }
 }
 
@@ -255,53 +248,29 @@ pub struct EvaluateArgs {
     pub out: PathBuf,
 }
 
-/// What to do with materials the model does not know.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum UnknownOpt {
-    /// Drop them and renormalise the row.
-    Drop,
-    /// Skip the rows that have them.
-    Skip,
-}
-
-impl From<UnknownOpt> for UnknownChoice {
-    fn from(o: UnknownOpt) -> Self {
-        match o {
-            UnknownOpt::Drop => UnknownChoice::Drop,
-            UnknownOpt::Skip => UnknownChoice::Skip,
-        }
+choice! {
+    /// What to do with materials the model does not know.
+    UnknownOpt => UnknownChoice {
+        /// Drop them and renormalise the row.
+        Drop,
+        /// Skip the rows that have them.
+        Skip,
     }
 }
 
-/// What to do with rows that do not sum to 1 or 100.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum OffSumOpt {
-    Normalise,
-    Skip,
-}
-
-impl From<OffSumOpt> for SumChoice {
-    fn from(o: OffSumOpt) -> Self {
-        match o {
-            OffSumOpt::Normalise => SumChoice::Normalise,
-            OffSumOpt::Skip => SumChoice::Skip,
-        }
+choice! {
+    /// What to do with rows that do not sum to 1 or 100.
+    OffSumOpt => SumChoice {
+        Normalise,
+        Skip,
     }
 }
 
-/// What to do with repeated ids.
-#[derive(Clone, Copy, ValueEnum)]
-pub enum DuplicatesOpt {
-    Keep,
-    Skip,
-}
-
-impl From<DuplicatesOpt> for DuplicateChoice {
-    fn from(o: DuplicatesOpt) -> Self {
-        match o {
-            DuplicatesOpt::Keep => DuplicateChoice::Keep,
-            DuplicatesOpt::Skip => DuplicateChoice::Skip,
-        }
+choice! {
+    /// What to do with repeated ids.
+    DuplicatesOpt => DuplicateChoice {
+        Keep,
+        Skip,
     }
 }
 
@@ -408,24 +377,13 @@ pub struct SyntheticArgs {
     pub groups_out: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum MethodOpt {
-    Pca,
-    Tsne,
-    Umap,
-    Isomap,
-    Lle,
-}
-
-impl From<MethodOpt> for Method {
-    fn from(m: MethodOpt) -> Self {
-        match m {
-            MethodOpt::Pca => Method::Pca,
-            MethodOpt::Tsne => Method::Tsne,
-            MethodOpt::Umap => Method::Umap,
-            MethodOpt::Isomap => Method::Isomap,
-            MethodOpt::Lle => Method::Lle,
-        }
+choice! {
+    MethodOpt => Method {
+        Pca,
+        Tsne,
+        Umap,
+        Isomap,
+        Lle,
     }
 }
 
@@ -494,18 +452,10 @@ pub struct ProjectArgs {
     pub store_defaults: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum DistanceOpt {
-    Euclidean,
-    Cosine,
-}
-
-impl From<DistanceOpt> for Distance {
-    fn from(d: DistanceOpt) -> Self {
-        match d {
-            DistanceOpt::Euclidean => Distance::Euclidean,
-            DistanceOpt::Cosine => Distance::Cosine,
-        }
+choice! {
+    DistanceOpt => Distance {
+        Euclidean,
+        Cosine,
     }
 }
 

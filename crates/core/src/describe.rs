@@ -76,17 +76,6 @@ pub fn add_material_metadata(
     Ok(skipped)
 }
 
-/// `viscosity_10_per_s_cp` → "Viscosity 10 per s cp": a column name made readable when the
-/// model gives no label.
-fn readable(name: &str) -> String {
-    let spaced = name.replace(['_', '-'], " ");
-    let mut chars = spaced.trim().chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 /// "Label (unit)", or the label alone without a unit.
 fn with_unit(label: String, unit: &str) -> String {
     if unit.is_empty() {
@@ -97,18 +86,27 @@ fn with_unit(label: String, unit: &str) -> String {
 }
 
 impl Target {
-    /// The name shown to people, with the unit: "Viscosity at 10 s⁻¹ (cP)".
+    /// The name shown to people: its label, else the column name as it is (a guess at
+    /// prettifying could mislead, and an untrusted name must show as typed).
+    pub fn title(&self) -> &str {
+        if self.label.is_empty() { &self.name } else { &self.label }
+    }
+
+    /// [`Target::title`] with the unit: "Viscosity at 10 s⁻¹ (cP)".
     pub fn display_name(&self) -> String {
-        let label = if self.label.is_empty() { readable(&self.name) } else { self.label.clone() };
-        with_unit(label, &self.unit)
+        with_unit(self.title().to_string(), &self.unit)
     }
 }
 
 impl Condition {
-    /// The name shown to people, with the unit: "Age (days)".
+    /// The name shown to people: its label, else the column name as it is.
+    pub fn title(&self) -> &str {
+        if self.label.is_empty() { &self.name } else { &self.label }
+    }
+
+    /// [`Condition::title`] with the unit: "Age (days)".
     pub fn display_name(&self) -> String {
-        let label = if self.label.is_empty() { readable(&self.name) } else { self.label.clone() };
-        with_unit(label, &self.unit)
+        with_unit(self.title().to_string(), &self.unit)
     }
 }
 
@@ -131,9 +129,9 @@ mod tests {
         assert_eq!((m.dataset.name.as_str(), m.dataset.licence.as_str()), ("D", "CC0"));
         assert_eq!(m.targets[0].display_name(), "Viscosity at 10 s⁻¹ (cP)");
         assert_eq!(m.conditions[0].unit, "days");
-        // Without a label, the column name made readable.
+        // Without a label, the column name as it is.
         m.conditions[0].name = "age_days".into();
-        assert_eq!(m.conditions[0].display_name(), "Age days (days)");
+        assert_eq!(m.conditions[0].display_name(), "age_days (days)");
         assert!(DatasetNotes::from_json("[1]").is_err());
     }
 

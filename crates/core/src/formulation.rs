@@ -274,11 +274,30 @@ impl Formulation {
     /// q.s./rescale rule applied to each: the response curve's inputs. The fraction each
     /// one actually has for row `i` comes with it.
     pub fn sweep(&self, i: usize, points: usize) -> Vec<(f64, Formulation)> {
-        let hi = self.max_of(i);
+        self.sweep_between(i, 0.0, self.max_of(i), points)
+    }
+
+    /// The response curve's default span for row `i`: the material's training range
+    /// `[min, max]` widened by a quarter of its width (at least 1 point of percent) on each
+    /// side, stretched to include the row's current amount, within what the row can take.
+    /// Beyond it the model extrapolates and the curve would flatten the part that matters.
+    pub fn training_span(&self, i: usize, min: f64, max: f64) -> (f64, f64) {
+        let here = self.rows.get(i).map_or(0.0, |r| r.fraction);
+        let margin = (0.25 * (max - min)).max(0.01);
+        let top = self.max_of(i);
+        let lo = (min - margin).min(here).max(0.0);
+        let hi = (max + margin).max(here).min(top);
+        if hi > lo { (lo, hi) } else { (0.0, top) }
+    }
+
+    /// Like [`Self::sweep`], from `lo` to `hi` (within what the row can take).
+    pub fn sweep_between(&self, i: usize, lo: f64, hi: f64, points: usize) -> Vec<(f64, Formulation)> {
+        let hi = hi.min(self.max_of(i));
+        let lo = lo.clamp(0.0, hi);
         (0..points)
             .map(|k| {
                 let v = if points > 1 {
-                    hi * k as f64 / (points - 1) as f64
+                    lo + (hi - lo) * k as f64 / (points - 1) as f64
                 } else {
                     hi
                 };
@@ -466,5 +485,23 @@ mod tests {
         x.rows[0].fraction = 0.0;
         x.rows[1].fraction = 0.8;
         assert_eq!(x.nudged(1, 0.01), None, "no room left in q.s.");
+    }
+
+    #[test]
+    fn the_default_span_is_the_training_range_with_a_margin() {
+        let mut x = f(&[0.5, 0.3, 0.2]);
+        x.qs = Some(0);
+        // Trained between 20 % and 40 %: 15 % to 45 %, inside the 80 % the row could take.
+        let (lo, hi) = x.training_span(1, 0.2, 0.4);
+        assert!(close(lo, 0.15) && close(hi, 0.45), "{lo} {hi}");
+        let sweep = x.sweep_between(1, lo, hi, 7);
+        assert!(close(sweep[0].0, 0.15) && close(sweep[6].0, 0.45));
+        assert!(sweep.iter().all(|(_, f)| close(f.total(), 1.0)));
+        // The current amount is always in view; the top never passes what q.s. leaves.
+        assert!(close(x.training_span(1, 0.01, 0.02).1, 0.3));
+        assert!(close(x.training_span(1, 0.6, 0.95).1, 0.8));
+        // A material trained at 0 only gets a span of at least one point of percent.
+        let (lo, hi) = x.training_span(2, 0.0, 0.0);
+        assert!(close(lo, 0.0) && close(hi, 0.2), "{lo} {hi}");
     }
 }

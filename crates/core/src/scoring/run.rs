@@ -65,7 +65,10 @@ pub struct TargetMetrics {
 /// Per scored formulation, in file order: what the results view shows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Results {
+    /// Target columns (as in the output file) and what people read for them.
     pub targets: Vec<String>,
+    #[serde(default)]
+    pub titles: Vec<String>,
     pub units: Vec<String>,
     pub binary: Vec<bool>,
     pub ids: Vec<String>,
@@ -187,6 +190,7 @@ impl<'p> Run<'p> {
             out,
             results: Results {
                 targets: manifest.targets.iter().map(|t| t.name.clone()).collect(),
+                titles: manifest.targets.iter().map(|t| t.title().to_string()).collect(),
                 units: manifest.targets.iter().map(|t| t.unit.clone()).collect(),
                 binary: manifest
                     .targets

@@ -1,0 +1,66 @@
+//! The Model page: the model card (targets, materials and their training ranges, metrics,
+//! provenance, architecture) and the diagnostics a developer wants and a formulator does not
+//! (start-up timing, compute backend).
+
+use leptos::prelude::*;
+use mixlab_core::bundle::TargetKind;
+
+use crate::editor::panels::format_value;
+use crate::state::State;
+
+#[component]
+pub fn ModelCard(state: State) -> impl IntoView {
+    move || {
+        state.loaded.get().map(|l| {
+            let m = l.manifest.clone();
+            let arch = &m.architecture;
+            let metrics: Vec<(String, String)> = m
+                .metrics
+                .iter()
+                .map(|(k, v)| {
+                    let value = v.get("value").and_then(|x| x.as_f64()).map_or(v.to_string(), format_value);
+                    let rows = v.get("rows").map(|r| format!(" ({r} rows)")).unwrap_or_default();
+                    (k.clone(), format!("{value}{rows}"))
+                })
+                .collect();
+            view! {
+                <section id="model-card" class="card" aria-labelledby="model-card-title">
+                    <h2 id="model-card-title">"About this model: " {m.name.clone()}</h2>
+                    <p>{m.description.clone()}</p>
+                    <h3>"Targets"</h3>
+                    <ul>{m.targets.iter().map(|t| view! {
+                        <li>{format!("{} — {}{}", t.display_name(),
+                            if t.kind == TargetKind::Binary { "probability (classification)".to_string() } else { "regression".to_string() },
+                            if t.name == t.display_name() { String::new() } else { format!("; column {}", t.name) })}</li>
+                    }).collect_view()}</ul>
+                    <h3>{format!("Materials ({})", m.materials.len())}</h3>
+                    <p class="materials">{m.materials.iter().map(|x| format!("{} ({:.1}–{:.1} %, in {} formulations)", x.name, 100.0 * x.fraction_min, 100.0 * x.fraction_max, x.usage_count)).collect::<Vec<_>>().join(" · ")}</p>
+                    <h3>"Training metrics"</h3>
+                    <table class="metrics"><tbody>{metrics.into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td>{v}</td></tr> }).collect_view()}</tbody></table>
+                    <h3>"Data provenance"</h3>
+                    <p>{format!("{} — {} rows. Source: {}. Licence: {}", m.dataset.name, m.dataset.rows, m.dataset.source, m.dataset.licence)}</p>
+                    <h3>"Architecture"</h3>
+                    <p>{format!("codes of length {} ({:?}), MLP {:?} ({:?}){}, ensemble of {}", arch.code_dim, arch.code_activation, arch.hidden, arch.hidden_activation, if arch.residual { ", residual" } else { "" }, arch.members)}</p>
+                </section>
+            }
+        })
+    }
+}
+
+/// Figures about this page itself, kept off the working pages.
+#[component]
+pub fn Diagnostics(state: State) -> impl IntoView {
+    view! {
+        <section id="diagnostics" class="card" aria-labelledby="diagnostics-title">
+            <h2 id="diagnostics-title">"Diagnostics"</h2>
+            <dl class="diagnostics">
+                <dt>"Compute backend"</dt>
+                <dd>{move || state.backend.get().map(|b| b.label().to_string()).unwrap_or_default()}</dd>
+                {move || state.first_ms.get().map(|ms| view! {
+                    <dt>"First prediction"</dt>
+                    <dd id="first-prediction" data-ms=format!("{ms:.1}")>{format!("{ms:.0} ms after navigation")}</dd>
+                })}
+            </dl>
+        </section>
+    }
+}
