@@ -8,11 +8,12 @@
 // PyTorch + pandas peer beside it.)
 import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
-import { launch, open, serve, settled } from '../tests/browser/harness.mjs';
 
 const [dist, file, bundle] = process.argv.slice(2, 5).map((p) => resolve(p));
 const runs = Number(process.argv[5] ?? 3);
 process.env.MIXLAB_DIST = dist;
+// Imported once MIXLAB_DIST is set: the harness reads it when it loads.
+const { launch, open, serve, settled } = await import('../tests/browser/harness.mjs');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const site = await serve({ mounts: [['/bench-model/', bundle]] });

@@ -6,12 +6,13 @@
 // Also: the response curve (100 points) compute and plot times.
 // Usage: node bench/editor-latency.mjs [dist-dir] [drags=10] [moves per drag=20]
 import { resolve } from 'node:path';
-import { analysed, launch, open, serve, settled } from '../tests/browser/harness.mjs';
 
 const dist = resolve(process.argv[2] ?? 'dist');
 const drags = Number(process.argv[3] ?? 10);
 const moves = Number(process.argv[4] ?? 20);
 process.env.MIXLAB_DIST = dist;
+// Imported once MIXLAB_DIST is set: the harness reads it when it loads.
+const { analysed, launch, open, serve, settled } = await import('../tests/browser/harness.mjs');
 
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -4,11 +4,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { launch, open, serve, settled } from '../tests/browser/harness.mjs';
 
 const dist = resolve(process.argv[2] ?? 'dist');
 const runs = Number(process.argv[3] ?? 5);
 process.env.MIXLAB_DIST = dist;
+// Imported once MIXLAB_DIST is set: the harness reads it when it loads.
+const { launch, open, serve, settled } = await import('../tests/browser/harness.mjs');
 
 const mb = (n) => (n / 1e6).toFixed(2);
 const files = readdirSync(dist).filter((f) => /\.(wasm|js)$/.test(f));

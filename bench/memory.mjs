@@ -7,10 +7,11 @@
 // (bench/memory.sh makes the inputs.)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { launch, open, serve, settled } from '../tests/browser/harness.mjs';
 
 const [dist, file, scoring, projecting] = process.argv.slice(2, 6).map((p) => resolve(p));
 process.env.MIXLAB_DIST = dist;
+// Imported once MIXLAB_DIST is set: the harness reads it when it loads.
+const { launch, open, serve, settled } = await import('../tests/browser/harness.mjs');
 
 /** Chromium renderer processes: pid → { hwm, rss } in bytes. */
 function renderers() {

@@ -5,12 +5,13 @@
 // Usage: node bench/projection.mjs <dist-dir> <bundle-dir> <out-dir> [runs=3] [methods=pca,tsne,umap,isomap,lle]
 import { resolve, join } from 'node:path';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { launch, open, serve, settled } from '../tests/browser/harness.mjs';
 
 const [dist, bundle, outDir] = process.argv.slice(2, 5).map((p) => resolve(p));
 const runs = Number(process.argv[5] ?? 3);
 const methods = (process.argv[6] ?? 'pca,tsne,umap,isomap,lle').split(',');
 process.env.MIXLAB_DIST = dist;
+// Imported once MIXLAB_DIST is set: the harness reads it when it loads.
+const { launch, open, serve, settled } = await import('../tests/browser/harness.mjs');
 mkdirSync(outDir, { recursive: true });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

@@ -3,10 +3,11 @@
 // materials (make one with `mixlab synthetic` + `mixlab train`, see docs/benchmarks.md).
 // Usage: node bench/typeahead.mjs <bundle-dir> [dist-dir]
 import { resolve } from 'node:path';
-import { analysed, launch, open, serve, settled } from '../tests/browser/harness.mjs';
 
 const bundle = resolve(process.argv[2] ?? '/tmp/syn-bundle');
 process.env.MIXLAB_DIST = resolve(process.argv[3] ?? 'dist');
+// Imported once MIXLAB_DIST is set: the harness reads it when it loads.
+const { analysed, launch, open, serve, settled } = await import('../tests/browser/harness.mjs');
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 
 const site = await serve({ mounts: [['/big/', bundle]] });

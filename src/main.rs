@@ -40,4 +40,3 @@ fn main() {
     }));
     leptos::mount::mount_to_body(app::App);
 }
-

@@ -287,7 +287,8 @@ impl State {
             manifest: manifest.clone(),
             source,
         }));
-        self.saved.set(crate::platform::storage::load_saved(&manifest.name));
+        self.saved
+            .set(crate::platform::storage::load_saved(&manifest.name));
         self.backend.set(Some(backend));
         self.history.update_value(History::clear);
         self.committed.set_value(start.clone());

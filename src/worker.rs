@@ -9,8 +9,8 @@ use std::io::Read;
 use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
-use mixlab_core::scoring::{self, Decisions, Format, Plan, Report, Results, Run};
 use mixlab_core::projection::{self, Spec};
+use mixlab_core::scoring::{self, Decisions, Format, Plan, Report, Results, Run};
 use mixlab_core::{Bundle, MixModel};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -333,8 +333,9 @@ async fn score(decisions: Decisions) -> Result<(), String> {
     let parts = Array::new();
     match plan.layout.format {
         Format::Wide => {
-            let mut records = mixlab_core::table::records(BlobReader::new(&file, progress.done.clone())?)
-                .map_err(|e| e.to_string())?;
+            let mut records =
+                mixlab_core::table::records(BlobReader::new(&file, progress.done.clone())?)
+                    .map_err(|e| e.to_string())?;
             while let Some((row, record)) = records.next_record().map_err(|e| e.to_string())? {
                 run.push_record(record, row);
                 if run.full() {

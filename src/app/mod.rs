@@ -8,15 +8,15 @@ mod status;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::platform::browser;
-use crate::state::{Notice, State, Status};
 use crate::editor::{self, analysis, panels};
 use crate::explorer;
 use crate::model;
+use crate::platform::browser;
 use crate::scoring;
+use crate::state::{Notice, State, Status};
 
-pub use open::fetch_bundle;
 use nav::{Nav, Page};
+pub use open::fetch_bundle;
 use open::{open_files, start};
 use status::{NoticeBar, StatusBar};
 
@@ -135,4 +135,3 @@ pub fn App() -> impl IntoView {
         </main>
     }
 }
-

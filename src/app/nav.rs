@@ -58,7 +58,14 @@ impl Page {
                     .and_then(|w| w.location().hash().ok())
                     .unwrap_or_default();
                 let explorer_view = !hash.trim_start_matches('#').is_empty();
-                (if explorer_view { Page::Explore } else { Page::Predict }, None)
+                (
+                    if explorer_view {
+                        Page::Explore
+                    } else {
+                        Page::Predict
+                    },
+                    None,
+                )
             }
         }
     }

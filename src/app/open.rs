@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use mixlab_core::{Bundle, link};
 
+use crate::editor::panels;
 use crate::platform::backend::choose_device;
 use crate::platform::{browser, fetch};
 use crate::state::{DEFAULT_MODEL, Edit, Notice, Source, State, Status, default_edit, engine};
-use crate::editor::panels;
 
 pub async fn fetch_bundle(base: &str) -> Result<Bundle, String> {
     let manifest = fetch::bytes(&format!("{base}manifest.json")).await?;
@@ -169,4 +169,3 @@ pub async fn open_files(state: State, files: Vec<web_sys::File>) {
         )))),
     }
 }
-

@@ -91,4 +91,3 @@ pub fn NoticeBar(state: State) -> impl IntoView {
         })
     }
 }
-

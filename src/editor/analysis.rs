@@ -4,7 +4,7 @@
 //! sensitivity of each target to +1 % of each material. Computed a moment after the last
 //! input (the live prediction goes first), drawn with plotly.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -22,17 +22,7 @@ pub const CURVE_POINTS: usize = 100;
 /// The sensitivity step, as a fraction (+1 %).
 const STEP: f64 = 0.01;
 
-/// The axes of the response curve on screen: which material and sweep, and each target's
-/// fixed y range (on the axis's scale: log10 for log axes).
-struct CurveFrame {
-    material: usize,
-    generation: u64,
-    x: (f64, f64),
-    ranges: Vec<(f64, f64)>,
-}
-
 thread_local! {
-    static FRAME: RefCell<Option<CurveFrame>> = const { RefCell::new(None) };
     static TIMER: Cell<Option<TimeoutHandle>> = const { Cell::new(None) };
     static BUSY: Cell<bool> = const { Cell::new(false) };
     static AGAIN: Cell<bool> = const { Cell::new(false) };
@@ -143,102 +133,59 @@ async fn run(state: State) -> Result<(), String> {
         let t1 = now_ms();
         let xs: Vec<f64> = sweep.iter().map(|(v, _)| 100.0 * v).collect();
         let here = 100.0 * edit.form.rows[i].fraction;
-        let rows = xs.len();
+        let mut data = Vec::new();
+        let mut layout = json!({
+            "height": 150 * m.targets.len() + 70,
+            "margin": {"l": 70, "r": 20, "t": 10, "b": 45},
+            "showlegend": false,
+            "grid": {"rows": m.targets.len(), "columns": 1, "pattern": "coupled"},
+        });
         let mut curves = serde_json::Map::new();
-        // Per target: band low and high, curve, current point; its y extent on the axis scale.
-        let mut traces: Vec<[Vec<f64>; 4]> = Vec::new();
-        let mut extents = Vec::new();
         for (t, target) in m.targets.iter().enumerate() {
+            let axis = axis_suffix(t);
             let col = |r: usize| display(target.kind, p.values[r * p.targets + t]);
             let sd = |r: usize| display(target.kind, p.spread[r * p.targets + t]);
-            let ys: Vec<f64> = (0..rows).map(col).collect();
+            let ys: Vec<f64> = (0..xs.len()).map(col).collect();
             // On a log axis the band's lower edge must stay positive.
             let log = target.transform == Transform::Log10;
-            let lo: Vec<f64> = (0..rows)
+            let lo: Vec<f64> = (0..xs.len())
                 .map(|r| {
                     let v = col(r) - sd(r);
                     if log { v.max(0.05 * col(r)) } else { v }
                 })
                 .collect();
-            let hi: Vec<f64> = (0..rows).map(|r| col(r) + sd(r)).collect();
-            let scale = |v: f64| if log { v.max(f64::MIN_POSITIVE).log10() } else { v };
-            let all = lo.iter().chain(&hi).chain(std::iter::once(&col(rows)));
-            let (a, b) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-                (a.min(scale(v)), b.max(scale(v)))
-            });
-            extents.push((a, b));
+            let hi: Vec<f64> = (0..xs.len()).map(|r| col(r) + sd(r)).collect();
+            let (x, y) = ("x".to_string(), format!("y{axis}"));
+            data.push(
+                json!({"x": xs, "y": lo, "xaxis": x, "yaxis": y, "mode": "lines",
+                "line": {"width": 0}, "hoverinfo": "skip"}),
+            );
+            data.push(
+                json!({"x": xs, "y": hi, "xaxis": x, "yaxis": y, "mode": "lines",
+                "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(47,111,222,0.15)",
+                "hoverinfo": "skip"}),
+            );
+            data.push(
+                json!({"x": xs, "y": ys, "xaxis": x, "yaxis": y, "mode": "lines",
+                "line": {"color": "#2f6fde"}, "name": plot::escape(target.title())}),
+            );
+            data.push(
+                json!({"x": [here], "y": [col(xs.len())], "xaxis": x, "yaxis": y,
+                "mode": "markers", "marker": {"size": 10, "color": "#b42318"}, "name": "current"}),
+            );
+            layout[format!("yaxis{axis}")] = json!({"title": {"text": axis_title(m, t)},
+                "automargin": true, "type": if log { "log" } else { "linear" }});
             curves.insert(target.name.clone(), json!(ys));
-            traces.push([lo, hi, ys, vec![col(rows)]]);
         }
-        let frame = CurveFrame {
-            material: mat,
-            generation: engine.generation,
-            x: (xs.first().copied().unwrap_or(0.0), xs.last().copied().unwrap_or(0.0)),
-            ranges: Vec::new(),
-        };
-        // The same axes as the figure on screen (same material, same sweep, every curve inside
-        // its fixed y range): only the traces' values change, which plotly redraws within a
-        // frame. Otherwise a new figure, with y ranges fixed around the curves with headroom.
-        let same_axes = FRAME.with_borrow(|f| {
-            f.as_ref().is_some_and(|f| {
-                f.material == frame.material
-                    && f.generation == frame.generation
-                    && f.x == frame.x
-                    && f.ranges.len() == extents.len()
-                    && f.ranges.iter().zip(&extents).all(|(r, e)| r.0 <= e.0 && e.1 <= r.1)
-            })
-        });
-        if same_axes {
-            let mut x = Vec::new();
-            let mut y = Vec::new();
-            for [lo, hi, ys, current] in traces {
-                x.extend([json!(xs), json!(xs), json!(xs), json!([here])]);
-                y.extend([json!(lo), json!(hi), json!(ys), json!(current)]);
-            }
-            let indices: Vec<usize> = (0..y.len()).collect();
-            plot::restyle("response-curve", &json!({"x": x, "y": y}), &indices).await?;
-        } else {
-            let mut frame = frame;
-            let mut data = Vec::new();
-            let mut layout = json!({
-                "height": 150 * m.targets.len() + 70,
-                "margin": {"l": 70, "r": 20, "t": 10, "b": 45},
-                "showlegend": false,
-                "grid": {"rows": m.targets.len(), "columns": 1, "pattern": "coupled"},
-            });
-            for ((t, target), ([lo, hi, ys, current], (a, b))) in
-                m.targets.iter().enumerate().zip(traces.into_iter().zip(extents))
-            {
-                let axis = axis_suffix(t);
-                let log = target.transform == Transform::Log10;
-                let (x, y) = ("x".to_string(), format!("y{axis}"));
-                data.push(json!({"x": xs, "y": lo, "xaxis": x, "yaxis": y, "mode": "lines",
-                    "line": {"width": 0}, "hoverinfo": "skip"}));
-                data.push(json!({"x": xs, "y": hi, "xaxis": x, "yaxis": y, "mode": "lines",
-                    "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(47,111,222,0.15)",
-                    "hoverinfo": "skip"}));
-                data.push(json!({"x": xs, "y": ys, "xaxis": x, "yaxis": y, "mode": "lines",
-                    "line": {"color": "#2f6fde"}, "name": plot::escape(target.title())}));
-                data.push(json!({"x": [here], "y": current, "xaxis": x, "yaxis": y,
-                    "mode": "markers", "marker": {"size": 10, "color": "#b42318"}, "name": "current"}));
-                let pad = 0.15 * (b - a).max(if log { 0.05 } else { 1e-9 * a.abs().max(1.0) });
-                let range = (a - pad, b + pad);
-                frame.ranges.push(range);
-                layout[format!("yaxis{axis}")] = json!({"title": {"text": axis_title(m, t)},
-                    "automargin": true, "type": if log { "log" } else { "linear" },
-                    "range": [range.0, range.1], "autorange": false});
-            }
-            layout["xaxis"] = json!({"title": {"text": format!("{} (mass %)", plot::escape(&name(mat)))},
-                "range": [frame.x.0, frame.x.1], "autorange": false});
-            // Shade the material's training range: outside it the curve extrapolates.
-            if let Some(info) = trained {
-                layout["shapes"] = json!([{"type": "rect", "xref": "x", "yref": "paper",
-                    "x0": 100.0 * info.fraction_min, "x1": 100.0 * info.fraction_max, "y0": 0, "y1": 1,
-                    "fillcolor": "rgba(16,185,129,0.08)", "line": {"width": 0}, "layer": "below"}]);
-            }
-            react("response-curve", &Value::Array(data), &layout).await?;
-            FRAME.with_borrow_mut(|f| *f = Some(frame));
+        layout["xaxis"] =
+            json!({"title": {"text": format!("{} (mass %)", plot::escape(&name(mat)))}});
+        // Shade the material's training range: outside it the curve extrapolates.
+        if let Some(info) = trained {
+            layout["shapes"] = json!([{"type": "rect", "xref": "x", "yref": "paper",
+                "x0": 100.0 * info.fraction_min, "x1": 100.0 * info.fraction_max, "y0": 0, "y1": 1,
+                "fillcolor": "rgba(16,185,129,0.08)", "line": {"width": 0}, "layer": "below"}]);
         }
+        react("response-curve", &Value::Array(data), &layout).await?;
         let t2 = now_ms();
         set_data(
             "response-curve",

@@ -343,4 +343,3 @@ pub fn Analysis(state: State) -> impl IntoView {
         </section>
     }
 }
-

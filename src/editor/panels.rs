@@ -9,8 +9,8 @@ use mixlab_core::link;
 use mixlab_core::saved::{self, Saved};
 
 use crate::platform::browser;
-use crate::state::{Edit, Notice, State, default_edit};
 use crate::platform::storage;
+use crate::state::{Edit, Notice, State, default_edit};
 
 /// Three significant digits, no exponent for everyday magnitudes.
 pub fn format_value(v: f64) -> String {
@@ -262,9 +262,9 @@ pub fn Tools(state: State) -> impl IntoView {
 pub async fn import_csv(state: State, file: &web_sys::File) {
     let Some(m) = state.manifest() else { return };
     // The core's one reader: the same encoding and dialect handling as a file to score.
-    let result = browser::read_file(file)
-        .await
-        .and_then(|(name, bytes)| saved::from_csv(&m, bytes.as_slice()).map_err(|e| format!("{name}: {e}")));
+    let result = browser::read_file(file).await.and_then(|(name, bytes)| {
+        saved::from_csv(&m, bytes.as_slice()).map_err(|e| format!("{name}: {e}"))
+    });
     match result {
         Ok(items) => {
             let n = items.len();

@@ -186,4 +186,3 @@ pub(super) fn fitted(spec: &Spec, n: usize) -> Spec {
     s.seed = spec.seed;
     s
 }
-

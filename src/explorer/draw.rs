@@ -198,4 +198,3 @@ pub(super) fn camera_of(el: &web_sys::Element) -> Option<Camera> {
     let (x, y) = (range("xaxis")?, range("yaxis")?);
     Some(Camera::Ranges([x.0, x.1, y.0, y.1]))
 }
-

@@ -2,13 +2,22 @@
 
 use super::*;
 
+/// Models of up to this many materials have every point named on the map.
+const NAMED_ALL: usize = 40;
+/// Past that, at most this many selected points are named.
+const NAMED_SOME: usize = 50;
+
 pub(super) const PALETTE: [&str; 12] = [
     "#2f6fde", "#e8590c", "#2b8a3e", "#c2255c", "#7048e8", "#0c8599", "#f08c00", "#5c940d",
     "#862e9c", "#d6336c", "#495057", "#1098ad",
 ];
 
 /// Marker colours (and a colour bar title) for the view's colouring.
-pub(super) fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Value, Option<String>, Vec<String>) {
+pub(super) fn colours(
+    ex: Explorer,
+    md: &ModelData,
+    v: &View,
+) -> (Value, Option<String>, Vec<String>) {
     let continuous =
         |values: &[f64], title: &str| (json!(values), Some(title.to_string()), Vec::new());
     match &v.colour {
@@ -76,7 +85,13 @@ pub(super) fn positions(md: &ModelData, v: &View, coords: &Coords) -> (Vec<f64>,
     (coords.data.iter().map(|&v| f64::from(v)).collect(), false)
 }
 
-pub(super) fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, main: bool) -> (Value, Value) {
+pub(super) fn figure(
+    ex: Explorer,
+    md: &ModelData,
+    v: &View,
+    coords: &Coords,
+    main: bool,
+) -> (Value, Value) {
     let dims = coords.spec.dims;
     let (pos, snapshot) = positions(md, v, coords);
     let axis = |a: usize| -> Vec<f64> { (0..md.n).map(|i| pos[i * dims + a]).collect() };
@@ -131,10 +146,45 @@ pub(super) fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, ma
         points["unselected"] = json!({"marker": {"opacity": 0.2}});
     }
     let mut data = vec![points];
+    // Names on the map: every point while there are few enough to read, else the selected
+    // points and the focused material's neighbours (the focus has its own label).
+    let focus = v.focus.filter(|f| *f < md.n);
+    let near = focus
+        .map(|f| md.nearest(f, v.neighbours, v.distance))
+        .unwrap_or_default();
+    let named: Vec<usize> = if md.n <= NAMED_ALL {
+        (0..md.n).collect()
+    } else {
+        let mut n: Vec<usize> = v.selection.iter().copied().take(NAMED_SOME).collect();
+        n.extend(near.iter().map(|nb| nb.index));
+        n.sort_unstable();
+        n.dedup();
+        n
+    };
+    let named: Vec<usize> = named
+        .into_iter()
+        .filter(|&i| Some(i) != focus && i < md.n)
+        .collect();
+    let mut annotations: Vec<Value> = Vec::new();
+    if dims == 3 {
+        if !named.is_empty() {
+            let at = |k: usize| named.iter().map(|&i| pos[i * dims + k]).collect::<Vec<_>>();
+            data.push(
+                json!({"type": "scatter3d", "mode": "text", "x": at(0), "y": at(1), "z": at(2),
+                "text": named.iter().map(|&i| plot::escape(&md.names[i])).collect::<Vec<_>>(),
+                "textposition": "top center", "textfont": {"size": 10, "color": "#333"},
+                "hoverinfo": "skip", "name": "names", "showlegend": false}),
+            );
+        }
+    } else {
+        annotations.extend(named.iter().map(|&i| {
+            json!({"x": pos[i * dims], "y": pos[i * dims + 1], "text": plot::escape(&md.names[i]),
+                "showarrow": false, "yshift": 11, "font": {"size": 10, "color": "#333"}})
+        }));
+    }
     // The focused material and lines to its nearest materials (found in the full code space).
     let mut label = None;
-    if let Some(f) = v.focus.filter(|f| *f < md.n) {
-        let near = md.nearest(f, v.neighbours, v.distance);
+    if let Some(f) = focus {
         let (mut lx, mut ly, mut lz) = (Vec::new(), Vec::new(), Vec::new());
         for nb in &near {
             for p in [f, nb.index] {
@@ -189,8 +239,9 @@ pub(super) fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, ma
         "uirevision": format!("{}-{}", coords.spec.to_string(), snapshot),
         "hovermode": "closest", "dragmode": if dims == 2 { "lasso" } else { "orbit" },
     });
-    if let Some(l) = label {
-        layout["annotations"] = json!([l]);
+    annotations.extend(label);
+    if !annotations.is_empty() {
+        layout["annotations"] = json!(annotations);
     }
     if dims == 2 {
         layout["xaxis"] = json!({"zeroline": false});
@@ -207,4 +258,3 @@ pub(super) fn figure(ex: Explorer, md: &ModelData, v: &View, coords: &Coords, ma
     }
     (Value::Array(data), layout)
 }
-

@@ -25,7 +25,6 @@ pub fn inject_fault() {
     });
 }
 
-
 impl Explorer {
     /// Fetch the other model of a comparison (from this site only), check it against the
     /// view, and show it; a failure is reported and the comparison dropped.
@@ -106,10 +105,15 @@ impl Explorer {
     /// Fetch another model for a comparison (from this site). It shows as loading from this
     /// call on, not from the first poll, so a second refresh in the same tick does not fetch it
     /// again (see `load_other`).
-    pub(super) fn fetch_other(self, path: String) -> impl Future<Output = Result<ModelData, String>> {
+    pub(super) fn fetch_other(
+        self,
+        path: String,
+    ) -> impl Future<Output = Result<ModelData, String>> {
         self.loading_other.set(Some(path.clone()));
         async move {
-            let result = crate::app::fetch_bundle(&path).await.map(ModelData::of_other);
+            let result = crate::app::fetch_bundle(&path)
+                .await
+                .map(ModelData::of_other);
             self.loading_other.set(None);
             result
         }
@@ -271,5 +275,4 @@ impl Explorer {
             _ => {}
         }
     }
-
 }

@@ -2,7 +2,6 @@
 //! the coordinates (stored in the bundle, or computed in a worker with progress and cancel),
 //! and the plotly figure. What colours, which neighbours, what the link says: the core decides.
 
-
 mod data;
 mod draw;
 mod figure;
@@ -18,31 +17,30 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mixlab_core::Bundle;
 use mixlab_core::explorer::colour::{self, MetadataValues};
-use mixlab_core::explorer::view::{self, Camera, Colour, Limits, OtherModel, View};
 use mixlab_core::explorer::export;
-use mixlab_core::maps;
+use mixlab_core::explorer::view::{self, Camera, Colour, Limits, OtherModel, View};
 use mixlab_core::formulation::Formulation;
 use mixlab_core::link;
+use mixlab_core::maps;
+use mixlab_core::maps::{activate, representations};
 use mixlab_core::model::Batch;
 use mixlab_core::neighbours::{Distance, Neighbour, nearest};
-use mixlab_core::maps::{activate, representations};
 use mixlab_core::projection::{self, PcaBasis, Spec};
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
-use crate::scoring::{message_of, spawn_module_worker};
 use crate::platform::browser;
 use crate::platform::plot::{self, ensure_plotly_full, set_data};
-use crate::worker::{FromWorker, ToWorker};
+use crate::scoring::{message_of, spawn_module_worker};
 use crate::state::{Notice, State, engine};
+use crate::worker::{FromWorker, ToWorker};
 
 use data::*;
 use draw::*;
 use figure::*;
 pub use jobs::inject_fault;
 pub use section::ExplorerSection;
-
 
 /// Where the shown coordinates came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -288,7 +286,12 @@ impl Explorer {
             state.apply(edit);
         }
         // Named (the first ten), since the formulation is on another page.
-        let mut names = added.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+        let mut names = added
+            .iter()
+            .take(10)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
         if n > 10 {
             names.push_str(&format!(" and {} more", n - 10));
         }
@@ -369,4 +372,3 @@ pub(super) fn batch_of_dense(m: &mixlab_core::Manifest, rows: &[Vec<f32>], conds
         .collect();
     mixlab_core::formulation::batch_of(m, forms.iter(), conds)
 }
-

@@ -7,8 +7,8 @@ use mixlab_core::explorer::view::{Camera, Colour};
 use mixlab_core::neighbours::Distance;
 use mixlab_core::projection::{Method, Spec};
 
-use crate::platform::browser;
 use crate::explorer::{Explorer, Job, data};
+use crate::platform::browser;
 use crate::state::{BUNDLED, Source, State};
 
 fn number<T: std::str::FromStr>(ev: &web_sys::Event) -> Option<T> {
@@ -101,14 +101,39 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
         let mut boxes = Vec::new();
         match method {
             Method::Tsne => {
-                boxes.push(field!(param, "explorer-perplexity", "perplexity", perplexity));
-                boxes.push(field!(param, "explorer-learning-rate", "learning rate (0 = auto)", learning_rate));
-                boxes.push(field!(param, "explorer-iterations", "iterations", iterations));
+                boxes.push(field!(
+                    param,
+                    "explorer-perplexity",
+                    "perplexity",
+                    perplexity
+                ));
+                boxes.push(field!(
+                    param,
+                    "explorer-learning-rate",
+                    "learning rate (0 = auto)",
+                    learning_rate
+                ));
+                boxes.push(field!(
+                    param,
+                    "explorer-iterations",
+                    "iterations",
+                    iterations
+                ));
             }
             Method::Umap => {
-                boxes.push(field!(param, "explorer-umap-neighbours", "neighbours", neighbours));
+                boxes.push(field!(
+                    param,
+                    "explorer-umap-neighbours",
+                    "neighbours",
+                    neighbours
+                ));
                 boxes.push(field!(param, "explorer-min-dist", "min_dist", min_dist));
-                boxes.push(field!(param, "explorer-epochs", "epochs (0 = auto)", iterations));
+                boxes.push(field!(
+                    param,
+                    "explorer-epochs",
+                    "epochs (0 = auto)",
+                    iterations
+                ));
             }
             Method::Isomap | Method::Lle => {
                 boxes.push(field!(param, "explorer-k", "k", k));
@@ -143,8 +168,13 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
             let m = l.as_ref().map(|l| l.manifest.clone());
             (
                 data().map(|d| d.metadata_keys.clone()).unwrap_or_default(),
-                m.map(|m| m.targets.iter().map(|t| t.title().to_string()).collect::<Vec<_>>())
-                    .unwrap_or_default(),
+                m.map(|m| {
+                    m.targets
+                        .iter()
+                        .map(|t| t.title().to_string())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
             )
         });
         let mut opts = vec![

@@ -98,15 +98,6 @@ pub async fn react(id: &str, data: &Value, layout: &Value) -> Result<(), String>
     react_with(plotly().ok_or("plotly is not loaded")?, id, data, layout).await
 }
 
-/// Replace trace properties of the drawn plot `id` (e.g. `{"y": [[…], […]]}` for `traces`),
-/// leaving its layout alone: far cheaper than a new figure when the axes stay as they are.
-pub async fn restyle(id: &str, update: &Value, traces: &[usize]) -> Result<(), String> {
-    let plotly = plotly().ok_or("plotly is not loaded")?;
-    let update = js_sys::JSON::parse(&update.to_string()).map_err(|e| js_message(&e))?;
-    let indices: js_sys::Array = traces.iter().map(|&t| JsValue::from(t as u32)).collect();
-    call(&plotly, "restyle", &js_sys::Array::of3(&element(id)?, &update, &indices)).await
-}
-
 /// `react` with the full build (the explorer's WebGL and 3-D plots).
 pub async fn react_full(id: &str, data: &Value, layout: &Value) -> Result<(), String> {
     react_with(

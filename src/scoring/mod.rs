@@ -11,6 +11,7 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::platform::browser::js_message;
 use crate::worker::{FromWorker, ToWorker};
+mod results;
 pub mod section;
 
 use crate::state::{State, engine};

@@ -12,12 +12,18 @@ fn bar(len: u64, template: &str) -> ProgressBar {
 
 /// Training steps with the current loss as the message.
 pub fn steps(len: usize) -> ProgressBar {
-    bar(len as u64, "{bar:40} {pos}/{len} steps, loss {msg} [{elapsed}]")
+    bar(
+        len as u64,
+        "{bar:40} {pos}/{len} steps, loss {msg} [{elapsed}]",
+    )
 }
 
 /// Training steps across many runs, with the run as the message and the time left.
 pub fn runs(len: usize) -> ProgressBar {
-    bar(len as u64, "{bar:40} {pos}/{len} steps, {msg} [{elapsed}/{eta}]")
+    bar(
+        len as u64,
+        "{bar:40} {pos}/{len} steps, {msg} [{elapsed}/{eta}]",
+    )
 }
 
 /// A computation in stages (the stage as the message, its own length per stage).

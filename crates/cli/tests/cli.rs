@@ -108,11 +108,26 @@ fn train_and_evaluate_read_every_dialect_score_reads() {
     let semicolon = text.replace(',', ";").replace('.', ",");
     let variants = [
         ("semicolon-decimal-comma.csv", semicolon.clone()),
-        ("bom-crlf.csv", format!("\u{feff}{}", text.replace('\n', "\r\n"))),
-        ("semicolon-bom-crlf.csv", format!("\u{feff}{}", semicolon.replace('\n', "\r\n"))),
-        ("quoted-spaced.csv", text.lines().map(|l| {
-            l.split(',').map(|c| format!("\" {c} \"")).collect::<Vec<_>>().join(",") + "\n"
-        }).collect()),
+        (
+            "bom-crlf.csv",
+            format!("\u{feff}{}", text.replace('\n', "\r\n")),
+        ),
+        (
+            "semicolon-bom-crlf.csv",
+            format!("\u{feff}{}", semicolon.replace('\n', "\r\n")),
+        ),
+        (
+            "quoted-spaced.csv",
+            text.lines()
+                .map(|l| {
+                    l.split(',')
+                        .map(|c| format!("\" {c} \""))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                        + "\n"
+                })
+                .collect(),
+        ),
     ];
     let reference = dir.join("reference");
     train_small(&data, &reference);

@@ -38,9 +38,7 @@ impl DatasetNotes {
         d.licence = self.licence.clone().unwrap_or_default();
         let columns = (manifest.targets.iter_mut())
             .map(|t| (&t.name, &mut t.unit, &mut t.label))
-            .chain(
-                (manifest.conditions.iter_mut()).map(|c| (&c.name, &mut c.unit, &mut c.label)),
-            );
+            .chain((manifest.conditions.iter_mut()).map(|c| (&c.name, &mut c.unit, &mut c.label)));
         for (name, unit, label) in columns {
             if let Some(u) = self.units.get(name) {
                 unit.clone_from(u);
@@ -89,7 +87,11 @@ impl Target {
     /// The name shown to people: its label, else the column name as it is (a guess at
     /// prettifying could mislead, and an untrusted name must show as typed).
     pub fn title(&self) -> &str {
-        if self.label.is_empty() { &self.name } else { &self.label }
+        if self.label.is_empty() {
+            &self.name
+        } else {
+            &self.label
+        }
     }
 
     /// [`Target::title`] with the unit: "Viscosity at 10 s⁻¹ (cP)".
@@ -101,7 +103,11 @@ impl Target {
 impl Condition {
     /// The name shown to people: its label, else the column name as it is.
     pub fn title(&self) -> &str {
-        if self.label.is_empty() { &self.name } else { &self.label }
+        if self.label.is_empty() {
+            &self.name
+        } else {
+            &self.label
+        }
     }
 
     /// [`Condition::title`] with the unit: "Age (days)".
@@ -126,7 +132,10 @@ mod tests {
         ))
         .unwrap();
         notes.apply(&mut m);
-        assert_eq!((m.dataset.name.as_str(), m.dataset.licence.as_str()), ("D", "CC0"));
+        assert_eq!(
+            (m.dataset.name.as_str(), m.dataset.licence.as_str()),
+            ("D", "CC0")
+        );
         assert_eq!(m.targets[0].display_name(), "Viscosity at 10 s⁻¹ (cP)");
         assert_eq!(m.conditions[0].unit, "days");
         // Without a label, the column name as it is.

@@ -291,7 +291,13 @@ impl Formulation {
     }
 
     /// Like [`Self::sweep`], from `lo` to `hi` (within what the row can take).
-    pub fn sweep_between(&self, i: usize, lo: f64, hi: f64, points: usize) -> Vec<(f64, Formulation)> {
+    pub fn sweep_between(
+        &self,
+        i: usize,
+        lo: f64,
+        hi: f64,
+        points: usize,
+    ) -> Vec<(f64, Formulation)> {
         let hi = hi.min(self.max_of(i));
         let lo = lo.clamp(0.0, hi);
         (0..points)

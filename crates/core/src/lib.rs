@@ -30,6 +30,6 @@ pub mod train;
 pub use bundle::{Bundle, BundleError, Manifest};
 // Projections, nearest materials and the seeded generator are plain numbers: their own crate,
 // whose tests build in seconds without burn.
-pub use mixlab_projection::{self as projection, neighbours, rng};
 pub use burn_tensor::Device;
+pub use mixlab_projection::{self as projection, neighbours, rng};
 pub use model::{MixModel, PredictError, Prediction};

@@ -45,7 +45,9 @@ pub fn add_pca(bundle: &mut Bundle) {
             dims,
             params: BTreeMap::new(),
         });
-        bundle.projections.push(crate::projection::pca(&reps, n, d, dims));
+        bundle
+            .projections
+            .push(crate::projection::pca(&reps, n, d, dims));
     }
 }
 

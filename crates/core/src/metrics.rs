@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::rng::Rng;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::{bundle::TargetKind, data::Dataset, model::MixModel};
-use crate::rng::Rng;
 
 /// Mean absolute error over pairs `(prediction, truth)`; NaN for no pairs.
 pub fn mae(pairs: &[(f64, f64)]) -> f64 {

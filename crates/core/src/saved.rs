@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::Manifest;
 use crate::data::{DataError, LONG_AMOUNT, LONG_ID, LONG_MATERIAL, cell_error};
-use crate::table::{ReadError, records};
 use crate::formulation::{Formulation, Row};
 use crate::link::{conditions_to_text, formulation_to_text, percent};
+use crate::table::{ReadError, records};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Saved {
@@ -98,7 +98,8 @@ pub fn from_csv(manifest: &Manifest, input: impl std::io::Read) -> Result<Vec<Sa
         let material = manifest
             .material_index(name)
             .ok_or_else(|| err(mat_col, format!("the model has no material {name:?}")))?;
-        let amount = dialect.parse_number(cell(amount_col))
+        let amount = dialect
+            .parse_number(cell(amount_col))
             .map_err(|p| err(amount_col, p))?
             .ok_or_else(|| err(amount_col, "the amount is empty".into()))?;
         if amount < 0.0 {
@@ -107,7 +108,8 @@ pub fn from_csv(manifest: &Manifest, input: impl std::io::Read) -> Result<Vec<Sa
         let mut conditions = defaults.clone();
         for (j, c) in cond_cols.iter().enumerate() {
             if let Some(c) = *c {
-                conditions[j] = dialect.parse_number(cell(c))
+                conditions[j] = dialect
+                    .parse_number(cell(c))
                     .map_err(|p| err(c, p))?
                     .ok_or_else(|| err(c, "the condition value is empty".into()))?;
             }

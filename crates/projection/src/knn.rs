@@ -135,8 +135,8 @@ pub fn knn(
 mod tests {
     use super::*;
     use crate::neighbours::{Distance, nearest};
-    use crate::rows_of;
     use crate::rng::Rng;
+    use crate::rows_of;
 
     #[test]
     fn matches_the_neighbour_search_and_breaks_ties_by_index() {

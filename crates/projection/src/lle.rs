@@ -548,9 +548,7 @@ mod tests {
     use super::*;
     use crate::neighbours::trustworthiness;
     use crate::rows_of;
-    use crate::shapes::{
-        clusters, label_purity, spearman, swiss_roll, time_study_scale,
-    };
+    use crate::shapes::{clusters, label_purity, spearman, swiss_roll, time_study_scale};
 
     fn run(data: &[f64], rows: usize, cols: usize, k: usize, seed: u64) -> Vec<f64> {
         lle(data, rows, cols, 2, k, seed, &mut |_| true).unwrap()

@@ -143,7 +143,12 @@ pub fn group_purity(
         .map(|&i| reps[i * d..(i + 1) * d].to_vec())
         .collect();
     let low: Vec<Vec<f64>> = (keep.iter())
-        .map(|&i| coords[i * dims..(i + 1) * dims].iter().map(|&v| f64::from(v)).collect())
+        .map(|&i| {
+            coords[i * dims..(i + 1) * dims]
+                .iter()
+                .map(|&v| f64::from(v))
+                .collect()
+        })
         .collect();
     // Labels as indices of their distinct values.
     let mut distinct: Vec<&str> = Vec::new();
@@ -184,8 +189,8 @@ mod tests {
     #[test]
     fn group_purity_counts_only_labelled_materials() {
         // Two labelled pairs far apart, one unlabelled point between them.
-        let labels = [Some("a"), Some("a"), None, Some("b"), Some("b")]
-            .map(|l| l.map(str::to_string));
+        let labels =
+            [Some("a"), Some("a"), None, Some("b"), Some("b")].map(|l| l.map(str::to_string));
         let reps = [0.0, 0.1, 2.5, 5.0, 5.1];
         let coords = [0.0f32, 0.1, 2.5, 5.0, 5.1];
         let p = group_purity(&labels, &reps, 1, &coords, 1, 1).unwrap();
@@ -193,7 +198,6 @@ mod tests {
         assert!((p.random - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(group_purity(&labels[..2], &reps, 1, &coords, 1, 1), None);
     }
-
 
     #[test]
     fn distances_and_nearest() {

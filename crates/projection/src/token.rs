@@ -133,11 +133,26 @@ mod tests {
 
     #[test]
     fn tokens_read_back_to_the_same_spec() {
-        for text in ["pca.2", "tsne.3.p12.5.lr0.it500.s7", "umap.2.nn15.md0.25.ep0.s1", "lle.2.k8.s3"] {
+        for text in [
+            "pca.2",
+            "tsne.3.p12.5.lr0.it500.s7",
+            "umap.2.nn15.md0.25.ep0.s1",
+            "lle.2.k8.s3",
+        ] {
             let spec: Spec = text.parse().unwrap();
             assert_eq!(spec.to_string(), text);
         }
-        assert!("tsne.2.zz1".parse::<Spec>().unwrap_err().contains("not a parameter"));
-        assert!("warp.2".parse::<Spec>().unwrap_err().contains("not a projection"));
+        assert!(
+            "tsne.2.zz1"
+                .parse::<Spec>()
+                .unwrap_err()
+                .contains("not a parameter")
+        );
+        assert!(
+            "warp.2"
+                .parse::<Spec>()
+                .unwrap_err()
+                .contains("not a projection")
+        );
     }
 }

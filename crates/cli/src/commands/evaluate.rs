@@ -16,7 +16,13 @@ pub fn run(a: EvaluateArgs) -> Result<(), CliError> {
         None => {
             let groups = a.group_by_mixture.then(|| ds.mixture_keys());
             let seed = a.model.seed;
-            random_splits(ds.rows(), groups.as_deref(), a.splits, a.test_fraction, seed)
+            random_splits(
+                ds.rows(),
+                groups.as_deref(),
+                a.splits,
+                a.test_fraction,
+                seed,
+            )
         }
     };
     let cfg = a.model.config(&a.data, ds.rows())?;
@@ -48,7 +54,10 @@ pub fn run(a: EvaluateArgs) -> Result<(), CliError> {
     };
     write("report.md", table.as_bytes())?;
     let title = a.data.data.display().to_string();
-    write("report.html", report_html::render(&report, &title).as_bytes())?;
+    write(
+        "report.html",
+        report_html::render(&report, &title).as_bytes(),
+    )?;
     write(report_html::PLOTLY_FILE, report_html::PLOTLY_JS)?;
     let json = serde_json::to_string_pretty(&report).unwrap_or_default();
     write("report.json", json.as_bytes())?;

@@ -9,9 +9,8 @@ use crate::error::CliError;
 pub fn run(a: LinkArgs) -> Result<(), CliError> {
     let bundle = read_bundle(&a.bundle)?;
     let m = &bundle.manifest;
-    let part = |what: &'static str| {
-        move |e: LinkError| CliError::Usage(format!("the link's {what}: {e}"))
-    };
+    let part =
+        |what: &'static str| move |e: LinkError| CliError::Usage(format!("the link's {what}: {e}"));
     let parts = link::parts_of(&a.url).map_err(part("address"))?;
     let formulation = match &parts.formulation {
         Some(text) => link::formulation_from_text(m, text).map_err(part("formulation"))?,

@@ -22,7 +22,10 @@ pub fn run(a: ProjectArgs) -> Result<(), CliError> {
         eprintln!("stored {}", names.join(", "));
         return Ok(());
     }
-    let (n, d) = (bundle.manifest.materials.len(), bundle.manifest.architecture.code_dim);
+    let (n, d) = (
+        bundle.manifest.materials.len(),
+        bundle.manifest.architecture.code_dim,
+    );
     let spec = a.projection.spec(n)?;
     let reps = mixlab_core::maps::representations(&bundle);
     if let Some(path) = &a.codes_out {
@@ -93,9 +96,7 @@ fn print_purity(
         .collect();
     let d = bundle.manifest.architecture.code_dim;
     let p = group_purity(&labels, reps, d, coords, spec.dims, k).ok_or_else(|| {
-        CliError::Usage(format!(
-            "no material has two or more with the same {key:?}"
-        ))
+        CliError::Usage(format!("no material has two or more with the same {key:?}"))
     })?;
     println!(
         "{{\"spec\": \"{spec}\", \"key\": \"{key}\", \"k\": {k}, \"materials\": {}, \"map\": {:.4}, \"codes\": {:.4}, \"random\": {:.4}}}",

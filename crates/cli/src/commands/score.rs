@@ -17,7 +17,13 @@ pub fn run(a: ScoreArgs) -> Result<(), CliError> {
     let results = match &a.out {
         Some(path) => {
             let file = std::fs::File::create(path).map_err(io_error(path))?;
-            scoring::score(&model, &plan, input, decisions, std::io::BufWriter::new(file))?
+            scoring::score(
+                &model,
+                &plan,
+                input,
+                decisions,
+                std::io::BufWriter::new(file),
+            )?
         }
         None => scoring::score(&model, &plan, input, decisions, std::io::stdout().lock())?,
     };
@@ -84,7 +90,9 @@ fn decisions(report: &Report, a: &ScoreArgs) -> Result<Decisions, CliError> {
     Ok(Decisions {
         unknown: a.unknown.map_or(scoring::UnknownChoice::Drop, Into::into),
         off_sum: a.off_sum.map_or(scoring::SumChoice::Normalise, Into::into),
-        duplicates: a.duplicates.map_or(scoring::DuplicateChoice::Keep, Into::into),
+        duplicates: a
+            .duplicates
+            .map_or(scoring::DuplicateChoice::Keep, Into::into),
         fill: a.fill.iter().map(|f| (f.name.clone(), f.value)).collect(),
     })
 }

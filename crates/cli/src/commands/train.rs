@@ -22,7 +22,8 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     m.description = a.description;
     // Recorded only off the CPU, so CPU bundles stay byte-identical across versions.
     if a.model.backend == BackendOpt::Wgpu {
-        m.training.insert("backend".into(), serde_json::json!("wgpu"));
+        m.training
+            .insert("backend".into(), serde_json::json!("wgpu"));
     }
     m.dataset.file = (a.data.data.file_name())
         .map(|f| f.to_string_lossy().into_owned())
@@ -36,8 +37,8 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             .apply(m);
     }
     if let Some(path) = &a.materials_info {
-        let skipped = add_material_metadata(m, read_bytes(path)?.as_slice())
-            .map_err(file_error(path))?;
+        let skipped =
+            add_material_metadata(m, read_bytes(path)?.as_slice()).map_err(file_error(path))?;
         for name in skipped {
             eprintln!(
                 "{}: {name:?} is not a material of this data; skipped",

@@ -60,7 +60,11 @@ mod tests {
             "row 2, column 2 (\"fold\"): fold \"x\" is not a whole number"
         );
         let err = read_folds("id,fold\nb,1\n".as_bytes(), &ids).unwrap_err();
-        assert!(err.to_string().contains("no fold for the dataset's row id \"a\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("no fold for the dataset's row id \"a\""),
+            "{err}"
+        );
         let err = read_folds("name,fold\na,1\n".as_bytes(), &ids).unwrap_err();
         assert!(err.to_string().contains("column \"id\""), "{err}");
     }

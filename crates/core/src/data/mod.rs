@@ -133,7 +133,9 @@ impl Dataset {
     /// A key per row, equal for rows with the same mixture (as concrete measured at several
     /// ages), to keep such rows on one side of a split.
     pub fn mixture_keys(&self) -> Vec<String> {
-        (0..self.rows()).map(|r| format!("{:?}", self.row(r))).collect()
+        (0..self.rows())
+            .map(|r| format!("{:?}", self.row(r)))
+            .collect()
     }
 
     /// Refuse a condition fed as log10 with a value ≤ 0, naming the formulation.
@@ -373,7 +375,8 @@ fn long_from<R: Read>(
         if name.is_empty() {
             return Err(cell_err(mat_c, "material name is empty".into()));
         }
-        let amount = dialect.parse_number(record[amt_c])
+        let amount = dialect
+            .parse_number(record[amt_c])
             .map_err(|p| cell_err(amt_c, p))?
             .ok_or_else(|| cell_err(amt_c, "amount is empty".into()))?;
         if amount < 0.0 {
@@ -394,7 +397,9 @@ fn long_from<R: Read>(
         });
         *partial[f].amounts.entry(m).or_insert(0.0) += amount;
         for (k, &c) in cond_cols.iter().chain(&target_cols).enumerate() {
-            let Some(v) = dialect.parse_number(record[c]).map_err(|p| cell_err(c, p))?
+            let Some(v) = dialect
+                .parse_number(record[c])
+                .map_err(|p| cell_err(c, p))?
             else {
                 continue;
             };
@@ -512,16 +517,24 @@ mod tests {
     #[test]
     fn reads_what_scoring_reads_semicolons_decimal_commas_and_a_bom() {
         let comma = "id,water,salt,age,visc,note\nA,70.5,29.5,7,120.25,x\nB,0.5,0.5,28,,y\n";
-        let semi = "\u{feff}id;water;salt;age;visc;note\r\nA;70,5;29,5;7;120,25;x\r\nB;0,5;0,5;28;;y\r\n";
+        let semi =
+            "\u{feff}id;water;salt;age;visc;note\r\nA;70,5;29,5;7;120,25;x\r\nB;0,5;0,5;28;;y\r\n";
         let a = read_dataset(comma.as_bytes(), None, &spec()).unwrap();
         let b = read_dataset(semi.as_bytes(), None, &spec()).unwrap();
-        assert_eq!((&a.ids, &a.entries, &a.condition_values), (&b.ids, &b.entries, &b.condition_values));
+        assert_eq!(
+            (&a.ids, &a.entries, &a.condition_values),
+            (&b.ids, &b.entries, &b.condition_values)
+        );
         assert_eq!((a.target_values[0], b.target_values[0]), (120.25, 120.25));
         assert!(a.target_values[1].is_nan() && b.target_values[1].is_nan());
         let err = read_dataset("id,water\n\u{0}\u{1}".as_bytes(), None, &spec()).unwrap_err();
         assert!(err.to_string().contains("binary data"), "{err}");
-        let err = read_dataset("id,water,salt,age,visc,note\nA,1,1,7\n".as_bytes(), None, &spec())
-            .unwrap_err();
+        let err = read_dataset(
+            "id,water,salt,age,visc,note\nA,1,1,7\n".as_bytes(),
+            None,
+            &spec(),
+        )
+        .unwrap_err();
         assert_eq!(err.to_string(), "row 2: 4 cells where the header has 6");
     }
 
@@ -594,18 +607,26 @@ mod tests {
 
         // Disagreeing condition values within one formulation name both rows.
         let bad = "formulation_id,material,amount,age,visc\nF1,water,1,7,\nF1,salt,1,8,\n";
-        let err = read_long(bad.as_bytes(), None, &spec).unwrap_err().to_string();
+        let err = read_long(bad.as_bytes(), None, &spec)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("row 3, column 4") && err.contains("in row 2"),
             "{err}"
         );
         let bad = "formulation_id,material,amount,age,visc\nF1,water,-1,7,1\n";
-        let err = read_long(bad.as_bytes(), None, &spec).unwrap_err().to_string();
-        assert_eq!(err, "row 2, column 3 (\"amount\"): negative amount -1");
-        let no_cond = "formulation_id,material,amount\nF1,water,1\n";
-        let err = read_long(no_cond.as_bytes(), Some(&mut "id,age,visc\n".as_bytes()), &spec)
+        let err = read_long(bad.as_bytes(), None, &spec)
             .unwrap_err()
             .to_string();
+        assert_eq!(err, "row 2, column 3 (\"amount\"): negative amount -1");
+        let no_cond = "formulation_id,material,amount\nF1,water,1\n";
+        let err = read_long(
+            no_cond.as_bytes(),
+            Some(&mut "id,age,visc\n".as_bytes()),
+            &spec,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("no value for condition \"age\""), "{err}");
     }
 }

@@ -120,7 +120,10 @@ mod tests {
             (t.name.as_str(), t.kind, t.transform),
             ("viscosity", TargetKind::Regression, Transform::Log10)
         );
-        assert_eq!("stable:binary".parse::<TargetSpec>().unwrap().kind, TargetKind::Binary);
+        assert_eq!(
+            "stable:binary".parse::<TargetSpec>().unwrap().kind,
+            TargetKind::Binary
+        );
         let plain: TargetSpec = "strength".parse().unwrap();
         assert_eq!(plain.to_string(), "strength:regression");
         assert_eq!(plain.to_string().parse::<TargetSpec>().unwrap(), plain);

@@ -13,7 +13,13 @@ pub fn write_csv(ds: &Dataset, format: Format, out: impl Write) -> std::io::Resu
     let targets = |r: usize| -> Vec<String> {
         ds.target_values[r * t..(r + 1) * t]
             .iter()
-            .map(|v| if v.is_finite() { v.to_string() } else { String::new() })
+            .map(|v| {
+                if v.is_finite() {
+                    v.to_string()
+                } else {
+                    String::new()
+                }
+            })
             .collect()
     };
     let names = ds.targets.iter().map(|s| s.name.clone());
@@ -26,7 +32,11 @@ pub fn write_csv(ds: &Dataset, format: Format, out: impl Write) -> std::io::Resu
             for r in 0..ds.rows() {
                 let mut rec = vec![ds.ids[r].clone()];
                 rec.extend(ds.dense_row(r).iter().map(|f| {
-                    if *f == 0.0 { String::new() } else { f.to_string() }
+                    if *f == 0.0 {
+                        String::new()
+                    } else {
+                        f.to_string()
+                    }
                 }));
                 rec.extend(targets(r));
                 w.write_record(&rec)?;

@@ -167,7 +167,8 @@ pub fn fingerprint(codes: &[f32]) -> String {
 
 /// A projection's spec token from the link entry `entry`, errors naming the entry.
 fn spec_entry(entry: &str, text: &str) -> Result<Spec, ViewError> {
-    text.parse().map_err(|why: String| entry_error(entry, text, why))
+    text.parse()
+        .map_err(|why: String| entry_error(entry, text, why))
 }
 
 /// `3-7.12.40`: sorted indices as runs.

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::table::Dialect;
 use super::Format;
 use crate::bundle::Manifest;
 use crate::data::{LONG_AMOUNT, LONG_ID, LONG_MATERIAL};
+use crate::table::Dialect;
 
 /// How many issues of each kind the report lists (all are counted).
 pub const LISTED: usize = 100;
@@ -180,11 +180,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(
-        manifest: &Manifest,
-        header: Vec<String>,
-        carry: &[String],
-    ) -> Layout {
+    pub fn new(manifest: &Manifest, header: Vec<String>, carry: &[String]) -> Layout {
         // The header was checked by `table::records` (not blank, no name twice).
         let has = |name: &str| header.iter().any(|h| h == name);
         let format = if has(LONG_ID) && has(LONG_MATERIAL) && has(LONG_AMOUNT) {

@@ -19,8 +19,8 @@ pub use run::{
     Decisions, DuplicateChoice, Results, Run, SumChoice, TargetMetrics, UnknownChoice, batch_rows,
 };
 
-pub use crate::data::Format;
 use crate::bundle::Manifest;
+pub use crate::data::Format;
 use crate::table::{ReadError, records};
 
 /// Problems with the file as a whole (a row's problems are [`Issue`]s in the report).

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::check::{IssueKind, Plan, read_wide_row, sums_to_whole};
-use super::{ScoreError, Format};
+use super::{Format, ScoreError};
 use crate::bundle::{Manifest, TargetKind};
 use crate::domain::Domain;
 use crate::metrics;
@@ -190,7 +190,11 @@ impl<'p> Run<'p> {
             out,
             results: Results {
                 targets: manifest.targets.iter().map(|t| t.name.clone()).collect(),
-                titles: manifest.targets.iter().map(|t| t.title().to_string()).collect(),
+                titles: manifest
+                    .targets
+                    .iter()
+                    .map(|t| t.title().to_string())
+                    .collect(),
                 units: manifest.targets.iter().map(|t| t.unit.clone()).collect(),
                 binary: manifest
                     .targets

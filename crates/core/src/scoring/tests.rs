@@ -1,9 +1,9 @@
 use super::*;
-use crate::table::ReadError;
 use crate::Device;
 use crate::MixModel;
 use crate::bundle::tests::{tiny, tiny_ensemble};
 use crate::model::{Batch, reference_predict};
+use crate::table::ReadError;
 
 fn plan_of(text: &str) -> Plan {
     check(&tiny().manifest, text.as_bytes(), &[], |_| {}).unwrap()
