@@ -20,7 +20,7 @@ pub fn ModelCard(state: State) -> impl IntoView {
                 .map(|(k, v)| {
                     let value = v.get("value").and_then(|x| x.as_f64()).map_or(v.to_string(), format_value);
                     let rows = v.get("rows").map(|r| format!(" ({r} rows)")).unwrap_or_default();
-                    (k.clone(), format!("{value}{rows}"))
+                    (metric_name(&m, k), format!("{value}{rows}"))
                 })
                 .collect();
             view! {
@@ -45,6 +45,28 @@ pub fn ModelCard(state: State) -> impl IntoView {
             }
         })
     }
+}
+
+/// `viscosity_10_per_s_cp.validation.mae` → "Viscosity at 10 s⁻¹: validation MAE (cP)"; other
+/// keys as they are.
+fn metric_name(m: &mixlab_core::Manifest, key: &str) -> String {
+    let mut parts = key.rsplitn(3, '.');
+    let (Some(metric), Some(split), Some(target)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return key.to_string();
+    };
+    let Some(t) = m.targets.iter().find(|t| t.name == target) else {
+        return key.to_string();
+    };
+    let unit = match metric {
+        "mae" | "rmse" if !t.unit.is_empty() => format!(" ({})", t.unit),
+        _ => String::new(),
+    };
+    let metric = match metric {
+        "mae" | "rmse" => metric.to_uppercase(),
+        other => other.to_string(),
+    };
+    format!("{}: {split} {metric}{unit}", t.title())
 }
 
 /// Figures about this page itself, kept off the working pages.

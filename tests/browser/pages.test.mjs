@@ -84,6 +84,8 @@ describe('pages', () => {
     assert.ok('cement' in concrete && !(Object.keys(edited)[0] in concrete), JSON.stringify(concrete));
     await showPage(page, 'model');
     assert.match(await page.textContent('#model-card'), /Concrete/);
+    // Metrics read by their target's label and unit, not the manifest's key.
+    assert.match(await page.textContent('#model-card'), /Compressive strength: validation MAE \(MPa\)/);
     assert.equal(await page.textContent('#diagnostics dd'), 'CPU (WebAssembly)');
     assert.ok(Number(await page.getAttribute('#first-prediction', 'data-ms')) > 0);
     assert.deepEqual(errors, []);
