@@ -23,7 +23,7 @@ for (const [backend, webgpu] of [['cpu', false], ['webgpu', true]].filter(([b]) 
   const browser = await launch({ webgpu, extraArgs: ['--enable-precise-memory-info'] });
   const figures = [];
   for (let r = 0; r < runs; r++) {
-    const { page, errors } = await open(browser.context, `${site.url}?model=bench-model/&backend=${backend}`);
+    const { page, errors } = await open(browser.context, `${site.url}?model=bench-model/&backend=${backend}&page=score`);
     if (await settled(page) !== 'ready') throw new Error(await page.textContent('body'));
     await page.waitForFunction(() => document.querySelector('#batch')?.dataset.worker, null, { timeout: 120_000 });
     const worker = await page.getAttribute('#batch', 'data-worker');

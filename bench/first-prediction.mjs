@@ -31,7 +31,7 @@ for (const [label, webgpu] of [['WebGPU (SwiftShader)', true], ['CPU (no WebGPU 
     const browser = await launch({ webgpu });
     const { page } = await open(browser.context, site.url);
     if (await settled(page) !== 'ready') throw new Error(await page.textContent('body'));
-    await page.waitForSelector('#first-prediction');
+    await page.waitForSelector('#first-prediction', { state: 'attached' });
     times.push(Number(await page.getAttribute('#first-prediction', 'data-ms')));
     await browser.close();
   }

@@ -35,7 +35,7 @@ await browser.context.addInitScript(() => {
   window.__heap = 0;
   setInterval(() => { if (performance.memory) window.__heap = Math.max(window.__heap, performance.memory.usedJSHeapSize); }, 20);
 });
-const { page, errors } = await open(browser.context, `${site.url}?model=score-model/&backend=cpu`);
+const { page, errors } = await open(browser.context, `${site.url}?model=score-model/&backend=cpu&page=score`);
 if (await settled(page) !== 'ready') throw new Error(await page.textContent('body'));
 await page.waitForFunction(() => document.querySelector('#batch')?.dataset.worker, null, { timeout: 120_000 });
 const t0 = Date.now();

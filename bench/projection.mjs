@@ -24,7 +24,7 @@ for (const method of methods) {
     // A fresh page per run: nothing cached from the run before.
     const { page, errors } = await open(browser.context, `${site.url}?model=bench-model/&backend=cpu`);
     if (await settled(page) !== 'ready') throw new Error(await page.textContent('body'));
-    await page.click('#explorer-section summary');
+    await page.click('#nav-explore');
     await page.waitForSelector('#explorer[data-draws]', { timeout: 120_000 });
     const t0 = Date.now();
     if (method !== 'pca') await page.selectOption('#explorer-method', method);

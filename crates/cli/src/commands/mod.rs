@@ -60,8 +60,7 @@ fn load(opts: &DataOpts) -> Result<(Dataset, Vec<u8>), CliError> {
         &spec,
     )
     .map_err(file_error(&opts.data))?;
-    ds.check_log_conditions(&log_conditions(opts))
-        .map_err(CliError::Usage)?;
+    ds.check_log_conditions(&log_conditions(opts))?;
     eprintln!(
         "{}: {} rows, {} materials, {} conditions, {} targets",
         opts.data.display(),

@@ -31,6 +31,8 @@ pub enum DataError {
         name: String,
         problem: String,
     },
+    #[error("condition {name:?} is {value} in formulation {id:?}; :log10 needs values > 0")]
+    LogCondition { name: String, value: f32, id: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,18 +141,18 @@ impl Dataset {
     }
 
     /// Refuse a condition fed as log10 with a value ≤ 0, naming the formulation.
-    pub fn check_log_conditions(&self, logs: &[String]) -> Result<(), String> {
+    pub fn check_log_conditions(&self, logs: &[String]) -> Result<(), DataError> {
         let c = self.conditions.len();
         for (j, name) in self.conditions.iter().enumerate() {
             if !logs.contains(name) {
                 continue;
             }
             if let Some(r) = (0..self.rows()).find(|&r| self.condition_values[r * c + j] <= 0.0) {
-                return Err(format!(
-                    "condition {name:?} is {} in formulation {:?}; :log10 needs values > 0",
-                    self.condition_values[r * c + j],
-                    self.ids[r]
-                ));
+                return Err(DataError::LogCondition {
+                    name: name.clone(),
+                    value: self.condition_values[r * c + j],
+                    id: self.ids[r].clone(),
+                });
             }
         }
         Ok(())
@@ -545,7 +547,7 @@ mod tests {
         let keys = ds.mixture_keys();
         assert_eq!(keys[0], keys[1]);
         assert_ne!(keys[0], keys[2]);
-        let err = ds.check_log_conditions(&["age".into()]).unwrap_err();
+        let err = ds.check_log_conditions(&["age".into()]).unwrap_err().to_string();
         assert!(err.contains("formulation \"C\""), "{err}");
         assert!(ds.check_log_conditions(&[]).is_ok());
     }
