@@ -32,7 +32,11 @@ pub enum DataError {
         problem: String,
     },
     #[error("condition {name:?} is {value} in formulation {id:?}; :log10 needs values > 0")]
-    LogCondition { name: String, value: f32, id: String },
+    LogCondition {
+        name: String,
+        value: f32,
+        id: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -547,7 +551,10 @@ mod tests {
         let keys = ds.mixture_keys();
         assert_eq!(keys[0], keys[1]);
         assert_ne!(keys[0], keys[2]);
-        let err = ds.check_log_conditions(&["age".into()]).unwrap_err().to_string();
+        let err = ds
+            .check_log_conditions(&["age".into()])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("formulation \"C\""), "{err}");
         assert!(ds.check_log_conditions(&[]).is_ok());
     }
