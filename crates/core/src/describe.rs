@@ -74,45 +74,42 @@ pub fn add_material_metadata(
     Ok(skipped)
 }
 
-/// "Label (unit)", or the label alone without a unit.
-fn with_unit(label: String, unit: &str) -> String {
+/// The name shown to people: the label, else the column name as it is (a prettified guess could
+/// mislead, and an untrusted name must show as typed).
+fn title<'a>(label: &'a str, name: &'a str) -> &'a str {
+    if label.is_empty() { name } else { label }
+}
+
+/// "Title (unit)", or the title alone without a unit.
+fn with_unit(title: &str, unit: &str) -> String {
     if unit.is_empty() {
-        label
+        title.to_string()
     } else {
-        format!("{label} ({unit})")
+        format!("{title} ({unit})")
     }
 }
 
 impl Target {
-    /// The name shown to people: its label, else the column name as it is (a guess at
-    /// prettifying could mislead, and an untrusted name must show as typed).
+    /// What people read for this target ("Viscosity at 10 s⁻¹").
     pub fn title(&self) -> &str {
-        if self.label.is_empty() {
-            &self.name
-        } else {
-            &self.label
-        }
+        title(&self.label, &self.name)
     }
 
     /// [`Target::title`] with the unit: "Viscosity at 10 s⁻¹ (cP)".
     pub fn display_name(&self) -> String {
-        with_unit(self.title().to_string(), &self.unit)
+        with_unit(self.title(), &self.unit)
     }
 }
 
 impl Condition {
-    /// The name shown to people: its label, else the column name as it is.
+    /// What people read for this condition ("Age").
     pub fn title(&self) -> &str {
-        if self.label.is_empty() {
-            &self.name
-        } else {
-            &self.label
-        }
+        title(&self.label, &self.name)
     }
 
     /// [`Condition::title`] with the unit: "Age (days)".
     pub fn display_name(&self) -> String {
-        with_unit(self.title().to_string(), &self.unit)
+        with_unit(self.title(), &self.unit)
     }
 }
 
