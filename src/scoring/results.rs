@@ -102,7 +102,7 @@ pub fn ResultsView(scored: Arc<Scored>, name: String) -> impl IntoView {
             {r.metrics.iter().map(|m| view! {
                 <dl class="batch-metrics" data-target=m.target.clone() data-n=m.n data-mae=m.mae.to_string() data-rmse=m.rmse.to_string()
                     data-r2=m.r2.map(|a| a.to_string()).unwrap_or_default() data-auc=m.roc_auc.map(|a| a.to_string()).unwrap_or_default()>
-                    <dt>{format!("{} against the file's values (n = {})", m.target, grouped(m.n))}</dt>
+                    <dt>{format!("{} against the file's values (n = {})", title_of(&r.targets, &r.titles, &m.target), grouped(m.n))}</dt>
                     <dd>{if binary_target(&r.targets, &r.binary, &m.target) {
                         m.roc_auc.map_or("ROC-AUC undefined (one class only)".to_string(), |a| format!("ROC-AUC {a:.3}"))
                     } else {
@@ -205,4 +205,11 @@ async fn draw(scored: Arc<Scored>) {
             ],
         );
     }
+}
+
+/// The title people read for the target column `name` (the column name when it has none).
+fn title_of<'a>(targets: &[String], titles: &'a [String], name: &'a str) -> &'a str {
+    (targets.iter().position(|t| t == name))
+        .and_then(|i| titles.get(i))
+        .map_or(name, String::as_str)
 }

@@ -194,6 +194,17 @@ fn choice(
     }
 }
 
+/// The target columns with true values, as people read them (the model's labels).
+fn truth_titles(truth: &[String]) -> String {
+    let engine = crate::state::engine();
+    let title = |name: &String| {
+        (engine.as_ref())
+            .and_then(|e| e.bundle.manifest.targets.iter().find(|t| &t.name == name))
+            .map_or_else(|| name.clone(), |t| t.title().to_string())
+    };
+    truth.iter().map(title).collect::<Vec<_>>().join(", ")
+}
+
 #[component]
 fn ReportView(batch: BatchState, report: Arc<Report>) -> impl IntoView {
     let unknown = RwSignal::new("drop");
@@ -261,7 +272,7 @@ fn ReportView(batch: BatchState, report: Arc<Report>) -> impl IntoView {
             <p id="batch-overview">{format!(
                 "{}: {} rows, {} formulations ({format}); {} without any problem{}.",
                 batch.file_name.get_untracked(), grouped(r.lines), grouped(r.formulations), grouped(r.clean),
-                if r.truth.is_empty() { String::new() } else { format!("; true values of {} found", r.truth.join(", ")) },
+                if r.truth.is_empty() { String::new() } else { format!("; true values of {} found", truth_titles(&r.truth)) },
             )}</p>
             {(!r.carried.is_empty()).then(|| view! {
                 <p class="note" id="batch-carried">{format!("Not inputs of this model, copied to the output as they are: {}.", r.carried.join(", "))}</p>

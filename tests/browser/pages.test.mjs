@@ -105,6 +105,9 @@ describe('pages', () => {
       if (name === 'score') {
         await page.click('#batch-example');
         await page.waitForSelector('#batch[data-phase=done] #batch-summary', { timeout: 120_000 });
+        // Targets read by their labels; the columns keep their names in the data.
+        assert.match(await page.textContent('#batch-overview'), /true values of Stable, Turbidity, Viscosity at 10 s⁻¹ found/);
+        assert.match(await page.textContent('.batch-metrics[data-target=viscosity_10_per_s_cp] dt'), /^Viscosity at 10 s⁻¹ against the file's values/);
       }
       await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
       // The page's own content is in view, the others' is not.
