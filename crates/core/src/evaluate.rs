@@ -148,6 +148,7 @@ mod tests {
                 name: "y".into(),
                 kind: TargetKind::Regression,
                 transform: Transform::None,
+                label: String::new(),
             }],
         );
         for i in 0..120 {
