@@ -98,8 +98,7 @@ pub struct DataOpts {
     /// (otherwise they are read from the long file's own columns).
     #[arg(long)]
     pub properties: Option<PathBuf>,
-    /// Target columns as NAME[:regression|:log10|:binary][=Label], comma separated (the label,
-    /// without commas, is the name the app shows).
+    /// Target columns as NAME[:regression|:log10|:binary], comma separated.
     #[arg(long, value_delimiter = ',', required = true)]
     pub targets: Vec<TargetSpec>,
     /// Condition columns (process inputs such as age), comma separated; NAME:log10 feeds the

@@ -98,31 +98,6 @@ fn train_then_predict_round_trip() {
     );
 }
 
-/// `--targets NAME=Label` carries the name people read into the bundle.
-#[test]
-fn a_target_spec_carries_its_label() {
-    let dir = temp_dir("label");
-    let data = write_csv(&dir);
-    let out = dir.join("bundle");
-    run_ok(
-        mixlab()
-            .args(["train", "--data"])
-            .arg(&data)
-            .args([
-                "--targets",
-                "y:regression=Yield index",
-                "--steps",
-                "20",
-                "--out",
-            ])
-            .arg(&out),
-    );
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["targets"][0]["name"], "y");
-    assert_eq!(manifest["targets"][0]["label"], "Yield index");
-}
-
 /// The same table as every spreadsheet writes it: what `score` reads, `train` and `evaluate`
 /// read too, to the same numbers (one reader in the core).
 #[test]

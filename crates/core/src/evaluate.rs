@@ -148,7 +148,6 @@ mod tests {
                 name: "y".into(),
                 kind: TargetKind::Regression,
                 transform: Transform::None,
-                label: String::new(),
             }],
         );
         for i in 0..120 {

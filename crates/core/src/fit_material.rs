@@ -103,7 +103,6 @@ fn align(bundle: &Bundle, name: &str, ds: &Dataset) -> Result<Dataset, FitError>
             name: t.name.clone(),
             kind: t.kind,
             transform: t.transform,
-            label: t.label.clone(),
         })
         .collect();
     let target_src: Vec<Option<usize>> = m
@@ -297,7 +296,6 @@ mod tests {
                 name: "y".into(),
                 kind: TargetKind::Regression,
                 transform: Transform::None,
-                label: String::new(),
             }],
         );
         for i in 0..count {

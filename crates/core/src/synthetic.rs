@@ -100,7 +100,6 @@ pub fn generate(cfg: &SyntheticConfig) -> (Dataset, Vec<usize>) {
                 },
                 kind: TargetKind::Regression,
                 transform: Transform::None,
-                label: String::new(),
             })
             .collect(),
     );

@@ -208,7 +208,7 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
             Target {
                 name: spec.name.clone(),
                 unit: String::new(),
-                label: spec.label.clone(),
+                label: String::new(),
                 kind: spec.kind,
                 transform: spec.transform,
                 mean,
@@ -880,13 +880,11 @@ mod tests {
                     name: "y".into(),
                     kind: TargetKind::Regression,
                     transform: Transform::None,
-                    label: String::new(),
                 },
                 TargetSpec {
                     name: "salty".into(),
                     kind: TargetKind::Binary,
                     transform: Transform::None,
-                    label: String::new(),
                 },
             ],
         );

@@ -500,7 +500,6 @@ mod tests {
                 name: "visc".into(),
                 kind: TargetKind::Regression,
                 transform: Transform::Log10,
-                label: String::new(),
             }],
             conditions: vec!["age".into()],
             drop: vec!["note".into()],

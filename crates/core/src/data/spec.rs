@@ -19,26 +19,19 @@ pub enum SpecError {
     EmptyName,
 }
 
-/// A target column, how to learn it, and optionally the name people read for it.
+/// A target column and how to learn it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TargetSpec {
     pub name: String,
     pub kind: TargetKind,
     pub transform: Transform,
-    /// Display name ("Viscosity at 10 s⁻¹"); empty: the column name.
-    pub label: String,
 }
 
 impl FromStr for TargetSpec {
     type Err = SpecError;
 
-    /// `NAME`, `NAME:regression`, `NAME:log10` or `NAME:binary`, each optionally followed by
-    /// `=Label` (the name shown in the app: `viscosity_cp:log10=Viscosity at 10 s⁻¹`).
+    /// `NAME`, `NAME:regression`, `NAME:log10` or `NAME:binary`.
     fn from_str(spec: &str) -> Result<Self, SpecError> {
-        let (spec, label) = match spec.split_once('=') {
-            Some((s, l)) => (s, l.trim().to_string()),
-            None => (spec, String::new()),
-        };
         let (name, kind) = spec.rsplit_once(':').unwrap_or((spec, "regression"));
         let (kind, transform) = match kind {
             "regression" => (TargetKind::Regression, Transform::None),
@@ -58,7 +51,6 @@ impl FromStr for TargetSpec {
             name: name.to_string(),
             kind,
             transform,
-            label,
         })
     }
 }
@@ -70,11 +62,7 @@ impl fmt::Display for TargetSpec {
             (_, Transform::Log10) => "log10",
             _ => "regression",
         };
-        write!(f, "{}:{kind}", self.name)?;
-        if !self.label.is_empty() {
-            write!(f, "={}", self.label)?;
-        }
-        Ok(())
+        write!(f, "{}:{kind}", self.name)
     }
 }
 
@@ -144,19 +132,6 @@ mod tests {
             "target \"x\": unknown kind \"cubic\" (regression, log10 or binary)"
         );
         assert_eq!(":log10".parse::<TargetSpec>(), Err(SpecError::EmptyName));
-        let labelled: TargetSpec = "viscosity_cp:log10=Viscosity at 10 s⁻¹".parse().unwrap();
-        assert_eq!(
-            (
-                labelled.name.as_str(),
-                labelled.transform,
-                labelled.label.as_str()
-            ),
-            ("viscosity_cp", Transform::Log10, "Viscosity at 10 s⁻¹")
-        );
-        assert_eq!(
-            labelled.to_string().parse::<TargetSpec>().unwrap(),
-            labelled
-        );
     }
 
     #[test]
