@@ -54,10 +54,7 @@ impl Page {
                 ),
             },
             None => {
-                let hash = browser::window()
-                    .and_then(|w| w.location().hash().ok())
-                    .unwrap_or_default();
-                let explorer_view = !hash.trim_start_matches('#').is_empty();
+                let explorer_view = !browser::fragment().trim_start_matches('#').is_empty();
                 (
                     if explorer_view {
                         Page::Explore

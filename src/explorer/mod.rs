@@ -140,7 +140,7 @@ impl Explorer {
             self.job.set(Job::Idle);
             let mut view = View::default_for(&md.fingerprint);
             view.spec = Spec::new(projection::Method::Pca, 2);
-            let hash = fragment();
+            let hash = browser::fragment();
             // Any fragment is a view (one without its version is reported, not ignored).
             if first && !hash.trim_start_matches('#').is_empty() {
                 let limits = Limits {
@@ -325,11 +325,6 @@ impl Explorer {
             self.job.set(Job::Failed(e));
         }
     }
-}
-pub(super) fn fragment() -> String {
-    browser::window()
-        .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default()
 }
 
 /// Each target's change per +1 % of each material in the current formulation.

@@ -45,7 +45,7 @@ pub fn set_query(params: &[(&str, Option<&str>)]) {
     let path = w.location().pathname().unwrap_or_default();
     let query = String::from(q.to_string());
     // The fragment (the explorer's view) is kept.
-    let hash = w.location().hash().unwrap_or_default();
+    let hash = fragment();
     let url = if query.is_empty() {
         format!("{path}{hash}")
     } else {
@@ -65,6 +65,13 @@ pub fn set_fragment(fragment: &str) {
     if let Ok(history) = w.history() {
         let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
     }
+}
+
+/// The address's fragment (`#…`, the explorer's view), empty when there is none.
+pub fn fragment() -> String {
+    window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
 }
 
 pub fn current_url() -> String {

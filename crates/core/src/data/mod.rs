@@ -31,6 +31,11 @@ pub enum DataError {
         name: String,
         problem: String,
     },
+    #[error(
+        "a separate table of conditions and targets goes with a long file (formulation_id, \
+         material, amount columns); this file is wide: put them in its own columns"
+    )]
+    PropertiesNeedLong,
     #[error("condition {name:?} is {value} in formulation {id:?}; :log10 needs values > 0")]
     LogCondition {
         name: String,
@@ -233,7 +238,7 @@ pub fn read_dataset(
     if is_long_header(&records.header) {
         long_from(records, properties, spec)
     } else if properties.is_some() {
-        Err(ReadError::MissingColumn(LONG_ID.into()).into())
+        Err(DataError::PropertiesNeedLong)
     } else {
         wide_from(records, spec)
     }
