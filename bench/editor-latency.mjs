@@ -24,7 +24,7 @@ const site = await serve();
 const results = [];
 for (const [label, webgpu] of [['WebGPU (SwiftShader)', true], ['CPU (WebAssembly)', false]]) {
   const browser = await launch({ webgpu });
-  const { page } = await open(browser.context, site.url);
+  const { page } = await open(browser.context, `${site.url}?backend=${webgpu ? 'webgpu' : 'cpu'}`);
   await page.setViewportSize({ width: 1400, height: 1000 });
   if (await settled(page) !== 'ready') throw new Error(await page.textContent('body'));
   await analysed(page);

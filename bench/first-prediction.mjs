@@ -25,16 +25,31 @@ console.log(`  ${'total (wasm + JS + plotly.js)'.padEnd(44)} ${mb(rawTotal).padS
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const site = await serve();
-for (const [label, webgpu] of [['WebGPU (SwiftShader)', true], ['CPU (no WebGPU adapter)', false]]) {
-  const times = [];
+// Auto: the default link (CPU first, WebGPU brought up behind it); then each backend forced.
+const modes = [
+  ['auto (default link), WebGPU browser', true, ''],
+  ['WebGPU forced (?backend=webgpu)', true, '?backend=webgpu'],
+  ['CPU (no WebGPU adapter)', false, ''],
+];
+for (const [label, webgpu, query] of modes) {
+  const times = [], probes = [];
   for (let i = 0; i < runs; i++) {
     const browser = await launch({ webgpu });
-    const { page } = await open(browser.context, site.url);
+    const { page } = await open(browser.context, `${site.url}${query}`);
     if (await settled(page) !== 'ready') throw new Error(await page.textContent('body'));
     await page.waitForSelector('#first-prediction', { state: 'attached' });
     times.push(Number(await page.getAttribute('#first-prediction', 'data-ms')));
+    if (webgpu && !query) {
+      await page.waitForSelector('#backend-note[data-webgpu-ms]', { timeout: 120_000 });
+      const at = async (k) => Number(await page.getAttribute('#backend-note', `data-${k}-ms`));
+      probes.push({ ready: await at('ready'), cpu: await at('cpu'), gpu: await at('webgpu'), on: await page.getAttribute('#backend', 'data-backend') });
+    }
     await browser.close();
   }
   console.log(`navigation → first prediction, ${label}: median ${median(times).toFixed(0)} ms over ${runs} (${times.map((t) => t.toFixed(0)).join(', ')})`);
+  if (probes.length) {
+    const m = (k) => median(probes.map((p) => p[k]));
+    console.log(`  background probe: WebGPU ready after ${m('ready').toFixed(0)} ms; one prediction ${m('cpu').toFixed(2)} ms on the CPU vs ${m('gpu').toFixed(2)} ms on WebGPU; runs on ${probes.map((p) => p.on).join(', ')}`);
+  }
 }
 await site.close();

@@ -65,6 +65,15 @@ pub struct TargetValue {
     pub spread: f64,
 }
 
+/// The auto mode's measurement: WebGPU's start-up and one prediction on each backend
+/// (median milliseconds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Probe {
+    pub ready_ms: f64,
+    pub cpu_ms: f64,
+    pub webgpu_ms: f64,
+}
+
 /// A painted prediction and the input event it answers (for the latency benchmark).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Shown {
@@ -102,6 +111,10 @@ pub struct State {
     pub focused: RwSignal<Option<usize>>,
     pub backend: RwSignal<Option<Backend>>,
     pub backend_note: RwSignal<Option<String>>,
+    /// The user chose a backend (link or switch): the auto probe leaves it alone.
+    pub backend_pinned: StoredValue<bool>,
+    /// What the auto probe measured (shown as data attributes of the note).
+    pub probe: RwSignal<Option<Probe>>,
     pub first_ms: RwSignal<Option<f64>>,
     pub notice: RwSignal<Option<Notice>>,
     pub saved: RwSignal<Vec<Saved>>,
@@ -170,6 +183,8 @@ impl State {
             focused: RwSignal::new(None),
             backend: RwSignal::new(None),
             backend_note: RwSignal::new(None),
+            backend_pinned: StoredValue::new(false),
+            probe: RwSignal::new(None),
             first_ms: RwSignal::new(None),
             notice: RwSignal::new(None),
             saved: RwSignal::new(Vec::new()),

@@ -18,7 +18,7 @@ use web_sys::{
     Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent,
 };
 
-use crate::platform::backend::choose_device;
+use crate::platform::backend::{Choice, choose_device};
 
 /// What the page asks of the worker (the `json` field of a message; files and bundle bytes
 /// travel beside it).
@@ -215,7 +215,7 @@ async fn load_model(
         return Err("the model's files did not reach the worker".into());
     };
     let bundle = Bundle::from_bytes(&manifest, &weights).map_err(|e| e.to_string())?;
-    let (device, chosen, note) = choose_device(Some(backend)).await;
+    let (device, chosen, note) = choose_device(Choice::parse(Some(backend))).await;
     let model = MixModel::new(&bundle, &device);
     WORKER.with_borrow_mut(|w| {
         w.model = Some(Rc::new(model));

@@ -1,6 +1,7 @@
 //! The frame of the app: the status and notice bars, the sections, and the page-wide
 //! listeners (keyboard undo/redo, dropped files).
 
+mod compute;
 mod nav;
 mod open;
 mod status;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use mixlab_core::{Bundle, link};
 
 use crate::editor::panels;
-use crate::platform::backend::choose_device;
+use crate::platform::backend::{Choice, choose_device};
 use crate::platform::{browser, fetch};
 use crate::state::{DEFAULT_MODEL, Edit, Notice, Source, State, Status, default_edit, engine};
 
@@ -70,7 +70,9 @@ pub async fn start(state: State) {
     state
         .status
         .set(Status::Loading("Starting the compute backend…".into()));
-    let (device, backend, note) = choose_device(browser::query_param("backend").as_deref()).await;
+    let choice = Choice::parse(browser::query_param("backend").as_deref());
+    state.backend_pinned.set_value(choice != Choice::Auto);
+    let (device, backend, note) = choose_device(choice).await;
     state.backend_note.set(note);
     let (edit, problem) = match &fallback {
         Some(_) => (default_edit(&bundle.manifest), None),
@@ -89,6 +91,9 @@ pub async fn start(state: State) {
     state.install(bundle, Source::Url(base), device, backend, edit);
     state.write_url();
     state.status.set(Status::Ready);
+    if choice == Choice::Auto {
+        super::compute::probe_webgpu(state).await;
+    }
 }
 
 /// Switch to another hosted bundle; on failure the current model and formulation stay.

@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+
 use mixlab_core::Device;
 
-use crate::platform::backend::{Backend, choose_device};
+use crate::platform::backend::{Backend, Choice, choose_device};
 use crate::platform::browser;
 use crate::state::{BUNDLED, Notice, Source, State};
 
@@ -33,10 +34,11 @@ pub fn StatusBar(state: State) -> impl IntoView {
     let switch = move |ev: web_sys::Event| {
         let want = event_target_value(&ev);
         spawn_local(async move {
+            state.backend_pinned.set_value(true);
             let (device, backend, note) = if want == "cpu" {
                 (Device::flex(), Backend::Cpu, None)
             } else {
-                choose_device(Some("webgpu")).await
+                choose_device(Choice::WebGpu).await
             };
             state.backend_note.set(note);
             state.switch_device(device, backend);
@@ -70,7 +72,14 @@ pub fn StatusBar(state: State) -> impl IntoView {
                 </select>
             })}
         </div>
-        {move || state.backend_note.get().map(|n| view! { <p id="backend-note" class="note">{n}</p> })}
+        {move || state.backend_note.get().map(|n| {
+            let probe = state.probe.get();
+            let ms = move |f: fn(&crate::state::Probe) -> f64| probe.as_ref().map(|p| format!("{:.2}", f(p)));
+            view! {
+                <p id="backend-note" class="note" data-ready-ms=ms(|p| p.ready_ms)
+                    data-cpu-ms=ms(|p| p.cpu_ms) data-webgpu-ms=ms(|p| p.webgpu_ms)>{n}</p>
+            }
+        })}
     }
 }
 

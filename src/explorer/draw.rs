@@ -13,8 +13,7 @@ pub(super) async fn draw(ex: Explorer) -> Result<(), String> {
     };
     ensure_plotly_full().await?;
     let v = ex.view.get_untracked();
-    let (d, l) = figure(ex, &md, &v, &c, true);
-    plot::react_full("explorer-plot", &d, &l).await?;
+    plot::react_full("explorer-plot", figure(ex, &md, &v, &c, true)).await?;
     bind_events(ex, "explorer-plot");
     if let (Some(cmp), Some(mb)) = (ex.compare.get_untracked(), compare_data(&v)) {
         let vb = if v.other.is_some() {
@@ -22,8 +21,7 @@ pub(super) async fn draw(ex: Explorer) -> Result<(), String> {
         } else {
             v.clone()
         };
-        let (d, l) = figure(ex, &mb, &vb, &cmp, false);
-        plot::react_full("explorer-plot-b", &d, &l).await?;
+        plot::react_full("explorer-plot-b", figure(ex, &mb, &vb, &cmp, false)).await?;
         bind_events(ex, "explorer-plot-b");
         set_data(
             "explorer",

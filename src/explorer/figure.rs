@@ -1,6 +1,15 @@
 //! The plotly figure of a view: colours, sizes, positions, the focus and its neighbours.
 
+use plotly::common::{
+    ColorBar, ColorScale, ColorScalePalette, Font, HoverInfo, Line, Marker, Mode, Position, Title,
+};
+use plotly::layout::{
+    Annotation, Axis, Camera as SceneCamera, DragMode, HoverMode, LayoutScene, Margin,
+};
+use plotly::{Layout, Scatter, Scatter3D, Trace};
+
 use super::*;
+use crate::platform::plot::Figure;
 
 /// Models of up to this many materials have every point named on the map.
 const NAMED_ALL: usize = 40;
@@ -12,37 +21,43 @@ pub(super) const PALETTE: [&str; 12] = [
     "#862e9c", "#d6336c", "#495057", "#1098ad",
 ];
 
-/// Marker colours (and a colour bar title) for the view's colouring.
-pub(super) fn colours(
-    ex: Explorer,
-    md: &ModelData,
-    v: &View,
-) -> (Value, Option<String>, Vec<String>) {
-    let continuous =
-        |values: &[f64], title: &str| (json!(values), Some(title.to_string()), Vec::new());
+/// How the points are coloured: one colour, a colour per point, or numbers on a colour scale
+/// (with the colour bar's title).
+pub(super) enum Paint {
+    One(&'static str),
+    Each(Vec<&'static str>),
+    Scale(Vec<f64>, String),
+}
+
+/// Marker colours for the view's colouring, and a hover line per point where it names a group.
+pub(super) fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Paint, Vec<String>) {
+    let continuous = |values: &[f64], title: &str| {
+        (Paint::Scale(values.to_vec(), title.to_string()), Vec::new())
+    };
     match &v.colour {
         Colour::Influence => continuous(&md.influence, "influence ‖act(code)‖"),
         Colour::Usage => continuous(&md.usage, "formulations using it"),
         Colour::Cluster(k) => {
             let labels = colour::kmeans(&md.reps, md.n, md.d, *k, 1);
-            let c: Vec<&str> = labels.iter().map(|l| PALETTE[l % PALETTE.len()]).collect();
+            let c = labels.iter().map(|l| PALETTE[l % PALETTE.len()]).collect();
             let text = labels
                 .iter()
                 .map(|l| format!("cluster {}", l + 1))
                 .collect();
-            (json!(c), None, text)
+            (Paint::Each(c), text)
         }
         Colour::Metadata(key) => {
             let Some(values) = md.with_bundle(|b| colour::metadata_values(&b.manifest, key)) else {
-                return (json!("#2f6fde"), None, Vec::new());
+                return (Paint::One("#2f6fde"), Vec::new());
             };
             match values {
                 MetadataValues::Numbers(nums) => {
-                    let vals: Vec<Value> = nums.iter().map(|v| json!(v)).collect();
-                    (json!(vals), Some(plot::escape(key)), Vec::new())
+                    // A material without the value has none: NaN is written as null.
+                    let values: Vec<f64> = nums.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+                    continuous(&values, &plot::escape(key))
                 }
                 MetadataValues::Categories { names, of } => {
-                    let c: Vec<&str> = of
+                    let c = of
                         .iter()
                         .map(|i| i.map_or("#bbbbbb", |i| PALETTE[i % PALETTE.len()]))
                         .collect();
@@ -51,7 +66,7 @@ pub(super) fn colours(
                         .map(|i| i.map_or("(none)".to_string(), |i| names[i].clone()))
                         .map(|n| plot::escape(&format!("{key}: {n}")))
                         .collect();
-                    (json!(c), None, text)
+                    (Paint::Each(c), text)
                 }
             }
         }
@@ -67,8 +82,34 @@ pub(super) fn colours(
                 .unwrap_or_default();
             match ex.sensitivity.get_untracked() {
                 Some(s) => continuous(s.get(*t).map_or(&[][..], |v| v.as_slice()), &title),
-                None => (json!("#bbbbbb"), None, Vec::new()),
+                None => (Paint::One("#bbbbbb"), Vec::new()),
             }
+        }
+    }
+}
+
+/// The points' marker: colour (and scale), size, outline.
+fn marker(paint: Paint, sizes: Option<Vec<usize>>, diverging: bool, bar: bool) -> Marker {
+    let mut m = match sizes {
+        Some(s) => Marker::new().size_array(s),
+        None => Marker::new().size(9),
+    };
+    m = m.line(Line::new().width(0.5).color("#333"));
+    match paint {
+        Paint::One(c) => m.color(c),
+        Paint::Each(c) => m.color_array(c),
+        Paint::Scale(values, title) => {
+            let palette = if diverging {
+                ColorScalePalette::RdBu
+            } else {
+                ColorScalePalette::Viridis
+            };
+            m = m
+                .color_array(values)
+                .color_scale(ColorScale::Palette(palette))
+                .show_scale(bar)
+                .color_bar(ColorBar::new().title(Title::with_text(title)));
+            if diverging { m.cmid(0.0) } else { m }
         }
     }
 }
@@ -91,22 +132,18 @@ pub(super) fn figure(
     v: &View,
     coords: &Coords,
     main: bool,
-) -> (Value, Value) {
+) -> Figure {
     let dims = coords.spec.dims;
     let (pos, snapshot) = positions(md, v, coords);
     let axis = |a: usize| -> Vec<f64> { (0..md.n).map(|i| pos[i * dims + a]).collect() };
-    let (colour, bar, extra) = colours(ex, md, v);
+    let (paint, extra) = colours(ex, md, v);
     let max_usage = md.usage.iter().cloned().fold(1.0f64, f64::max);
-    let size: Value = if v.size_by_usage {
-        json!(
-            md.usage
-                .iter()
-                .map(|u| 6.0 + 12.0 * (u / max_usage).sqrt())
-                .collect::<Vec<_>>()
-        )
-    } else {
-        json!(9)
-    };
+    let sizes = v.size_by_usage.then(|| {
+        md.usage
+            .iter()
+            .map(|u| (6.0 + 12.0 * (u / max_usage).sqrt()).round() as usize)
+            .collect()
+    });
     let hover: Vec<String> = md
         .hover
         .iter()
@@ -116,36 +153,34 @@ pub(super) fn figure(
             None => h.clone(),
         })
         .collect();
-    let mut marker =
-        json!({"color": colour, "size": size, "line": {"width": 0.5, "color": "#333"}});
-    if let Some(title) = &bar {
-        marker["colorscale"] = json!(if matches!(v.colour, Colour::Sensitivity(_)) {
-            "RdBu"
-        } else {
-            "Viridis"
-        });
-        marker["showscale"] = json!(main);
-        marker["colorbar"] = json!({"title": {"text": title}});
-        if matches!(v.colour, Colour::Sensitivity(_)) {
-            marker["cmid"] = json!(0.0);
-        }
-    }
+    let diverging = matches!(v.colour, Colour::Sensitivity(_));
+    let marker = marker(paint, sizes, diverging, main);
     let ids: Vec<usize> = (0..md.n).collect();
-    let mut points = json!({
-        "x": axis(0), "y": axis(1), "mode": "markers", "marker": marker,
-        "text": hover, "hovertemplate": "%{text}<extra></extra>", "customdata": ids,
-        "name": "materials", "showlegend": false,
-    });
-    points["type"] = json!(if dims == 3 { "scatter3d" } else { "scattergl" });
+    let mut traces: Vec<Box<dyn Trace>> = Vec::new();
     if dims == 3 {
-        points["z"] = json!(axis(2));
-        points["marker"]["line"] = json!({"width": 0});
+        traces.push(
+            Scatter3D::new(axis(0), axis(1), axis(2))
+                .mode(Mode::Markers)
+                .marker(marker.line(Line::new().width(0.0)))
+                .text_array(hover)
+                .hover_template("%{text}<extra></extra>")
+                .custom_data(ids)
+                .name("materials")
+                .show_legend(false),
+        );
+    } else {
+        traces.push(
+            Scatter::new(axis(0), axis(1))
+                .web_gl_mode(true)
+                .mode(Mode::Markers)
+                .marker(marker)
+                .text_array(hover)
+                .hover_template("%{text}<extra></extra>")
+                .custom_data(ids)
+                .name("materials")
+                .show_legend(false),
+        );
     }
-    if !v.selection.is_empty() {
-        points["selectedpoints"] = json!(v.selection.iter().collect::<Vec<_>>());
-        points["unselected"] = json!({"marker": {"opacity": 0.2}});
-    }
-    let mut data = vec![points];
     // Names on the map: every point while there are few enough to read, else the selected
     // points and the focused material's neighbours (the focus has its own label).
     let focus = v.focus.filter(|f| *f < md.n);
@@ -165,60 +200,107 @@ pub(super) fn figure(
         .into_iter()
         .filter(|&i| Some(i) != focus && i < md.n)
         .collect();
-    let mut annotations: Vec<Value> = Vec::new();
+    let name_of = |i: usize| plot::escape(&md.names[i]);
+    let mut annotations: Vec<Annotation> = Vec::new();
+    // Trace index of the 3-D names (their font is set by name: see below).
+    let mut names_trace = None;
     if dims == 3 {
         if !named.is_empty() {
             let at = |k: usize| named.iter().map(|&i| pos[i * dims + k]).collect::<Vec<_>>();
-            data.push(
-                json!({"type": "scatter3d", "mode": "text", "x": at(0), "y": at(1), "z": at(2),
-                "text": named.iter().map(|&i| plot::escape(&md.names[i])).collect::<Vec<_>>(),
-                "textposition": "top center", "textfont": {"size": 10, "color": "#333"},
-                "hoverinfo": "skip", "name": "names", "showlegend": false}),
+            names_trace = Some(traces.len());
+            traces.push(
+                Scatter3D::new(at(0), at(1), at(2))
+                    .mode(Mode::Text)
+                    .text_array(named.iter().map(|&i| name_of(i)).collect())
+                    .text_position(Position::TopCenter)
+                    .hover_info(HoverInfo::Skip)
+                    .name("names")
+                    .show_legend(false),
             );
         }
     } else {
         annotations.extend(named.iter().map(|&i| {
-            json!({"x": pos[i * dims], "y": pos[i * dims + 1], "text": plot::escape(&md.names[i]),
-                "showarrow": false, "yshift": 11, "font": {"size": 10, "color": "#333"}})
+            Annotation::new()
+                .x(pos[i * dims])
+                .y(pos[i * dims + 1])
+                .text(name_of(i))
+                .show_arrow(false)
+                .y_shift(11.0)
+                .font(Font::new().size(10).color("#333"))
         }));
     }
     // The focused material and lines to its nearest materials (found in the full code space).
-    let mut label = None;
     if let Some(f) = focus {
         let (mut lx, mut ly, mut lz) = (Vec::new(), Vec::new(), Vec::new());
         for nb in &near {
             for p in [f, nb.index] {
-                lx.push(json!(pos[p * dims]));
-                ly.push(json!(pos[p * dims + 1]));
+                lx.push(Some(pos[p * dims]));
+                ly.push(Some(pos[p * dims + 1]));
                 if dims == 3 {
-                    lz.push(json!(pos[p * dims + 2]));
+                    lz.push(Some(pos[p * dims + 2]));
                 }
             }
-            lx.push(Value::Null);
-            ly.push(Value::Null);
-            lz.push(Value::Null);
+            lx.push(None);
+            ly.push(None);
+            lz.push(None);
         }
-        let kind = if dims == 3 { "scatter3d" } else { "scattergl" };
-        let mut lines = json!({"type": kind, "mode": "lines", "x": lx, "y": ly,
-            "line": {"color": "#b42318", "width": 2}, "hoverinfo": "skip", "name": "nearest", "showlegend": false});
-        // The name: text on scatter3d, an annotation in 2-D (scattergl draws no text).
-        let mut focus = json!({"type": kind, "mode": if dims == 3 { "markers+text" } else { "markers" },
-            "x": [pos[f * dims]], "y": [pos[f * dims + 1]],
-            "marker": {"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "#b42318"}},
-            "hoverinfo": "skip", "name": "focus", "showlegend": false});
+        let line = Line::new().color("#b42318").width(2.0);
+        let ring = Marker::new()
+            .size(16)
+            .color("rgba(0,0,0,0)")
+            .line(Line::new().width(3.0).color("#b42318"));
+        let at = |k: usize| vec![pos[f * dims + k]];
         if dims == 3 {
-            lines["z"] = json!(lz);
-            focus["z"] = json!([pos[f * dims + 2]]);
-            focus["text"] = json!([plot::escape(&md.names[f])]);
-            focus["textposition"] = json!("top center");
+            traces.push(
+                Scatter3D::new(lx, ly, lz)
+                    .mode(Mode::Lines)
+                    .line(line)
+                    .hover_info(HoverInfo::Skip)
+                    .name("nearest")
+                    .show_legend(false),
+            );
+            traces.push(
+                Scatter3D::new(at(0), at(1), at(2))
+                    .mode(Mode::MarkersText)
+                    .marker(ring)
+                    .text_array(vec![name_of(f)])
+                    .text_position(Position::TopCenter)
+                    .hover_info(HoverInfo::Skip)
+                    .name("focus")
+                    .show_legend(false),
+            );
         } else {
-            label = Some(
-                json!({"x": pos[f * dims], "y": pos[f * dims + 1], "text": plot::escape(&md.names[f]),
-                "showarrow": true, "arrowhead": 0, "ax": 0, "ay": -24, "font": {"color": "#b42318"}}),
+            traces.push(
+                Scatter::new(lx, ly)
+                    .web_gl_mode(true)
+                    .mode(Mode::Lines)
+                    .line(line)
+                    .hover_info(HoverInfo::Skip)
+                    .name("nearest")
+                    .show_legend(false),
+            );
+            traces.push(
+                Scatter::new(at(0), at(1))
+                    .web_gl_mode(true)
+                    .mode(Mode::Markers)
+                    .marker(ring)
+                    .hover_info(HoverInfo::Skip)
+                    .name("focus")
+                    .show_legend(false),
+            );
+            // The name as an annotation: scattergl draws no text.
+            annotations.push(
+                Annotation::new()
+                    .x(pos[f * dims])
+                    .y(pos[f * dims + 1])
+                    .text(name_of(f))
+                    .show_arrow(true)
+                    .arrow_head(0)
+                    .ax(0)
+                    .ay(-24)
+                    .font(Font::new().color("#b42318")),
             );
         }
-        data.push(lines);
-        data.push(focus);
     }
     let title = if snapshot {
         let s = v.step.unwrap_or(0);
@@ -233,28 +315,51 @@ pub(super) fn figure(
         (false, Some(_)) => format!("{}: {title}", plot::escape(&md.label)),
         _ => title,
     };
-    let mut layout = json!({
-        "height": 520, "margin": {"l": 40, "r": 10, "t": 36, "b": 36},
-        "title": {"text": title, "font": {"size": 14}},
-        "uirevision": format!("{}-{}", coords.spec.to_string(), snapshot),
-        "hovermode": "closest", "dragmode": if dims == 2 { "lasso" } else { "orbit" },
-    });
-    annotations.extend(label);
+    let mut layout = Layout::new()
+        .height(520)
+        .margin(Margin::new().left(40).right(10).top(36).bottom(36))
+        .title(Title::with_text(title).font(Font::new().size(14)))
+        .hover_mode(HoverMode::Closest)
+        .drag_mode(if dims == 2 {
+            DragMode::Lasso
+        } else {
+            DragMode::Orbit
+        });
     if !annotations.is_empty() {
-        layout["annotations"] = json!(annotations);
+        layout = layout.annotations(annotations);
     }
     if dims == 2 {
-        layout["xaxis"] = json!({"zeroline": false});
-        layout["yaxis"] = json!({"zeroline": false});
+        let (mut x, mut y) = (Axis::new().zero_line(false), Axis::new().zero_line(false));
         if main && let Some(Camera::Ranges(r)) = &v.camera {
-            layout["xaxis"]["range"] = json!([r[0], r[1]]);
-            layout["yaxis"]["range"] = json!([r[2], r[3]]);
+            x = x.range(vec![r[0], r[1]]);
+            y = y.range(vec![r[2], r[3]]);
         }
+        layout = layout.x_axis(x).y_axis(y);
     } else if main && let Some(Camera::Eye(e)) = &v.camera {
-        layout["scene"] = json!({"camera": {
-            "eye": {"x": e[0], "y": e[1], "z": e[2]},
-            "center": {"x": e[3], "y": e[4], "z": e[5]},
-            "up": {"x": e[6], "y": e[7], "z": e[8]}}});
+        layout = layout.scene(
+            LayoutScene::new().camera(
+                SceneCamera::new()
+                    .eye((e[0], e[1], e[2]).into())
+                    .center((e[3], e[4], e[5]).into())
+                    .up((e[6], e[7], e[8]).into()),
+            ),
+        );
     }
-    (Value::Array(data), layout)
+    // What plotly.rs 0.14 does not model, set by name: the revision that keeps the user's
+    // zoom across redraws, the selection's dimming, and the 3-D names' font.
+    let mut figure = Figure::new(traces, layout)
+        .layout_attr("uirevision", json!(format!("{}-{}", coords.spec, snapshot)));
+    if !v.selection.is_empty() {
+        figure = figure
+            .trace_attr(
+                0,
+                "selectedpoints",
+                json!(v.selection.iter().collect::<Vec<_>>()),
+            )
+            .trace_attr(0, "unselected", json!({"marker": {"opacity": 0.2}}));
+    }
+    if let Some(i) = names_trace {
+        figure = figure.trace_attr(i, "textfont", json!({"size": 10, "color": "#333"}));
+    }
+    figure
 }

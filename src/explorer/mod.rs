@@ -19,14 +19,13 @@ use mixlab_core::Bundle;
 use mixlab_core::explorer::colour::{self, MetadataValues};
 use mixlab_core::explorer::export;
 use mixlab_core::explorer::view::{self, Camera, Colour, Limits, OtherModel, View};
-use mixlab_core::formulation::Formulation;
 use mixlab_core::link;
 use mixlab_core::maps;
 use mixlab_core::maps::{activate, representations};
-use mixlab_core::model::Batch;
 use mixlab_core::neighbours::{Distance, Neighbour, nearest};
 use mixlab_core::projection::{self, PcaBasis, Spec};
-use serde_json::{Value, json};
+use mixlab_core::sensitivity;
+use serde_json::json;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
@@ -327,22 +326,19 @@ impl Explorer {
     }
 }
 
-/// Each target's change per +1 % of each material in the current formulation.
+/// Each target's change per +1 % of each material (the editor's definition: the q.s. gives
+/// the room); 0 where a material cannot take it (locked, the q.s. itself).
 pub(super) async fn compute_sensitivity(state: State, ex: Explorer) {
     let Some(e) = engine() else { return };
     let m = &e.bundle.manifest;
     let edit = state.edit.get_untracked();
-    let rows = colour::sensitivity_rows(m, &edit.form);
-    let batch = batch_of_dense(m, &rows, &edit.conds);
-    match e.model.predict_async(&batch).await {
+    let plan = sensitivity::Plan::new(&edit.form, 0..m.materials.len());
+    match e.model.predict_async(&plan.batch(m, &edit.conds)).await {
         Ok(p) => {
-            let per_target = (0..p.targets)
-                .map(|t| {
-                    let base = p.values[t];
-                    (1..rows.len())
-                        .map(|r| p.values[r * p.targets + t] - base)
-                        .collect()
-                })
+            let per_target = plan
+                .per_material(&p, m.materials.len())
+                .into_iter()
+                .map(|t| t.into_iter().map(|v| v.unwrap_or(0.0)).collect())
                 .collect();
             ex.sensitivity.set(Some(Arc::new(per_target)));
             ex.redraw();
@@ -351,19 +347,4 @@ pub(super) async fn compute_sensitivity(state: State, ex: Explorer) {
             "Sensitivities could not be computed: {err}"
         ))),
     }
-}
-
-pub(super) fn batch_of_dense(m: &mixlab_core::Manifest, rows: &[Vec<f32>], conds: &[f64]) -> Batch {
-    let forms: Vec<Formulation> = rows
-        .iter()
-        .map(|r| {
-            Formulation::from_fractions(
-                r.iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v > 0.0)
-                    .map(|(i, v)| (i, f64::from(*v))),
-            )
-        })
-        .collect();
-    mixlab_core::formulation::batch_of(m, forms.iter(), conds)
 }

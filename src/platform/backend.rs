@@ -1,7 +1,12 @@
-//! Which compute backend runs the model: WebGPU when the browser gives an adapter, else the CPU.
+//! Which compute backend runs the model. The CPU (burn's Flex backend) is there at once;
+//! WebGPU goes through burn-wgpu: its WebGpu graphics API asks the browser for an adapter and
+//! a device, and burn-tensor then runs the model on that device.
+
+use std::cell::RefCell;
 
 use burn_tensor::Device;
-use burn_tensor::wgpu::WgpuBackend;
+use burn_wgpu::graphics::WebGpu;
+use burn_wgpu::{RuntimeOptions, WgpuDevice, try_init_setup_async};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -28,7 +33,32 @@ impl Backend {
     }
 }
 
-/// Ask `navigator.gpu` for an adapter ourselves first: burn's init is only tried when one
+/// What the `?backend=` link parameter asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    /// Start on the CPU, bring WebGPU up behind it and move when it is faster.
+    Auto,
+    Cpu,
+    WebGpu,
+}
+
+impl Choice {
+    pub fn parse(value: Option<&str>) -> Choice {
+        match value {
+            Some("cpu") => Choice::Cpu,
+            Some("webgpu") => Choice::WebGpu,
+            _ => Choice::Auto,
+        }
+    }
+}
+
+thread_local! {
+    /// This page's (or worker's) WebGPU device once brought up: cubecl registers one runtime
+    /// per device, so a second start of the default device would fail. A failure is kept too.
+    static WEBGPU: RefCell<Option<Result<Device, String>>> = const { RefCell::new(None) };
+}
+
+/// Ask `navigator.gpu` for an adapter ourselves first: the runtime is only started when one
 /// exists, so a browser without WebGPU gets a clear note instead of a failed runtime.
 async fn webgpu_adapter_available() -> Result<(), String> {
     // The global's navigator: the page's, or a worker's (WebGPU is offered to both).
@@ -56,33 +86,42 @@ async fn webgpu_adapter_available() -> Result<(), String> {
     Ok(())
 }
 
-/// The device to run on, which backend it is, and a note when WebGPU was not used.
-/// `forced` is the `?backend=` query value: `cpu` or `webgpu`.
-pub async fn choose_device(forced: Option<&str>) -> (Device, Backend, Option<String>) {
-    if forced == Some("cpu") {
-        return (
+async fn start_webgpu() -> Result<Device, String> {
+    webgpu_adapter_available().await?;
+    let device = WgpuDevice::default();
+    try_init_setup_async::<WebGpu>(&device, RuntimeOptions::default())
+        .await
+        .map_err(|e| format!("WebGPU could not start ({e})"))?;
+    Ok(Device::new(device))
+}
+
+/// The WebGPU device, started on first use and reused after; the error says why not.
+pub async fn webgpu() -> Result<Device, String> {
+    if let Some(known) = WEBGPU.with_borrow(Clone::clone) {
+        return known;
+    }
+    let started = start_webgpu().await;
+    // A concurrent caller may have finished first: keep the one registered.
+    WEBGPU.with_borrow_mut(|w| w.get_or_insert(started).clone())
+}
+
+/// The device for an explicit choice, which backend it is, and a note when WebGPU was asked
+/// for but not used. `Auto` starts on the CPU (see `app::compute`).
+pub async fn choose_device(choice: Choice) -> (Device, Backend, Option<String>) {
+    match choice {
+        Choice::Cpu => (
             Device::flex(),
             Backend::Cpu,
             Some("CPU chosen in the link (?backend=cpu).".into()),
-        );
-    }
-    if let Err(why) = webgpu_adapter_available().await {
-        return (
-            Device::flex(),
-            Backend::Cpu,
-            Some(format!("Using the CPU: {why}.")),
-        );
-    }
-    match Device::wgpu_options()
-        .graphics_api(WgpuBackend::WebGpu)
-        .init_async()
-        .await
-    {
-        Ok(device) => (device, Backend::WebGpu, None),
-        Err(e) => (
-            Device::flex(),
-            Backend::Cpu,
-            Some(format!("Using the CPU: WebGPU could not start ({e}).")),
         ),
+        Choice::Auto => (Device::flex(), Backend::Cpu, None),
+        Choice::WebGpu => match webgpu().await {
+            Ok(device) => (device, Backend::WebGpu, None),
+            Err(why) => (
+                Device::flex(),
+                Backend::Cpu,
+                Some(format!("Using the CPU: {why}.")),
+            ),
+        },
     }
 }

@@ -1,12 +1,51 @@
-//! plotly.js from Rust: loaded once, lazily, and drawn with `Plotly.react`. The panels use the
-//! cartesian build (0.45 MB gzip); the explorer loads the full one (WebGL, 3-D) when opened.
+//! plotly.js from Rust: figures are built with the plotly crate's typed traces and layouts
+//! (`Figure`), and drawn by the vendored plotly.js with `Plotly.react`, loaded once, lazily.
+//! The panels use the cartesian build (0.45 MB gzip); the explorer loads the full one (WebGL,
+//! 3-D) when opened.
 
 use leptos::prelude::*;
+use plotly::layout::{Axis, Layout};
+use plotly::{Plot, Trace};
 use serde_json::{Value, json};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::platform::browser::{self, js_message};
+
+/// A figure ready for plotly.js: the plotly crate's `Plot` as JSON, plus the few attributes
+/// the crate does not model (see the design notes), set by name.
+pub struct Figure(Value);
+
+impl Figure {
+    pub fn new(traces: Vec<Box<dyn Trace>>, layout: Layout) -> Figure {
+        let mut plot = Plot::new();
+        plot.add_traces(traces);
+        plot.set_layout(layout);
+        Figure(serde_json::from_str(&plot.to_json()).unwrap_or(Value::Null))
+    }
+
+    /// A cartesian axis by its layout key (`xaxis`, `yaxis12`…): the crate names only eight
+    /// of each, and the sensitivity chart has one per target.
+    pub fn axis(mut self, key: &str, axis: &Axis) -> Figure {
+        self.0["layout"][key] = serde_json::to_value(axis).unwrap_or(Value::Null);
+        self
+    }
+
+    /// A layout attribute the crate lacks (`uirevision`).
+    pub fn layout_attr(mut self, key: &str, value: Value) -> Figure {
+        self.0["layout"][key] = value;
+        self
+    }
+
+    /// An attribute of trace `i` the crate lacks (`selectedpoints`, `unselected`, a 3-D
+    /// trace's `textfont`).
+    pub fn trace_attr(mut self, i: usize, key: &str, value: Value) -> Figure {
+        if let Some(trace) = self.0["data"].get_mut(i) {
+            trace[key] = value;
+        }
+        self
+    }
+}
 
 /// The vendored plotly.js build (public/vendor/plotly), copied next to the app by Trunk.
 const PLOTLY_FILE: &str = "plotly-cartesian.min.js";
@@ -94,17 +133,16 @@ pub async fn ensure_plotly() -> Result<(), String> {
     load_script("plotly-script", PLOTLY_FILE, || plotly().is_some()).await
 }
 
-pub async fn react(id: &str, data: &Value, layout: &Value) -> Result<(), String> {
-    react_with(plotly().ok_or("plotly is not loaded")?, id, data, layout).await
+pub async fn react(id: &str, figure: Figure) -> Result<(), String> {
+    react_with(plotly().ok_or("plotly is not loaded")?, id, figure).await
 }
 
 /// `react` with the full build (the explorer's WebGL and 3-D plots).
-pub async fn react_full(id: &str, data: &Value, layout: &Value) -> Result<(), String> {
+pub async fn react_full(id: &str, figure: Figure) -> Result<(), String> {
     react_with(
         global("PlotlyFull").ok_or("plotly is not loaded")?,
         id,
-        data,
-        layout,
+        figure,
     )
     .await
 }
@@ -127,17 +165,15 @@ pub fn download_image(id: &str, format: &str, name: &str) -> Result<(), String> 
     Ok(())
 }
 
-async fn react_with(plotly: JsValue, id: &str, data: &Value, layout: &Value) -> Result<(), String> {
+async fn react_with(plotly: JsValue, id: &str, figure: Figure) -> Result<(), String> {
     let el = element(id)?;
-    let parse = |v: &Value| js_sys::JSON::parse(&v.to_string()).map_err(|e| js_message(&e));
+    let mut figure = figure.0;
     // A fixed width from the container: plotly's autosize measures the page on every draw.
-    let mut layout = layout.clone();
-    layout["width"] = json!(el.client_width().max(300));
-    layout["autosize"] = json!(false);
-    let layout = &layout;
-    let config = json!({"displaylogo": false, "responsive": false});
-    let args = js_sys::Array::of4(&el, &parse(data)?, &parse(layout)?, &parse(&config)?);
-    call(&plotly, "react", &args).await
+    figure["layout"]["width"] = json!(el.client_width().max(300));
+    figure["layout"]["autosize"] = json!(false);
+    figure["config"] = json!({"displaylogo": false, "responsive": false});
+    let figure = js_sys::JSON::parse(&figure.to_string()).map_err(|e| js_message(&e))?;
+    call(&plotly, "react", &js_sys::Array::of2(&el, &figure)).await
 }
 
 /// The element `id` of the page.

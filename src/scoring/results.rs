@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::json;
+use plotly::common::{DashType, Font, Line, Marker, Mode, Title};
+use plotly::layout::{Axis, Margin};
+use plotly::{Histogram, Layout, Scatter, Trace};
 
 use super::section::{grouped, megabytes, shown};
-use crate::platform::plot::{self, ensure_plotly, react, set_data};
+use crate::platform::plot::{self, Figure, ensure_plotly, react, set_data};
 use crate::scoring::Scored;
 
 /// Rows per page of the results table.
@@ -153,14 +155,19 @@ async fn draw(scored: Arc<Scored>) {
         } else {
             r.units[t].clone()
         };
-        let data =
-            json!([{ "type": "histogram", "x": r.values[t], "marker": {"color": "#2a6f97"} }]);
-        let layout = json!({
-            "title": {"text": format!("Predicted {}", plot::escape(r.titles.get(t).unwrap_or(&r.targets[t]))), "font": {"size": 13}},
-            "xaxis": {"title": {"text": plot::escape(&unit)}}, "yaxis": {"title": {"text": "formulations"}},
-            "height": 260, "margin": {"l": 50, "r": 10, "t": 30, "b": 40}, "bargap": 0.05,
-        });
-        let _ = react(&format!("batch-hist-{t}"), &data, &layout).await;
+        let title = format!(
+            "Predicted {}",
+            plot::escape(r.titles.get(t).unwrap_or(&r.targets[t]))
+        );
+        let trace = Histogram::new(r.values[t].clone()).marker(Marker::new().color("#2a6f97"));
+        let layout = Layout::new()
+            .title(Title::with_text(title).font(Font::new().size(13)))
+            .x_axis(Axis::new().title(Title::with_text(plot::escape(&unit))))
+            .y_axis(Axis::new().title(Title::with_text("formulations")))
+            .height(260)
+            .margin(Margin::new().left(50).right(10).top(30).bottom(40))
+            .bar_gap(0.05);
+        let _ = react(&format!("batch-hist-{t}"), Figure::new(vec![trace], layout)).await;
         set_data(&format!("batch-hist-{t}"), &[("data-drawn", "true".into())]);
     }
     for (j, &t) in r.truth_targets.iter().enumerate() {
@@ -185,17 +192,30 @@ async fn draw(scored: Arc<Scored>) {
         } else {
             String::new()
         };
-        let data = json!([
-            { "type": "scatter", "mode": "markers", "x": px, "y": py, "marker": {"size": 4, "opacity": 0.6, "color": "#2a6f97"}, "name": "formulations" },
-            { "type": "scatter", "mode": "lines", "x": [lo, hi], "y": [lo, hi], "line": {"color": "#999", "dash": "dot"}, "name": "y = x" },
-        ]);
-        let layout = json!({
-            "title": {"text": format!("{}: predicted vs true{}", plot::escape(r.titles.get(t).unwrap_or(&r.targets[t])), note), "font": {"size": 13}},
-            "xaxis": {"title": {"text": format!("true ({})", plot::escape(&r.units[t]))}}, "yaxis": {"title": {"text": format!("predicted ({})", plot::escape(&r.units[t]))}},
-            "height": 300, "margin": {"l": 55, "r": 10, "t": 30, "b": 45}, "showlegend": false,
-        });
+        let unit = plot::escape(&r.units[t]);
+        let title = format!(
+            "{}: predicted vs true{note}",
+            plot::escape(r.titles.get(t).unwrap_or(&r.targets[t]))
+        );
+        let traces: Vec<Box<dyn Trace>> = vec![
+            Scatter::new(px.clone(), py)
+                .mode(Mode::Markers)
+                .marker(Marker::new().size(4).opacity(0.6).color("#2a6f97"))
+                .name("formulations"),
+            Scatter::new(vec![lo, hi], vec![lo, hi])
+                .mode(Mode::Lines)
+                .line(Line::new().color("#999").dash(DashType::Dot))
+                .name("y = x"),
+        ];
+        let layout = Layout::new()
+            .title(Title::with_text(title).font(Font::new().size(13)))
+            .x_axis(Axis::new().title(Title::with_text(format!("true ({unit})"))))
+            .y_axis(Axis::new().title(Title::with_text(format!("predicted ({unit})"))))
+            .height(300)
+            .margin(Margin::new().left(55).right(10).top(30).bottom(45))
+            .show_legend(false);
         let id = format!("batch-parity-{t}");
-        let _ = react(&id, &data, &layout).await;
+        let _ = react(&id, Figure::new(traces, layout)).await;
         set_data(
             &id,
             &[

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  ROOT, assertClose, launch, nativePrediction, open, serve, settled, shownPredictions, shownSpreads,
+  ROOT, assertClose, launch, nativePrediction, nextPrediction, open, predictionSeq, serve, settled,
+  shownPredictions, shownSpreads,
 } from './harness.mjs';
 
 const BUNDLE = join(ROOT, 'public/models/shampoo');
@@ -17,7 +18,7 @@ describe('with WebGPU (SwiftShader)', () => {
   after(async () => { await browser.close(); await site.close(); });
 
   test('loads without console errors and predicts on WebGPU like the native core', async () => {
-    const { page, errors } = await open(browser.context, site.url);
+    const { page, errors } = await open(browser.context, `${site.url}?backend=webgpu`);
     assert.equal(await settled(page), 'ready', await page.textContent('body'));
     assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
     assert.match(await page.textContent('#backend'), /WebGPU/);
@@ -31,6 +32,31 @@ describe('with WebGPU (SwiftShader)', () => {
     }
     assert.match(await page.textContent('#predictions'), /±/);
     assert.match(await page.textContent('#model-name'), /Shampoo/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('by default starts on the CPU, brings WebGPU up behind it and moves only when it measures faster', async () => {
+    const { page, errors } = await open(browser.context, site.url);
+    assert.equal(await settled(page), 'ready');
+    // The first prediction does not wait for WebGPU.
+    assertClose(assert, await shownPredictions(page), native);
+    await page.waitForSelector('#backend-note[data-webgpu-ms]', { timeout: 120_000 });
+    const ms = async (k) => Number(await page.getAttribute('#backend-note', `data-${k}-ms`));
+    const [cpu, gpu, ready] = [await ms('cpu'), await ms('webgpu'), await ms('ready')];
+    assert.ok(cpu > 0 && gpu > 0 && ready > 0, `cpu ${cpu}, webgpu ${gpu}, ready ${ready}`);
+    const note = await page.textContent('#backend-note');
+    const faster = gpu < cpu;
+    assert.equal(await page.getAttribute('#backend', 'data-backend'), faster ? 'webgpu' : 'cpu', note);
+    assert.match(note, faster ? /^Moved to WebGPU: .* ms, the CPU in .* ms\./ : /^Using the CPU: it predicts this model in .* ms, WebGPU \(ready after \d+ ms\) in .* ms\./);
+    // The switch stays, and WebGPU (already up) gives the same numbers.
+    if (!faster) {
+      const seq = await predictionSeq(page);
+      await page.selectOption('#backend-switch', 'webgpu');
+      await nextPrediction(page, seq);
+      assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
+    }
+    assertClose(assert, await shownPredictions(page), native);
     assert.deepEqual(errors, []);
     await page.close();
   });
@@ -54,6 +80,8 @@ describe('without WebGPU', () => {
     const { page, errors } = await open(browser.context, site.url);
     assert.equal(await settled(page), 'ready');
     assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+    // WebGPU is tried behind the CPU; the note then says why it is not used.
+    await page.waitForSelector('#backend-note', { timeout: 60_000 });
     assert.match(await page.textContent('#backend-note'), /Using the CPU/);
     assertClose(assert, await shownPredictions(page), native);
     assert.deepEqual(errors, []);

@@ -89,7 +89,7 @@ for (const webgpu of [true, false]) {
     after(async () => { await browser.close(); await site.close(); });
 
     test('the example CSV scores like `mixlab score`: every row, the download, sorting, plots', async () => {
-      const { page, errors } = await open(browser.context, site.url);
+      const { page, errors } = await open(browser.context, webgpu ? `${site.url}?backend=webgpu` : site.url);
       assert.equal(await settled(page), 'ready');
       await workerReady(page);
     await showPage(page, 'score');

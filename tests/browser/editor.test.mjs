@@ -37,7 +37,7 @@ for (const webgpu of [true, false]) {
     after(async () => { await browser.close(); await site.close(); });
 
     test('dragging a slider predicts while dragging, keeps 100 % via q.s., equals the native core', async () => {
-      const { page, errors } = await open(browser.context, site.url);
+      const { page, errors } = await open(browser.context, webgpu ? `${site.url}?backend=webgpu` : site.url);
       await ready(page);
       const before = await shownPredictions(page);
       const start = await shownFormulation(page);
@@ -66,7 +66,7 @@ for (const webgpu of [true, false]) {
     });
 
     test('a shared link reopens the same formulation and prediction', async () => {
-      const { page } = await open(browser.context, site.url);
+      const { page } = await open(browser.context, webgpu ? `${site.url}?backend=webgpu` : site.url);
       await ready(page);
       await typeInto(page, number('Arlypon TT'), 4.25);
       await page.check(`${row('Luviquat Excellence')} input.lock`);
@@ -237,7 +237,7 @@ describe('editor rules, warnings, keyboard and tools (WebGPU)', () => {
   });
 
   test('the backend switch gives the same numbers on the CPU', async () => {
-    const { page, errors } = await open(browser.context, site.url);
+    const { page, errors } = await open(browser.context, `${site.url}?backend=webgpu`);
     await ready(page);
     assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
     await typeInto(page, number('Plantacare 818'), 9);

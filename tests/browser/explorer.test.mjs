@@ -280,7 +280,7 @@ describe('embedding explorer', () => {
     await page.close();
   });
 
-  test('sensitivity colouring = the core\'s prediction change per +1 % of each material, and follows the formulation', async () => {
+  test('sensitivity colouring = the core\'s prediction change per +1 % of each material (the q.s. gives the room), the editor\'s numbers, and follows the formulation', async () => {
     const { page } = await open(browser.context, `${site.url}?model=models/steels/&backend=cpu#x=1&proj=pca.2&col=sens.0`);
     await settled(page);
     await page.waitForFunction(() => Array.isArray(document.getElementById('explorer-plot')?.data?.[0]?.marker?.color), null, { timeout: 60_000 });
@@ -288,14 +288,28 @@ describe('embedding explorer', () => {
       const colours = await page.evaluate(() => Array.from(document.getElementById('explorer-plot').data[0].marker.color));
       const names = await page.evaluate(() => document.getElementById('explorer-plot').data[0].text.map((t) => t.match(/<b>(.*?)<\/b>/)[1]));
       const form = await shownFormulation(page);
+      const qs = await page.$eval('#formulation tr.material.qs', (r) => r.dataset.material);
       const text = (f) => Object.entries(f).filter(([, v]) => v > 0).map(([m, v]) => `${m}:${(100 * v).toFixed(10)}`).join(';');
       const target = Object.keys(nativePrediction(join(ROOT, 'public/models/steels'), { formulation: text(form) }).predictions)[0];
       const base = nativePrediction(join(ROOT, 'public/models/steels'), { formulation: text(form) }).predictions[target];
-      for (const i of [0, 5, 13]) {
-        const f = Object.fromEntries(Object.entries(form).map(([m, v]) => [m, 0.99 * v]));
+      const i0 = names.indexOf(qs);
+      for (const i of [0, 5, 13, i0]) {
+        if (i === i0) { assert.equal(colours[i], 0, 'the q.s. material cannot take +1 %'); continue; }
+        const f = { ...form, [qs]: form[qs] - 0.01 };
         f[names[i]] = (f[names[i]] ?? 0) + 0.01;
         const want = nativePrediction(join(ROOT, 'public/models/steels'), { formulation: text(f) }).predictions[target] - base;
         assert.ok(Math.abs(colours[i] - want) <= 1e-3 * Math.max(1, Math.abs(want)), `${names[i]}: ${colours[i]} vs ${want}`);
+      }
+      // The editor's sensitivity bars (same formulation) show the same numbers: one definition.
+      await page.waitForFunction((f) => {
+        const s = document.querySelector('#sensitivity')?.dataset.fractions;
+        return s && Object.entries(JSON.parse(s)).every(([m, v]) => Math.abs(v - f[m]) < 1e-12);
+      }, form, { timeout: 60_000 });
+      const bars = JSON.parse(await page.getAttribute('#sensitivity', 'data-sensitivity'));
+      assert.ok(Object.keys(bars).length >= 3, JSON.stringify(bars));
+      for (const [name, byTarget] of Object.entries(bars)) {
+        const c = colours[names.indexOf(name)];
+        assert.ok(Math.abs(c - byTarget[target]) <= 1e-9 * Math.max(1, Math.abs(c)), `${name}: explorer ${c} vs editor ${byTarget[target]}`);
       }
       return colours;
     };

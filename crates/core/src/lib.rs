@@ -21,6 +21,7 @@ pub mod model;
 pub mod saved;
 pub mod scoring;
 pub mod search;
+pub mod sensitivity;
 pub mod spreadsheet;
 pub mod synthetic;
 pub mod table;

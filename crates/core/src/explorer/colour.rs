@@ -1,8 +1,7 @@
-//! Per-material values the explorer colours by: influence, k-means clusters, and the rows that
-//! give each target's sensitivity to each material.
+//! Per-material values the explorer colours by: influence, k-means clusters, metadata (the
+//! sensitivities are [`crate::sensitivity`], shared with the editor).
 
 use crate::bundle::Manifest;
-use crate::formulation::Formulation;
 use crate::projection::knn::squared_distance;
 use crate::rng::Rng;
 
@@ -96,27 +95,6 @@ pub fn kmeans(reps: &[f64], n: usize, d: usize, k: usize, seed: u64) -> Vec<usiz
             renumber[l]
         })
         .collect()
-}
-
-/// The step of [`sensitivity_rows`]: +1 % of the material.
-pub const SENSITIVITY_STEP: f64 = 0.01;
-
-/// Dense fraction rows for each target's sensitivity to each material: row 0 is `base`, row
-/// `1 + m` is `base` scaled by 0.99 plus 1 % of material `m` (the material replaces 1 % of the
-/// formulation). Prediction of row `1 + m` minus row 0 = the change per +1 % of `m`.
-pub fn sensitivity_rows(manifest: &Manifest, base: &Formulation) -> Vec<Vec<f32>> {
-    let n = manifest.materials.len();
-    let dense = base.dense(n);
-    let mut rows = vec![dense.clone()];
-    for m in 0..n {
-        let mut r: Vec<f32> = dense
-            .iter()
-            .map(|v| v * (1.0 - SENSITIVITY_STEP) as f32)
-            .collect();
-        r[m] += SENSITIVITY_STEP as f32;
-        rows.push(r);
-    }
-    rows
 }
 
 /// Distinct values of a metadata column in first-seen order, and each material's index into
