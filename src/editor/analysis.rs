@@ -11,12 +11,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use mixlab_core::bundle::{Manifest, TargetKind, Transform};
 use mixlab_core::formulation::batch_of;
-use mixlab_core::sensitivity;
-use plotly::common::{Fill, HoverInfo, Line, Marker, Mode, Orientation, Title};
-use plotly::layout::{
-    Axis, AxisType, GridPattern, LayoutGrid, Margin, Shape, ShapeLayer, ShapeLine, ShapeType,
-};
-use plotly::{Bar, Layout, Scatter, Trace};
+use mixlab_core::{chart, sensitivity};
+use plotly::common::{Marker, Orientation, Title};
+use plotly::layout::{Axis, GridPattern, LayoutGrid, Margin};
+use plotly::{Bar, Layout, Trace};
 use serde_json::{Value, json};
 
 use crate::platform::browser::now_ms;
@@ -94,34 +92,9 @@ fn axis_suffix(t: usize) -> String {
 fn axis_title(m: &Manifest, t: usize) -> String {
     let target = &m.targets[t];
     match target.kind {
-        TargetKind::Binary => format!("{} (P, %)", plot::escape(target.title())),
-        TargetKind::Regression => plot::escape(&target.display_name()),
+        TargetKind::Binary => format!("{} (P, %)", target.title()),
+        TargetKind::Regression => target.display_name(),
     }
-}
-
-/// A y range holding the band and the current point, with a little room (log10 units on a log
-/// axis, as plotly takes them).
-fn y_range(values: &[f64], here: f64, log: bool) -> Vec<f64> {
-    let scaled = |v: f64| {
-        if log {
-            v.max(f64::MIN_POSITIVE).log10()
-        } else {
-            v
-        }
-    };
-    let (lo, hi) = values
-        .iter()
-        .chain([&here])
-        .filter(|v| v.is_finite() && (!log || **v > 0.0))
-        .map(|&v| scaled(v))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if !lo.is_finite() || !hi.is_finite() {
-        return vec![0.0, 1.0];
-    }
-    let pad = 0.06 * (hi - lo).max(if log { 0.05 } else { 1e-9 * hi.abs().max(1.0) });
-    vec![lo - pad, hi + pad]
 }
 
 async fn run(state: State) -> Result<(), String> {
@@ -130,7 +103,6 @@ async fn run(state: State) -> Result<(), String> {
     };
     let edit = state.edit.get_untracked();
     let m = &engine.bundle.manifest;
-    ensure_plotly().await?;
     let name = |mat: usize| {
         m.materials
             .get(mat)
@@ -161,109 +133,49 @@ async fn run(state: State) -> Result<(), String> {
             .map_err(|e| format!("The response curve could not be computed: {e}"))?;
         let t1 = now_ms();
         let xs: Vec<f64> = sweep.iter().map(|(v, _)| 100.0 * v).collect();
-        let here = 100.0 * edit.form.rows[i].fraction;
-        let mut traces: Vec<Box<dyn Trace>> = Vec::new();
-        let mut axes = Vec::new();
         let mut curves = serde_json::Map::new();
-        for (t, target) in m.targets.iter().enumerate() {
-            let col = |r: usize| display(target.kind, p.values[r * p.targets + t]);
-            let sd = |r: usize| display(target.kind, p.spread[r * p.targets + t]);
-            let ys: Vec<f64> = (0..xs.len()).map(col).collect();
-            // On a log axis the band's lower edge must stay positive.
-            let log = target.transform == Transform::Log10;
-            let lo = |r: usize| {
-                let v = col(r) - sd(r);
-                if log { v.max(0.05 * col(r)) } else { v }
-            };
-            let (x, y) = ("x".to_string(), format!("y{}", axis_suffix(t)));
-            // The band as one closed polygon (lower edge out, upper edge back): one filled
-            // path per subplot is what keeps the redraw within a frame.
-            let band_x: Vec<f64> = xs.iter().chain(xs.iter().rev()).copied().collect();
-            let band_y: Vec<f64> = (0..xs.len())
-                .map(lo)
-                .chain((0..xs.len()).rev().map(|r| col(r) + sd(r)))
-                .collect();
-            let range = y_range(&band_y, col(xs.len()), log);
-            traces.push(
-                Scatter::new(band_x, band_y)
-                    .x_axis(&x)
-                    .y_axis(&y)
-                    .mode(Mode::Lines)
-                    .line(Line::new().width(0.0))
-                    .fill(Fill::ToSelf)
-                    .fill_color("rgba(47,111,222,0.15)")
-                    .hover_info(HoverInfo::Skip),
-            );
-            traces.push(
-                Scatter::new(xs.clone(), ys.clone())
-                    .x_axis(&x)
-                    .y_axis(&y)
-                    .mode(Mode::Lines)
-                    .line(Line::new().color("#2f6fde"))
-                    .name(plot::escape(target.title())),
-            );
-            traces.push(
-                Scatter::new(vec![here], vec![col(xs.len())])
-                    .x_axis(&x)
-                    .y_axis(&y)
-                    .mode(Mode::Markers)
-                    .marker(Marker::new().size(10).color("#b42318"))
-                    .name("current"),
-            );
-            let mut axis = Axis::new()
-                .title(Title::with_text(axis_title(m, t)))
-                .range(range);
-            if log {
-                axis = axis.type_(AxisType::Log);
-            }
-            axes.push((format!("yaxis{}", axis_suffix(t)), axis));
-            curves.insert(target.name.clone(), json!(ys));
-        }
-        let x_lo = xs.first().copied().unwrap_or(0.0).min(here);
-        let x_hi = xs.last().copied().unwrap_or(1.0).max(here);
-        let pad = 0.02 * (x_hi - x_lo).max(1e-9);
-        axes.push((
-            "xaxis".into(),
-            Axis::new()
-                .title(Title::with_text(format!(
-                    "{} (mass %)",
-                    plot::escape(&name(mat))
-                )))
-                .range(vec![x_lo - pad, x_hi + pad]),
-        ));
-        // Fixed margins and ranges: plotly then lays the figure out once per draw.
-        let mut layout = Layout::new()
-            .height(150 * m.targets.len() + 70)
-            .margin(Margin::new().left(80).right(20).top(10).bottom(45))
-            .show_legend(false)
-            .grid(
-                LayoutGrid::new()
-                    .rows(m.targets.len())
-                    .columns(1)
-                    .pattern(GridPattern::Coupled),
-            );
-        // Shade the material's training range: outside it the curve extrapolates.
-        if let Some(info) = trained {
-            layout = layout.shapes(vec![
-                Shape::new()
-                    .shape_type(ShapeType::Rect)
-                    .x_ref("x")
-                    .y_ref("paper")
-                    .x0(100.0 * info.fraction_min)
-                    .x1(100.0 * info.fraction_max)
-                    .y0(0)
-                    .y1(1)
-                    .fill_color("rgba(16,185,129,0.08)")
-                    .line(ShapeLine::new().width(0.0))
-                    .layer(ShapeLayer::Below),
-            ]);
-        }
-        let figure = axes
+        let panels = m
+            .targets
             .iter()
-            .fold(Figure::new(traces, layout), |f, (key, axis)| {
-                f.axis(key, axis)
-            });
-        react("response-curve", figure).await?;
+            .enumerate()
+            .map(|(t, target)| {
+                let col = |r: usize| display(target.kind, p.values[r * p.targets + t]);
+                let sd = |r: usize| display(target.kind, p.spread[r * p.targets + t]);
+                let mid: Vec<f64> = (0..xs.len()).map(col).collect();
+                // On a log axis the band's lower edge must stay positive.
+                let log = target.transform == Transform::Log10;
+                let lo = (0..xs.len())
+                    .map(|r| {
+                        let v = col(r) - sd(r);
+                        if log { v.max(0.05 * col(r)) } else { v }
+                    })
+                    .collect();
+                curves.insert(target.name.clone(), json!(mid));
+                chart::Panel {
+                    title: axis_title(m, t),
+                    log,
+                    hi: (0..xs.len()).map(|r| col(r) + sd(r)).collect(),
+                    lo,
+                    mid,
+                    here: col(xs.len()),
+                }
+            })
+            .collect();
+        let curve = chart::Curve {
+            x_title: format!("{} (mass %)", name(mat)),
+            here: 100.0 * edit.form.rows[i].fraction,
+            // Shade the material's training range: outside it the curve extrapolates.
+            shade: trained.map(|x| (100.0 * x.fraction_min, 100.0 * x.fraction_max)),
+            panels,
+            xs: xs.clone(),
+        };
+        // An SVG the app writes itself: plotly's redraw of these subplots took ~30 ms, this
+        // stays within a frame (docs/benchmarks.md). Layout is forced so the time counts it.
+        if let Some(el) = document().get_element_by_id("response-curve") {
+            let width = f64::from(el.client_width().max(300));
+            el.set_inner_html(&chart::svg(&curve, width));
+            let _ = el.client_height();
+        }
         let t2 = now_ms();
         set_data(
             "response-curve",
@@ -278,6 +190,7 @@ async fn run(state: State) -> Result<(), String> {
     }
 
     // Sensitivity: each target's change per +1 % of each material that can take it.
+    ensure_plotly().await?;
     let materials: Vec<usize> = edit.form.rows.iter().map(|r| r.material).collect();
     let plan = sensitivity::Plan::new(&edit.form, materials);
     let p = engine
@@ -323,7 +236,7 @@ async fn run(state: State) -> Result<(), String> {
         figure_axes.push((
             format!("xaxis{axis}"),
             Axis::new()
-                .title(Title::with_text(axis_title(m, t)))
+                .title(Title::with_text(plot::escape(&axis_title(m, t))))
                 .zero_line(true),
         ));
         figure_axes.push((

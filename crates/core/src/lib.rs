@@ -4,6 +4,7 @@
 //! ([`bundle`]) → app. The app and the CLI both call this crate; neither re-implements it.
 
 pub mod bundle;
+pub mod chart;
 pub mod data;
 pub mod describe;
 pub mod domain;
