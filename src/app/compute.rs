@@ -9,7 +9,7 @@ use mixlab_core::model::Batch;
 
 use crate::platform::backend::{self, Backend};
 use crate::platform::browser::now_ms;
-use crate::state::{Probe, State, engine};
+use crate::state::{Probe, State};
 
 /// Timed predictions per backend (after one untimed run that compiles the shaders).
 const RUNS: usize = 5;
@@ -38,19 +38,22 @@ pub async fn probe_webgpu(state: State) {
     let t0 = now_ms();
     let started = backend::webgpu().await;
     let ready_ms = now_ms() - t0;
-    if state.backend_pinned.get_value() {
+    if state.compute.pinned.get_value() {
         return;
     }
     let device = match started {
         Ok(d) => d,
         Err(why) => {
             state
-                .backend_note
+                .compute
+                .note
                 .set(Some(format!("Using the CPU: {why}.")));
             return;
         }
     };
-    let Some(e) = engine() else { return };
+    let Some(e) = state.compute.engine() else {
+        return;
+    };
     let edit = state.edit.get_untracked();
     let batch = batch_of(&e.bundle.manifest, [&edit.form], &edit.conds);
     let gpu_model = MixModel::new(&e.bundle, &device);
@@ -62,14 +65,19 @@ pub async fn probe_webgpu(state: State) {
     let (cpu_ms, webgpu_ms) = match measured.await {
         Ok(m) => m,
         Err(why) => {
-            state.backend_note.set(Some(format!(
+            state.compute.note.set(Some(format!(
                 "Using the CPU: WebGPU started but could not predict ({why})."
             )));
             return;
         }
     };
     // The user may have chosen meanwhile, or another model been opened on the CPU.
-    if state.backend_pinned.get_value() || engine().is_none_or(|now| now.backend != Backend::Cpu) {
+    if state.compute.pinned.get_value()
+        || state
+            .compute
+            .engine()
+            .is_none_or(|now| now.backend != Backend::Cpu)
+    {
         return;
     }
     let probe = Probe {
@@ -77,14 +85,14 @@ pub async fn probe_webgpu(state: State) {
         cpu_ms,
         webgpu_ms,
     };
-    state.probe.set(Some(probe));
+    state.compute.probe.set(Some(probe));
     if webgpu_ms < cpu_ms {
-        state.backend_note.set(Some(format!(
+        state.compute.note.set(Some(format!(
             "Moved to WebGPU: it predicts this model in {webgpu_ms:.1} ms, the CPU in {cpu_ms:.1} ms."
         )));
         state.switch_device(device, Backend::WebGpu);
     } else {
-        state.backend_note.set(Some(format!(
+        state.compute.note.set(Some(format!(
             "Using the CPU: it predicts this model in {cpu_ms:.1} ms, WebGPU (ready after \
              {ready_ms:.0} ms) in {webgpu_ms:.1} ms."
         )));

@@ -50,8 +50,13 @@ pub fn App() -> impl IntoView {
     let _cancel = window_event_listener(leptos::ev::pointercancel, move |_| {
         analysis::set_dragging(state, false)
     });
-    let batch = scoring::BatchState::new();
+    let batch = scoring::BatchState::new(state);
     let ex = explorer::Explorer::new(state);
+    // Shared with every page as context: the model, edit and compute state; the scoring job;
+    // the explorer.
+    provide_context(state);
+    provide_context(batch);
+    provide_context(ex);
     ex.follow_model();
     ex.follow_formulation();
     let (first_page, page_problem) = Page::of_address();
@@ -106,30 +111,30 @@ pub fn App() -> impl IntoView {
                 // Every page stays mounted (a scored file, a computed map survive a visit to
                 // another page); only the current one is shown.
                 Status::Ready => view! {
-                    <StatusBar state/>
+                    <StatusBar/>
                     <Nav page/>
-                    <NoticeBar state/>
+                    <NoticeBar/>
                     <div id="page-predict" class="page" hidden=move || page.get() != Page::Predict>
                         <div class="layout">
                             <div class="column">
-                                <editor::Editor state/>
-                                <panels::Tools state/>
+                                <editor::Editor/>
+                                <panels::Tools/>
                             </div>
                             <div class="column">
-                                <panels::Predictions state/>
-                                <editor::Analysis state/>
+                                <panels::Predictions/>
+                                <editor::Analysis/>
                             </div>
                         </div>
                     </div>
                     <div id="page-score" class="page" hidden=move || page.get() != Page::Score>
-                        <scoring::section::BatchSection state batch/>
+                        <scoring::section::BatchSection/>
                     </div>
                     <div id="page-explore" class="page" hidden=move || page.get() != Page::Explore>
-                        <explorer::ExplorerSection state ex/>
+                        <explorer::ExplorerSection/>
                     </div>
                     <div id="page-model" class="page" hidden=move || page.get() != Page::Model>
-                        <model::ModelCard state/>
-                        <model::Diagnostics state/>
+                        <model::ModelCard/>
+                        <model::Diagnostics/>
                     </div>
                 }.into_any(),
             }}

@@ -7,7 +7,7 @@ use mixlab_core::{Bundle, link};
 use crate::editor::panels;
 use crate::platform::backend::{Choice, choose_device};
 use crate::platform::{browser, fetch};
-use crate::state::{DEFAULT_MODEL, Edit, Notice, Source, State, Status, default_edit, engine};
+use crate::state::{DEFAULT_MODEL, Edit, Notice, Source, State, Status, default_edit};
 
 pub async fn fetch_bundle(base: &str) -> Result<Bundle, String> {
     let manifest = fetch::bytes(&format!("{base}manifest.json")).await?;
@@ -71,9 +71,9 @@ pub async fn start(state: State) {
         .status
         .set(Status::Loading("Starting the compute backend…".into()));
     let choice = Choice::parse(browser::query_param("backend").as_deref());
-    state.backend_pinned.set_value(choice != Choice::Auto);
+    state.compute.pinned.set_value(choice != Choice::Auto);
     let (device, backend, note) = choose_device(choice).await;
-    state.backend_note.set(note);
+    state.compute.note.set(note);
     let (edit, problem) = match &fallback {
         Some(_) => (default_edit(&bundle.manifest), None),
         None => edit_from_link(&bundle),
@@ -103,7 +103,9 @@ pub async fn open_url(state: State, base: String) {
         .set(Some(Notice::Info(format!("Loading model from {base}…"))));
     match fetch_bundle(&base).await {
         Ok(bundle) => {
-            let Some(e) = engine() else { return };
+            let Some(e) = state.compute.engine() else {
+                return;
+            };
             let edit = default_edit(&bundle.manifest);
             state.install(bundle, Source::Url(base), e.device.clone(), e.backend, edit);
             state.write_url();
@@ -155,7 +157,9 @@ pub async fn open_files(state: State, files: Vec<web_sys::File>) {
     };
     match read.await {
         Ok((bundle, names)) => {
-            let Some(e) = engine() else { return };
+            let Some(e) = state.compute.engine() else {
+                return;
+            };
             let edit = default_edit(&bundle.manifest);
             state.install(
                 bundle,

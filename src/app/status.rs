@@ -12,7 +12,8 @@ use crate::state::{BUNDLED, Notice, Source, State};
 use super::open::{open_files, open_url};
 
 #[component]
-pub fn StatusBar(state: State) -> impl IntoView {
+pub fn StatusBar() -> impl IntoView {
+    let state = expect_context::<State>();
     let current = move || {
         state.loaded.with(|l| match l.as_ref().map(|l| &l.source) {
             Some(Source::Url(u)) => u.clone(),
@@ -34,13 +35,13 @@ pub fn StatusBar(state: State) -> impl IntoView {
     let switch = move |ev: web_sys::Event| {
         let want = event_target_value(&ev);
         spawn_local(async move {
-            state.backend_pinned.set_value(true);
+            state.compute.pinned.set_value(true);
             let (device, backend, note) = if want == "cpu" {
                 (Device::flex(), Backend::Cpu, None)
             } else {
                 choose_device(Choice::WebGpu).await
             };
-            state.backend_note.set(note);
+            state.compute.note.set(note);
             state.switch_device(device, backend);
         });
     };
@@ -63,7 +64,7 @@ pub fn StatusBar(state: State) -> impl IntoView {
             </label>
             <strong id="model-name">{move || state.loaded.with(|l| l.as_ref().map(|l| l.manifest.name.clone()))}</strong>
             <span class="spacer"></span>
-            {move || state.backend.get().map(|b| view! {
+            {move || state.compute.backend.get().map(|b| view! {
                 <span>"Computed on "<span id="backend" data-backend=b.id()>{b.label()}</span></span>
                 <label for="backend-switch" class="sr-only">"Compute backend"</label>
                 <select id="backend-switch" on:change=switch prop:value=b.id()>
@@ -72,8 +73,8 @@ pub fn StatusBar(state: State) -> impl IntoView {
                 </select>
             })}
         </div>
-        {move || state.backend_note.get().map(|n| {
-            let probe = state.probe.get();
+        {move || state.compute.note.get().map(|n| {
+            let probe = state.compute.probe.get();
             let ms = move |f: fn(&crate::state::Probe) -> f64| probe.as_ref().map(|p| format!("{:.2}", f(p)));
             view! {
                 <p id="backend-note" class="note" data-ready-ms=ms(|p| p.ready_ms)
@@ -84,7 +85,8 @@ pub fn StatusBar(state: State) -> impl IntoView {
 }
 
 #[component]
-pub fn NoticeBar(state: State) -> impl IntoView {
+pub fn NoticeBar() -> impl IntoView {
+    let state = expect_context::<State>();
     move || {
         state.notice.get().map(|n| {
             let (class, role, text) = match n {

@@ -4,7 +4,6 @@
 //! sensitivity of each target to +1 % of each material. Computed a moment after the last
 //! input (the live prediction goes first), drawn with plotly.
 
-use std::cell::Cell;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -19,22 +18,41 @@ use serde_json::{Value, json};
 
 use crate::platform::browser::now_ms;
 use crate::platform::plot::{self, Figure, ensure_plotly, react, set_data};
-use crate::state::{Notice, State, engine, predicting};
+use crate::state::{Notice, State};
 
 /// Points on the response curve.
 pub const CURVE_POINTS: usize = 100;
 
-thread_local! {
-    static TIMER: Cell<Option<TimeoutHandle>> = const { Cell::new(None) };
-    static BUSY: Cell<bool> = const { Cell::new(false) };
-    static AGAIN: Cell<bool> = const { Cell::new(false) };
-    static DRAGGING: Cell<bool> = const { Cell::new(false) };
+/// The analysis job's state: its own signals and the debounce (no thread-locals).
+#[derive(Clone, Copy)]
+pub struct Analysis {
+    /// Bumped when analysis (curve, sensitivity) results are drawn.
+    pub seq: RwSignal<u64>,
+    /// The response curve sweeps 0 → all the q.s. leaves, instead of the training range.
+    pub curve_full: RwSignal<bool>,
+    timer: StoredValue<Option<TimeoutHandle>>,
+    running: StoredValue<bool>,
+    again: StoredValue<bool>,
+    dragging: StoredValue<bool>,
+}
+
+impl Analysis {
+    pub fn new() -> Self {
+        Analysis {
+            seq: RwSignal::new(0),
+            curve_full: RwSignal::new(false),
+            timer: StoredValue::new(None),
+            running: StoredValue::new(false),
+            again: StoredValue::new(false),
+            dragging: StoredValue::new(false),
+        }
+    }
 }
 
 /// A slider is being dragged: the analysis waits for the release, so it never delays the
 /// live prediction of the next pointer move.
 pub fn set_dragging(state: State, on: bool) {
-    DRAGGING.with(|d| d.set(on));
+    state.analysis.dragging.set_value(on);
     if !on {
         schedule(state);
     }
@@ -42,34 +60,37 @@ pub fn set_dragging(state: State, on: bool) {
 
 /// Recompute soon: 60 ms after the last call, so a drag gets one analysis when it pauses.
 pub fn schedule(state: State) {
-    if let Some(t) = TIMER.with(|t| t.take()) {
+    let job = state.analysis;
+    if let Some(t) = job.timer.try_update_value(Option::take).flatten() {
         t.clear();
     }
     let handle = set_timeout_with_handle(move || start(state), Duration::from_millis(60)).ok();
-    TIMER.with(|t| t.set(handle));
+    job.timer.set_value(handle);
 }
 
 fn start(state: State) {
-    if DRAGGING.with(Cell::get) {
+    let job = state.analysis;
+    if job.dragging.get_value() {
         return; // set_dragging(false) schedules it
     }
-    if predicting() {
+    if state.live.predicting() {
         return schedule(state);
     }
-    if BUSY.with(|b| b.replace(true)) {
-        AGAIN.with(|a| a.set(true));
+    if job.running.get_value() {
+        job.again.set_value(true);
         return;
     }
+    job.running.set_value(true);
     spawn_local(async move {
         loop {
             if let Err(e) = run(state).await {
                 state.notice.set(Some(Notice::Error(e)));
             }
-            if !AGAIN.with(|a| a.replace(false)) {
+            if !job.again.try_update_value(std::mem::take).unwrap_or(false) {
                 break;
             }
         }
-        BUSY.with(|b| b.set(false));
+        job.running.set_value(false);
     });
 }
 
@@ -98,7 +119,7 @@ fn axis_title(m: &Manifest, t: usize) -> String {
 }
 
 async fn run(state: State) -> Result<(), String> {
-    let Some(engine) = engine() else {
+    let Some(engine) = state.compute.engine() else {
         return Ok(());
     };
     let edit = state.edit.get_untracked();
@@ -118,7 +139,7 @@ async fn run(state: State) -> Result<(), String> {
         let t0 = now_ms();
         let trained = m.materials.get(mat).filter(|x| x.usage_count > 0);
         let sweep = match trained {
-            Some(x) if !state.curve_full.get_untracked() => {
+            Some(x) if !state.analysis.curve_full.get_untracked() => {
                 let (lo, hi) = edit.form.training_span(i, x.fraction_min, x.fraction_max);
                 edit.form.sweep_between(i, lo, hi, CURVE_POINTS)
             }
@@ -268,6 +289,6 @@ async fn run(state: State) -> Result<(), String> {
             ("data-fractions", Value::Object(fractions).to_string()),
         ],
     );
-    state.analysis_seq.update(|s| *s += 1);
+    state.analysis.seq.update(|s| *s += 1);
     Ok(())
 }

@@ -24,7 +24,8 @@ fn show_applied(ev: &web_sys::Event, text: &str) {
 }
 
 #[component]
-pub fn Editor(state: State) -> impl IntoView {
+pub fn Editor() -> impl IntoView {
+    let state = expect_context::<State>();
     // Keyed by index and name: a row is rebuilt when the model (and so its names) changes.
     let materials = move || {
         let m = state
@@ -55,7 +56,7 @@ pub fn Editor(state: State) -> impl IntoView {
                     <th scope="col">"Lock"</th><th scope="col"><span class="sr-only">"Remove"</span></th>
                 </tr></thead>
                 <tbody>
-                    <For each=materials key=|m| m.clone() children=move |(m, name)| view! { <MaterialRow state material=m name/> }/>
+                    <For each=materials key=|m| m.clone() children=move |(m, name)| view! { <MaterialRow material=m name/> }/>
                 </tbody>
                 <tfoot><tr>
                     <th scope="row">"Total"</th>
@@ -73,14 +74,15 @@ pub fn Editor(state: State) -> impl IntoView {
                     <td colspan="2" class="note">{move || if state.edit.with(|e| e.form.qs.is_none()) { "no q.s.: others rescale" } else { "" }}</td>
                 </tr></tfoot>
             </table>
-            <AddMaterial state/>
-            <Conditions state/>
+            <AddMaterial/>
+            <Conditions/>
         </section>
     }
 }
 
 #[component]
-fn MaterialRow(state: State, material: usize, name: String) -> impl IntoView {
+fn MaterialRow(material: usize, name: String) -> impl IntoView {
+    let state = expect_context::<State>();
     let row = move || {
         state.edit.with(|e| {
             e.form.position(material).map(|i| {
@@ -100,7 +102,7 @@ fn MaterialRow(state: State, material: usize, name: String) -> impl IntoView {
             .map(|(_, why)| why)
     };
     let set = move |ev: web_sys::Event, commit: bool| {
-        crate::state::note_input(ev.time_stamp());
+        state.live.note_input(ev.time_stamp());
         let Ok(v) = event_target_value(&ev).trim().parse::<f64>() else {
             state.limit.set(Some((material, "not a number".into())));
             show_applied(&ev, &pct(fraction()));
@@ -159,7 +161,8 @@ fn MaterialRow(state: State, material: usize, name: String) -> impl IntoView {
 
 /// Type-ahead over names and metadata; Enter or a click adds the highlighted material at 0 %.
 #[component]
-fn AddMaterial(state: State) -> impl IntoView {
+fn AddMaterial() -> impl IntoView {
+    let state = expect_context::<State>();
     let query = RwSignal::new(String::new());
     let active = RwSignal::new(0usize);
     let hits = Memo::new(move |_| {
@@ -261,7 +264,8 @@ fn from_slider(c: &Condition, s: f64) -> f64 {
 }
 
 #[component]
-fn Conditions(state: State) -> impl IntoView {
+fn Conditions() -> impl IntoView {
+    let state = expect_context::<State>();
     let conditions = move || {
         state.loaded.with(|l| {
             l.as_ref()
@@ -277,7 +281,7 @@ fn Conditions(state: State) -> impl IntoView {
                     {move || conditions().into_iter().enumerate().map(|(j, c)| {
                         let value = move || state.edit.with(|e| e.conds.get(j).copied().unwrap_or(f64::NAN));
                         let set = move |v: f64, ts: f64, commit: bool| {
-                            crate::state::note_input(ts);
+                            state.live.note_input(ts);
                             let mut edit = state.edit.get_untracked();
                             if let Some(slot) = edit.conds.get_mut(j) { *slot = v; }
                             state.set_edit(edit);
@@ -318,7 +322,8 @@ fn Conditions(state: State) -> impl IntoView {
 }
 
 #[component]
-pub fn Analysis(state: State) -> impl IntoView {
+pub fn Analysis() -> impl IntoView {
+    let state = expect_context::<State>();
     let focused = move || {
         let m = state.focused.get()?;
         state.loaded.with(|l| {
@@ -333,8 +338,8 @@ pub fn Analysis(state: State) -> impl IntoView {
                 None => "Response curve".to_string(),
             }}</h2>
             <p class="note">"Each target as this material sweeps its training range (with a margin), the q.s./rescale rule applied; the band is ± the ensemble spread, the green area the material's training range, the red point the current formulation. Focus a row to change the material."</p>
-            <label class="check"><input type="checkbox" id="curve-full" prop:checked=move || state.curve_full.get()
-                on:change=move |ev| { state.curve_full.set(event_target_checked(&ev)); analysis::schedule(state); }/>
+            <label class="check"><input type="checkbox" id="curve-full" prop:checked=move || state.analysis.curve_full.get()
+                on:change=move |ev| { state.analysis.curve_full.set(event_target_checked(&ev)); analysis::schedule(state); }/>
                 " Full range: from 0 to all the q.s. leaves"</label>
             <div id="response-curve" class="plot" role="img" aria-label="Response curve"></div>
             <h2>"Sensitivity"</h2>

@@ -22,15 +22,16 @@ pub fn format_value(v: f64) -> String {
 }
 
 #[component]
-pub fn Predictions(state: State) -> impl IntoView {
-    let shown = move || state.shown.get();
+pub fn Predictions() -> impl IntoView {
+    let state = expect_context::<State>();
+    let shown = move || state.live.shown.get();
     view! {
         <section class="card" aria-labelledby="predictions-title">
             <h2 id="predictions-title">"Predictions"</h2>
-            {move || state.predict_error.get().map(|e| view! { <p id="predict-error" class="error" role="alert">{e}</p> })}
+            {move || state.live.error.get().map(|e| view! { <p id="predict-error" class="error" role="alert">{e}</p> })}
             <table id="predictions" aria-live="polite"
                 data-seq=move || shown().map_or(0, |s| s.seq).to_string()
-                data-busy=move || state.busy.get().to_string()
+                data-busy=move || state.live.busy.get().to_string()
                 data-input-ts=move || shown().map_or(0.0, |s| s.input_ts).to_string()>
                 <thead><tr><th scope="col">"Target"</th><th scope="col">"Prediction"</th></tr></thead>
                 <tbody>
@@ -48,13 +49,14 @@ pub fn Predictions(state: State) -> impl IntoView {
                     }).collect_view())}
                 </tbody>
             </table>
-            <DomainWarnings state/>
+            <DomainWarnings/>
         </section>
     }
 }
 
 #[component]
-fn DomainWarnings(state: State) -> impl IntoView {
+fn DomainWarnings() -> impl IntoView {
+    let state = expect_context::<State>();
     let warnings = move || {
         let loaded = state.loaded.get()?;
         let list = state
@@ -114,7 +116,8 @@ fn add_saved(state: State, items: Vec<Saved>) {
 }
 
 #[component]
-pub fn Tools(state: State) -> impl IntoView {
+pub fn Tools() -> impl IntoView {
+    let state = expect_context::<State>();
     let examples = move || {
         state.loaded.with(|l| {
             l.as_ref()

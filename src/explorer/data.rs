@@ -88,7 +88,7 @@ impl ModelData {
 
     pub(super) fn with_bundle<R>(&self, f: impl FnOnce(&Bundle) -> R) -> Option<R> {
         match &self.holder {
-            Holder::Main => engine().map(|e| f(&e.bundle)),
+            Holder::Main(e) => Some(f(&e.bundle)),
             Holder::Other(b) => Some(f(b)),
         }
     }
@@ -107,73 +107,108 @@ impl ModelData {
     }
 }
 
-thread_local! {
-    pub(super) static DATA: RefCell<Option<Rc<ModelData>>> = const { RefCell::new(None) };
+/// What the explorer keeps between draws: the model's data, the other model of a comparison,
+/// computed coordinates. `Rc`s, so local stored values.
+#[derive(Clone, Copy)]
+pub struct Store {
+    data: StoredValue<Option<Rc<ModelData>>, LocalStorage>,
     /// The other model of a side-by-side comparison, by path.
-    pub(super) static OTHER: RefCell<Option<(String, Rc<ModelData>)>> = const { RefCell::new(None) };
+    other: StoredValue<Option<(String, Rc<ModelData>)>, LocalStorage>,
     /// Computed coordinates by model fingerprint and spec token.
-    pub(super) static CACHE: RefCell<HashMap<String, Arc<Coords>>> = RefCell::new(HashMap::new());
+    cache: StoredValue<HashMap<String, Arc<Coords>>>,
+    /// The plots whose plotly events are bound.
+    pub(super) bound: StoredValue<Vec<String>>,
 }
 
-pub fn data() -> Option<Rc<ModelData>> {
-    DATA.with_borrow(|d| d.clone())
+impl Store {
+    pub fn new() -> Self {
+        Store {
+            data: StoredValue::new_local(None),
+            other: StoredValue::new_local(None),
+            cache: StoredValue::new(HashMap::new()),
+            bound: StoredValue::new(Vec::new()),
+        }
+    }
 }
 
-/// The other model of the comparison, once loaded.
-pub fn other_data(path: &str) -> Option<Rc<ModelData>> {
-    OTHER.with_borrow(|o| {
-        o.as_ref()
-            .filter(|(p, _)| p == path)
-            .map(|(_, d)| d.clone())
-    })
-}
+impl Explorer {
+    pub fn data(&self) -> Option<Rc<ModelData>> {
+        self.store.data.try_get_value().flatten()
+    }
 
-/// The model the second plot shows: the other one of the view, or this one.
-pub(super) fn compare_data(v: &View) -> Option<Rc<ModelData>> {
-    match &v.other {
-        Some(o) => other_data(&o.path),
-        None => data(),
+    /// The other model of the comparison, once loaded.
+    pub fn other_data(&self, path: &str) -> Option<Rc<ModelData>> {
+        self.store.other.try_with_value(|o| {
+            o.as_ref()
+                .filter(|(p, _)| p == path)
+                .map(|(_, d)| d.clone())
+        })?
+    }
+
+    pub(super) fn set_other(&self, path: String, md: ModelData) {
+        self.store.other.set_value(Some((path, Rc::new(md))));
+    }
+
+    /// The model the second plot shows: the other one of the view, or this one.
+    pub(super) fn compare_data(&self, v: &View) -> Option<Rc<ModelData>> {
+        match &v.other {
+            Some(o) => self.other_data(&o.path),
+            None => self.data(),
+        }
+    }
+
+    /// The current model's data, built once per engine.
+    pub(super) fn model_data(&self) -> Option<Rc<ModelData>> {
+        let e = self.state.compute.engine()?;
+        if let Some(d) = self.data().filter(|d| d.generation == e.generation) {
+            return Some(d);
+        }
+        let built = Rc::new(ModelData::build(
+            &e.bundle,
+            e.generation,
+            Holder::Main(e.clone()),
+        ));
+        self.store.data.set_value(Some(built.clone()));
+        self.store.cache.update_value(HashMap::clear);
+        Some(built)
+    }
+
+    pub(super) fn remember(&self, md: &ModelData, coords: Arc<Coords>) {
+        let key = cache_key(md, &coords.spec);
+        self.store.cache.update_value(|c| {
+            c.insert(key, coords);
+        });
+    }
+
+    /// Coordinates without computing: raw codes, stored in the bundle, or computed before.
+    pub(super) fn available(&self, md: &ModelData, spec: &Spec) -> Option<Arc<Coords>> {
+        if md.d <= spec.dims {
+            let data = projection::project(&md.reps, md.n, md.d, spec, &mut |_| true).ok()?;
+            return Some(Arc::new(Coords {
+                spec: spec.clone(),
+                data,
+                origin: Origin::Raw,
+            }));
+        }
+        let key = cache_key(md, spec);
+        if let Some(c) = self.store.cache.with_value(|c| c.get(&key).cloned()) {
+            return Some(c);
+        }
+        md.with_bundle(|b| {
+            maps::find(b, spec).map(|data| {
+                Arc::new(Coords {
+                    spec: spec.clone(),
+                    data: data.to_vec(),
+                    origin: Origin::Bundle,
+                })
+            })
+        })
+        .flatten()
     }
 }
 
 pub(super) fn cache_key(md: &ModelData, spec: &Spec) -> String {
     format!("{}/{}", md.fingerprint, spec.to_string())
-}
-
-pub(super) fn model_data() -> Option<Rc<ModelData>> {
-    let e = engine()?;
-    if let Some(d) = data().filter(|d| d.generation == e.generation) {
-        return Some(d);
-    }
-    let built = Rc::new(ModelData::build(&e.bundle, e.generation, Holder::Main));
-    DATA.with_borrow_mut(|s| *s = Some(built.clone()));
-    CACHE.with_borrow_mut(HashMap::clear);
-    Some(built)
-}
-
-/// Coordinates without computing: raw codes, stored in the bundle, or computed before.
-pub(super) fn available(md: &ModelData, spec: &Spec) -> Option<Arc<Coords>> {
-    if md.d <= spec.dims {
-        let data = projection::project(&md.reps, md.n, md.d, spec, &mut |_| true).ok()?;
-        return Some(Arc::new(Coords {
-            spec: spec.clone(),
-            data,
-            origin: Origin::Raw,
-        }));
-    }
-    if let Some(c) = CACHE.with_borrow(|c| c.get(&cache_key(md, spec)).cloned()) {
-        return Some(c);
-    }
-    md.with_bundle(|b| {
-        maps::find(b, spec).map(|data| {
-            Arc::new(Coords {
-                spec: spec.clone(),
-                data: data.to_vec(),
-                origin: Origin::Bundle,
-            })
-        })
-    })
-    .flatten()
 }
 
 /// `spec` for a model of `n` materials: itself when it fits, else the method's defaults for

@@ -3,19 +3,15 @@
 
 use super::*;
 
-thread_local! {
-    pub(super) static BOUND: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
-}
-
 pub(super) async fn draw(ex: Explorer) -> Result<(), String> {
-    let (Some(md), Some(c)) = (data(), ex.coords.get_untracked()) else {
+    let (Some(md), Some(c)) = (ex.data(), ex.coords.get_untracked()) else {
         return Ok(());
     };
     ensure_plotly_full().await?;
     let v = ex.view.get_untracked();
     plot::react_full("explorer-plot", figure(ex, &md, &v, &c, true)).await?;
     bind_events(ex, "explorer-plot");
-    if let (Some(cmp), Some(mb)) = (ex.compare.get_untracked(), compare_data(&v)) {
+    if let (Some(cmp), Some(mb)) = (ex.compare.get_untracked(), ex.compare_data(&v)) {
         let vb = if v.other.is_some() {
             linked_view(&v, &md, &mb)
         } else {
@@ -77,7 +73,7 @@ pub(super) fn to_main(ex: Explorer, picked: Vec<usize>, second: bool) -> Vec<usi
     if !second || v.other.is_none() {
         return picked;
     }
-    let (Some(a), Some(b)) = (data(), compare_data(&v)) else {
+    let (Some(a), Some(b)) = (ex.data(), ex.compare_data(&v)) else {
         return Vec::new();
     };
     picked
@@ -88,7 +84,7 @@ pub(super) fn to_main(ex: Explorer, picked: Vec<usize>, second: bool) -> Vec<usi
 
 /// Click → focus; box/lasso → selection; zoom/rotate → the view's camera. Bound once per plot.
 pub(super) fn bind_events(ex: Explorer, id: &str) {
-    if BOUND.with_borrow(|b| b.iter().any(|x| x == id)) {
+    if ex.store.bound.with_value(|b| b.iter().any(|x| x == id)) {
         return;
     }
     let Some(el) = leptos::prelude::document().get_element_by_id(id) else {
@@ -165,7 +161,7 @@ pub(super) fn bind_events(ex: Explorer, id: &str) {
     selected.forget();
     deselect.forget();
     relayout.forget();
-    BOUND.with_borrow_mut(|b| b.push(id.to_string()));
+    ex.store.bound.update_value(|b| b.push(id.to_string()));
 }
 
 /// The plot's current zoom (2-D axis ranges) or camera (3-D), read from its full layout.

@@ -71,7 +71,10 @@ pub(super) fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Paint, Vec<Str
             }
         }
         Colour::Sensitivity(t) => {
-            let title = engine()
+            let title = ex
+                .state
+                .compute
+                .engine()
                 .and_then(|e| {
                     e.bundle
                         .manifest

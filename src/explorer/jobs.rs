@@ -9,6 +9,8 @@ pub(super) struct ProjWorker {
 }
 
 thread_local! {
+    // A thread-local, not a stored value: `mixlab_fault` (the crash tests' hook) reaches it
+    // from JavaScript, outside the component tree.
     pub(super) static WORKER: RefCell<Option<ProjWorker>> = const { RefCell::new(None) };
 }
 
@@ -51,7 +53,7 @@ impl Explorer {
             }
             match result {
                 Ok(md) => {
-                    OTHER.with_borrow_mut(|o| *o = Some((other.path.clone(), Rc::new(md))));
+                    self.set_other(other.path.clone(), md);
                     self.refresh();
                 }
                 Err(e) => {
@@ -80,7 +82,7 @@ impl Explorer {
                 return;
             }
         };
-        if let Some(md) = other_data(&path) {
+        if let Some(md) = self.other_data(&path) {
             self.change(|v| {
                 v.other = Some(OtherModel {
                     path,
@@ -94,7 +96,7 @@ impl Explorer {
         spawn_local(async move {
             match fetching.await {
                 Ok(md) => {
-                    OTHER.with_borrow_mut(|o| *o = Some((path.clone(), Rc::new(md))));
+                    self.set_other(path.clone(), md);
                     self.compare_with_model(path);
                 }
                 Err(e) => self.message.set(Some(e)),
@@ -122,7 +124,11 @@ impl Explorer {
     /// Compute `spec` in the worker (a running job for another spec is stopped first).
     pub(super) fn compute(self, spec: Spec, other: bool) {
         let v = self.view.get_untracked();
-        let Some(md) = (if other { compare_data(&v) } else { data() }) else {
+        let Some(md) = (if other {
+            self.compare_data(&v)
+        } else {
+            self.data()
+        }) else {
             return;
         };
         if let Err(e) = spec.validate(md.n) {
@@ -236,14 +242,18 @@ impl Explorer {
             FromWorker::Projected { spec, coords, ms } => {
                 let other = matches!(self.job.get_untracked(), Job::Running { other: true, .. });
                 let v = self.view.get_untracked();
-                let md = if other { compare_data(&v) } else { data() };
+                let md = if other {
+                    self.compare_data(&v)
+                } else {
+                    self.data()
+                };
                 let c = Arc::new(Coords {
                     spec: spec.clone(),
                     data: coords,
                     origin: Origin::Computed(ms),
                 });
                 if let Some(md) = &md {
-                    CACHE.with_borrow_mut(|cache| cache.insert(cache_key(md, &spec), c.clone()));
+                    self.remember(md, c.clone());
                 }
                 self.job.set(Job::Idle);
                 if !other && v.spec == spec {

@@ -32,7 +32,7 @@ use web_sys::{MessageEvent, Worker};
 use crate::platform::browser;
 use crate::platform::plot::{self, ensure_plotly_full, set_data};
 use crate::scoring::{message_of, spawn_module_worker};
-use crate::state::{Notice, State, engine};
+use crate::state::{Engine, Notice, State};
 use crate::worker::{FromWorker, ToWorker};
 
 use data::*;
@@ -75,7 +75,7 @@ pub enum Job {
 /// Where a model's bundle lives: the engine's (the model being edited) or another one,
 /// loaded for a side-by-side comparison.
 pub enum Holder {
-    Main,
+    Main(Rc<Engine>),
     Other(Rc<Bundle>),
 }
 
@@ -97,6 +97,7 @@ pub struct Explorer {
     pub link: RwSignal<String>,
     /// The other model being fetched for a comparison (its path).
     pub loading_other: RwSignal<Option<String>>,
+    store: Store,
 }
 
 impl Explorer {
@@ -115,6 +116,7 @@ impl Explorer {
             draws: RwSignal::new(0),
             link: RwSignal::new(String::new()),
             loading_other: RwSignal::new(None),
+            store: Store::new(),
         }
     }
 
@@ -126,8 +128,8 @@ impl Explorer {
             let _ = state
                 .loaded
                 .with(|l| l.as_ref().map(|l| l.manifest.name.clone()));
-            let _ = state.backend.get();
-            let Some(md) = model_data() else { return };
+            let _ = state.compute.backend.get();
+            let Some(md) = self.model_data() else { return };
             if self.ready.get_untracked() == Some(md.generation) {
                 return;
             }
@@ -145,7 +147,10 @@ impl Explorer {
                 let limits = Limits {
                     fingerprint: &md.fingerprint,
                     materials: md.n,
-                    targets: engine().map_or(0, |e| e.bundle.manifest.targets.len()),
+                    targets: state
+                        .compute
+                        .engine()
+                        .map_or(0, |e| e.bundle.manifest.targets.len()),
                     snapshots: md.steps.len(),
                     metadata: &md.metadata_keys,
                 };
@@ -191,7 +196,7 @@ impl Explorer {
         let state = self.state;
         let v = self.view.get_untracked();
         if let Some(o) = &v.other
-            && other_data(&o.path).is_none()
+            && self.other_data(&o.path).is_none()
         {
             self.compare.set(None);
             self.load_other(o.clone());
@@ -200,8 +205,8 @@ impl Explorer {
         // (`receive` starts it).
         let mut computing = false;
         for (spec, slot, md) in [
-            (Some(v.spec.clone()), self.coords, data()),
-            (v.compare.clone(), self.compare, compare_data(&v)),
+            (Some(v.spec.clone()), self.coords, self.data()),
+            (v.compare.clone(), self.compare, self.compare_data(&v)),
         ] {
             let (Some(spec), Some(md)) = (spec, md) else {
                 slot.set(None);
@@ -211,7 +216,7 @@ impl Explorer {
             if slot.with_untracked(|c| c.as_ref().is_some_and(|c| c.spec == spec)) {
                 continue;
             }
-            match available(&md, &spec) {
+            match self.available(&md, &spec) {
                 Some(c) => slot.set(Some(c)),
                 None if !computing => {
                     computing = true;
@@ -232,7 +237,7 @@ impl Explorer {
         self.view.update(|v| {
             f(v);
             // Another model shows the same projection as the main plot.
-            if let Some(md) = v.other.as_ref().and_then(|o| other_data(&o.path)) {
+            if let Some(md) = v.other.as_ref().and_then(|o| self.other_data(&o.path)) {
                 v.compare = Some(fitted(&v.spec, md.n));
             }
         });
@@ -250,7 +255,7 @@ impl Explorer {
 
     /// The nearest materials of the focused one, in the full code space.
     pub fn neighbours(self) -> Vec<Neighbour> {
-        let (Some(md), v) = (data(), self.view.get_untracked()) else {
+        let (Some(md), v) = (self.data(), self.view.get_untracked()) else {
             return Vec::new();
         };
         v.focus
@@ -272,7 +277,7 @@ impl Explorer {
     pub fn add_selection(self) {
         let state = self.state;
         let v = self.view.get_untracked();
-        let Some(md) = data() else { return };
+        let Some(md) = self.data() else { return };
         let mut edit = state.edit.get_untracked();
         let mut added = Vec::new();
         for &i in &v.selection {
@@ -303,7 +308,7 @@ impl Explorer {
     }
 
     pub fn export(self, format: &str) {
-        let (Some(md), Some(c)) = (data(), self.coords.get_untracked()) else {
+        let (Some(md), Some(c)) = (self.data(), self.coords.get_untracked()) else {
             return;
         };
         let name = format!("mixlab-{}", c.spec.to_string());
@@ -329,7 +334,9 @@ impl Explorer {
 /// Each target's change per +1 % of each material (the editor's definition: the q.s. gives
 /// the room); 0 where a material cannot take it (locked, the q.s. itself).
 pub(super) async fn compute_sensitivity(state: State, ex: Explorer) {
-    let Some(e) = engine() else { return };
+    let Some(e) = state.compute.engine() else {
+        return;
+    };
     let m = &e.bundle.manifest;
     let edit = state.edit.get_untracked();
     let plan = sensitivity::Plan::new(&edit.form, 0..m.materials.len());

@@ -7,7 +7,7 @@ use mixlab_core::explorer::view::{Camera, Colour};
 use mixlab_core::neighbours::Distance;
 use mixlab_core::projection::{Method, Spec};
 
-use crate::explorer::{Explorer, Job, data};
+use crate::explorer::{Explorer, Job};
 use crate::platform::browser;
 use crate::state::{BUNDLED, Source, State};
 
@@ -38,12 +38,14 @@ macro_rules! field {
 }
 
 #[component]
-pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
+pub fn ExplorerSection() -> impl IntoView {
+    let state = expect_context::<State>();
+    let ex = expect_context::<Explorer>();
     let view = ex.view;
     let spec = move || view.with(|v| v.spec.clone());
     let materials = move || {
         let _ = ex.ready.get();
-        data().map_or(0, |d| d.n)
+        ex.data().map_or(0, |d| d.n)
     };
     let set_method = move |ev: web_sys::Event| {
         let Some(method) = Method::from_key(&event_target_value(&ev)) else {
@@ -167,7 +169,9 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
         let (keys, targets) = state.loaded.with(|l| {
             let m = l.as_ref().map(|l| l.manifest.clone());
             (
-                data().map(|d| d.metadata_keys.clone()).unwrap_or_default(),
+                ex.data()
+                    .map(|d| d.metadata_keys.clone())
+                    .unwrap_or_default(),
                 m.map(|m| {
                     m.targets
                         .iter()
@@ -201,7 +205,7 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
     };
     let search = move |ev: web_sys::Event| {
         let text = event_target_value(&ev).trim().to_lowercase();
-        let Some(md) = data() else { return };
+        let Some(md) = ex.data() else { return };
         let Some(i) = md
             .names
             .iter()
@@ -244,7 +248,9 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
     let neighbours = move || {
         let _ = view.with(|v| (v.focus, v.neighbours, v.distance));
         let _ = ex.ready.get();
-        let Some(md) = data() else { return Vec::new() };
+        let Some(md) = ex.data() else {
+            return Vec::new();
+        };
         ex.neighbours()
             .into_iter()
             .map(|nb| {
@@ -263,11 +269,11 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
     let focused = move || {
         let f = view.with(|v| v.focus)?;
         let _ = ex.ready.get();
-        data().and_then(|d| d.names.get(f).cloned())
+        ex.data().and_then(|d| d.names.get(f).cloned())
     };
     let steps = move || {
         let _ = ex.ready.get();
-        data().map_or(0, |d| d.steps.len())
+        ex.data().map_or(0, |d| d.steps.len())
     };
     let play = move |_| {
         if ex.playing.get_untracked() {
@@ -409,7 +415,7 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
                     <label>"Find"
                         <input id="explorer-search" type="search" list="explorer-names" placeholder="material name" on:change=search/>
                         <datalist id="explorer-names">
-                            {move || { let _ = ex.ready.get(); data().map(|d| d.names.iter().map(|n| view! { <option value=n.clone()></option> }).collect_view()) }}
+                            {move || { let _ = ex.ready.get(); ex.data().map(|d| d.names.iter().map(|n| view! { <option value=n.clone()></option> }).collect_view()) }}
                         </datalist>
                     </label>
                 </div>
@@ -425,7 +431,7 @@ pub fn ExplorerSection(state: State, ex: Explorer) -> impl IntoView {
                                 } }/>
                         </label>
                         <span id="explorer-step-label">{move || view.with(|v| match v.step {
-                            Some(s) => format!("step {} of training", data().and_then(|d| d.steps.get(s).copied()).unwrap_or(0)),
+                            Some(s) => format!("step {} of training", ex.data().and_then(|d| d.steps.get(s).copied()).unwrap_or(0)),
                             None => "trained codes".to_string(),
                         })}</span>
                     </div>

@@ -9,7 +9,8 @@ use crate::editor::panels::format_value;
 use crate::state::State;
 
 #[component]
-pub fn ModelCard(state: State) -> impl IntoView {
+pub fn ModelCard() -> impl IntoView {
+    let state = expect_context::<State>();
     move || {
         state.loaded.get().map(|l| {
             let m = l.manifest.clone();
@@ -71,14 +72,15 @@ fn metric_name(m: &mixlab_core::Manifest, key: &str) -> String {
 
 /// Figures about this page itself, kept off the working pages.
 #[component]
-pub fn Diagnostics(state: State) -> impl IntoView {
+pub fn Diagnostics() -> impl IntoView {
+    let state = expect_context::<State>();
     view! {
         <section id="diagnostics" class="card" aria-labelledby="diagnostics-title">
             <h2 id="diagnostics-title">"Diagnostics"</h2>
             <dl class="diagnostics">
                 <dt>"Compute backend"</dt>
-                <dd>{move || state.backend.get().map(|b| b.label().to_string()).unwrap_or_default()}</dd>
-                {move || state.first_ms.get().map(|ms| view! {
+                <dd>{move || state.compute.backend.get().map(|b| b.label().to_string()).unwrap_or_default()}</dd>
+                {move || state.live.first_ms.get().map(|ms| view! {
                     <dt>"First prediction"</dt>
                     <dd id="first-prediction" data-ms=format!("{ms:.1}")>{format!("{ms:.0} ms after navigation")}</dd>
                 })}

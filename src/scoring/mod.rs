@@ -14,7 +14,7 @@ use crate::worker::{FromWorker, ToWorker};
 mod results;
 pub mod section;
 
-use crate::state::{State, engine};
+use crate::state::State;
 
 /// The worker's loader: a module worker from a blob (so starting one fetches nothing but the
 /// app's own script, which the browser already has). It imports the app's wasm-bindgen glue,
@@ -72,6 +72,8 @@ pub struct BatchState {
     pub scored: RwSignal<Option<Arc<Scored>>>,
     /// Generation of the worker (bumped on every restart; stale messages are ignored).
     generation: StoredValue<u64>,
+    /// The page's model, which the worker is given.
+    state: State,
 }
 
 struct Handle {
@@ -80,12 +82,15 @@ struct Handle {
 }
 
 thread_local! {
+    // A thread-local, not a stored value: `mixlab_fault` (the crash tests' hook) reaches it
+    // from JavaScript, outside the component tree.
     static WORKER: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
 impl BatchState {
-    pub fn new() -> Self {
+    pub fn new(state: State) -> Self {
         BatchState {
+            state,
             phase: RwSignal::new(Phase::Idle),
             ready: RwSignal::new(None),
             progress: RwSignal::new(None),
@@ -116,7 +121,9 @@ impl BatchState {
 
     /// Give the worker the model now on the page (after a model or backend change).
     pub fn send_model(self) {
-        let Some(e) = engine() else { return };
+        let Some(e) = self.state.compute.engine() else {
+            return;
+        };
         self.ready.set(None);
         let manifest = js_sys::Uint8Array::from(e.bundle.manifest.to_json().as_bytes());
         let weights = js_sys::Uint8Array::from(e.bundle.weights_bytes().as_slice());
@@ -338,10 +345,10 @@ pub fn follow_model(state: State, batch: BatchState) {
         let _ = state
             .loaded
             .with(|l| l.as_ref().map(|l| l.manifest.name.clone()));
-        let _ = state.backend.get();
+        let _ = state.compute.backend.get();
         // The worker starts after the first prediction is on screen: starting it (a second
         // wasm instance, maybe a second WebGPU device) must not delay that.
-        if state.first_ms.get().is_none() {
+        if state.live.first_ms.get().is_none() {
             return false;
         }
         if WORKER.with_borrow(|w| w.is_none()) || batch.busy() {

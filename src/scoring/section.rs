@@ -46,7 +46,9 @@ pub(super) fn shown(v: f64, binary: bool) -> String {
 }
 
 #[component]
-pub fn BatchSection(state: State, batch: BatchState) -> impl IntoView {
+pub fn BatchSection() -> impl IntoView {
+    let state = expect_context::<State>();
+    let batch = expect_context::<BatchState>();
     crate::scoring::follow_model(state, batch);
     let chosen = move |ev: web_sys::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
@@ -94,12 +96,12 @@ pub fn BatchSection(state: State, batch: BatchState) -> impl IntoView {
                     <a href=EXAMPLE download="shampoo-batch.csv">"download it"</a>")."
                 </p>
             })}
-            <Running batch/>
+            <Running/>
             {move || match batch.phase.get() {
                 Phase::Failed(msg) => Some(view! { <p id="batch-error" class="error" role="alert">{msg}</p> }),
                 _ => None,
             }}
-            {move || batch.report.get().map(|r| view! { <ReportView batch report=r/> })}
+            {move || batch.report.get().map(|r| view! { <ReportView report=r/> })}
             {move || batch.scored.get().map(|s| view! { <ResultsView scored=s name=batch.file_name.get_untracked()/> })}
         </section>
     }
@@ -123,7 +125,8 @@ async fn score_example(batch: BatchState) {
 }
 
 #[component]
-fn Running(batch: BatchState) -> impl IntoView {
+fn Running() -> impl IntoView {
+    let batch = expect_context::<BatchState>();
     // Built once per run, updated in place: the Cancel button keeps its focus while the
     // progress moves.
     let running = Memo::new(move |_| match batch.phase.get() {
@@ -195,8 +198,8 @@ fn choice(
 }
 
 /// The target columns with true values, as people read them (the model's labels).
-fn truth_titles(truth: &[String]) -> String {
-    let engine = crate::state::engine();
+fn truth_titles(state: State, truth: &[String]) -> String {
+    let engine = state.compute.engine();
     let title = |name: &String| {
         (engine.as_ref())
             .and_then(|e| e.bundle.manifest.targets.iter().find(|t| &t.name == name))
@@ -206,7 +209,9 @@ fn truth_titles(truth: &[String]) -> String {
 }
 
 #[component]
-fn ReportView(batch: BatchState, report: Arc<Report>) -> impl IntoView {
+fn ReportView(report: Arc<Report>) -> impl IntoView {
+    let batch = expect_context::<BatchState>();
+    let state = expect_context::<State>();
     let unknown = RwSignal::new("drop");
     let off_sum = RwSignal::new("normalise");
     let duplicates = RwSignal::new("keep");
@@ -272,7 +277,7 @@ fn ReportView(batch: BatchState, report: Arc<Report>) -> impl IntoView {
             <p id="batch-overview">{format!(
                 "{}: {} rows, {} formulations ({format}); {} without any problem{}.",
                 batch.file_name.get_untracked(), grouped(r.lines), grouped(r.formulations), grouped(r.clean),
-                if r.truth.is_empty() { String::new() } else { format!("; true values of {} found", truth_titles(&r.truth)) },
+                if r.truth.is_empty() { String::new() } else { format!("; true values of {} found", truth_titles(state, &r.truth)) },
             )}</p>
             {(!r.carried.is_empty()).then(|| view! {
                 <p class="note" id="batch-carried">{format!("Not inputs of this model, copied to the output as they are: {}.", r.carried.join(", "))}</p>

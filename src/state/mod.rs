@@ -1,22 +1,27 @@
-//! The app's state: the loaded model, the formulation being edited (with undo), the latest
-//! prediction, and the jobs that keep predictions live. Reactive values are Leptos signals;
-//! the compute model (not `Send`) lives in a thread-local beside them.
+//! What the pages share, by concern: the loaded model and the formulation being edited (with
+//! undo) here; the backend and engine in `compute`; the live prediction in `live`; the response
+//! curve and sensitivities in `crate::editor::analysis`. `App` provides the `State` as context;
+//! every value is a Leptos signal or stored value (the engine, not `Send`, a local one).
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+mod compute;
+mod live;
+
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use mixlab_core::bundle::{Manifest, TargetKind};
+use mixlab_core::bundle::Manifest;
 use mixlab_core::domain::Domain;
-use mixlab_core::formulation::{Formulation, Limit, batch_of};
+use mixlab_core::formulation::{Formulation, Limit};
 use mixlab_core::history::History;
 use mixlab_core::link;
 use mixlab_core::saved::Saved;
 use mixlab_core::search::MaterialIndex;
-use mixlab_core::{Bundle, Device, MixModel, Prediction};
+use mixlab_core::{Bundle, Device};
 
+pub use compute::{Compute, Engine, Probe};
+pub use live::{Live, request_prediction};
+
+use crate::editor::analysis::Analysis;
 use crate::platform::backend::Backend;
 use crate::platform::browser;
 
@@ -55,34 +60,6 @@ pub struct Loaded {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct TargetValue {
-    pub name: String,
-    /// What people read ("Viscosity at 10 s⁻¹"); `name` is the column.
-    pub title: String,
-    pub unit: String,
-    pub kind: TargetKind,
-    pub value: f64,
-    pub spread: f64,
-}
-
-/// The auto mode's measurement: WebGPU's start-up and one prediction on each backend
-/// (median milliseconds).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Probe {
-    pub ready_ms: f64,
-    pub cpu_ms: f64,
-    pub webgpu_ms: f64,
-}
-
-/// A painted prediction and the input event it answers (for the latency benchmark).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Shown {
-    pub targets: Vec<TargetValue>,
-    pub input_ts: f64,
-    pub seq: u64,
-}
-
-#[derive(Clone, Debug, PartialEq)]
 pub enum Status {
     Loading(String),
     Ready,
@@ -103,63 +80,18 @@ pub struct State {
     committed: StoredValue<Edit>,
     history: StoredValue<History<Edit>>,
     pub can_undo: RwSignal<(bool, bool)>,
-    pub shown: RwSignal<Option<Shown>>,
-    pub predict_error: RwSignal<Option<String>>,
     /// A slider that stopped short: (material, why).
     pub limit: RwSignal<Option<(usize, String)>>,
     /// The material whose response curve is drawn.
     pub focused: RwSignal<Option<usize>>,
-    pub backend: RwSignal<Option<Backend>>,
-    pub backend_note: RwSignal<Option<String>>,
-    /// The user chose a backend (link or switch): the auto probe leaves it alone.
-    pub backend_pinned: StoredValue<bool>,
-    /// What the auto probe measured (shown as data attributes of the note).
-    pub probe: RwSignal<Option<Probe>>,
-    pub first_ms: RwSignal<Option<f64>>,
     pub notice: RwSignal<Option<Notice>>,
     pub saved: RwSignal<Vec<Saved>>,
-    /// A prediction is being computed (the one shown may be one input behind).
-    pub busy: RwSignal<bool>,
-    /// Bumped when analysis (curve, sensitivity) results are drawn.
-    pub analysis_seq: RwSignal<u64>,
-    /// The response curve sweeps 0 → all the q.s. leaves, instead of the training range.
-    pub curve_full: RwSignal<bool>,
-}
-
-/// The compute side: the bundle and its model on the chosen device.
-pub struct Engine {
-    pub bundle: Bundle,
-    pub model: MixModel,
-    pub device: Device,
-    pub backend: Backend,
-    pub generation: u64,
-}
-
-thread_local! {
-    static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
-    static GENERATION: Cell<u64> = const { Cell::new(0) };
-    static PENDING: Cell<bool> = const { Cell::new(false) };
-    static RUNNING: Cell<bool> = const { Cell::new(false) };
-    static INPUT_TS: Cell<f64> = const { Cell::new(0.0) };
-    static SEQ: Cell<u64> = const { Cell::new(0) };
-}
-
-pub fn engine() -> Option<Rc<Engine>> {
-    ENGINE.with(|e| e.borrow().clone())
-}
-
-fn current_generation() -> u64 {
-    GENERATION.with(Cell::get)
-}
-
-/// Whether a prediction is being computed (the analysis job waits for it).
-pub fn predicting() -> bool {
-    RUNNING.with(Cell::get)
-}
-
-/// Remember when the input being handled happened (`Event.timeStamp`).
-pub fn note_input(ts: f64) {
-    INPUT_TS.with(|t| t.set(ts));
+    /// The backend and the model on it.
+    pub compute: Compute,
+    /// The prediction shown for the edited formulation.
+    pub live: Live,
+    /// The response curve and sensitivities, computed after the live prediction.
+    pub analysis: Analysis,
 }
 
 impl State {
@@ -177,20 +109,13 @@ impl State {
             }),
             history: StoredValue::new(History::new(200)),
             can_undo: RwSignal::new((false, false)),
-            shown: RwSignal::new(None),
-            predict_error: RwSignal::new(None),
             limit: RwSignal::new(None),
             focused: RwSignal::new(None),
-            backend: RwSignal::new(None),
-            backend_note: RwSignal::new(None),
-            backend_pinned: StoredValue::new(false),
-            probe: RwSignal::new(None),
-            first_ms: RwSignal::new(None),
             notice: RwSignal::new(None),
             saved: RwSignal::new(Vec::new()),
-            analysis_seq: RwSignal::new(0),
-            curve_full: RwSignal::new(false),
-            busy: RwSignal::new(false),
+            compute: Compute::new(),
+            live: Live::new(),
+            analysis: Analysis::new(),
         }
     }
 
@@ -295,7 +220,7 @@ impl State {
         start: Edit,
     ) {
         let manifest = Arc::new(bundle.manifest.clone());
-        put_engine(bundle, device, backend);
+        self.compute.put(bundle, device, backend);
         self.loaded.set(Some(Loaded {
             domain: Arc::new(Domain::new(&manifest)),
             index: Arc::new(MaterialIndex::new(&manifest)),
@@ -304,7 +229,6 @@ impl State {
         }));
         self.saved
             .set(crate::platform::storage::load_saved(&manifest.name));
-        self.backend.set(Some(backend));
         self.history.update_value(History::clear);
         self.committed.set_value(start.clone());
         // The first row that is not q.s. (the q.s. row has no curve of its own).
@@ -316,36 +240,20 @@ impl State {
                 .next(),
         );
         self.limit.set(None);
-        self.shown.set(None);
+        self.live.shown.set(None);
         self.set_edit(start);
         self.refresh_undo();
     }
 
     /// Run the same model on another device (the backend switch).
     pub fn switch_device(&self, device: Device, backend: Backend) {
-        let Some(e) = engine() else { return };
-        put_engine(e.bundle.clone(), device, backend);
-        self.backend.set(Some(backend));
+        let Some(e) = self.compute.engine() else {
+            return;
+        };
+        self.compute.put(e.bundle.clone(), device, backend);
         request_prediction(*self);
         crate::editor::analysis::schedule(*self);
     }
-}
-
-/// Build the model on `device` and make it current; predictions still in flight for the
-/// previous engine see a new generation and are dropped.
-fn put_engine(bundle: Bundle, device: Device, backend: Backend) {
-    let generation = current_generation() + 1;
-    GENERATION.with(|g| g.set(generation));
-    let model = MixModel::new(&bundle, &device);
-    ENGINE.with(|e| {
-        *e.borrow_mut() = Some(Rc::new(Engine {
-            bundle,
-            model,
-            device,
-            backend,
-            generation,
-        }))
-    });
 }
 
 /// The default starting point of a manifest: its default formulation and conditions.
@@ -354,69 +262,4 @@ pub fn default_edit(manifest: &Manifest) -> Edit {
         form: Formulation::default_of(manifest),
         conds: manifest.default_condition_values(),
     }
-}
-
-pub fn targets_of(manifest: &Manifest, p: &Prediction, row: usize) -> Vec<TargetValue> {
-    manifest
-        .targets
-        .iter()
-        .zip(p.row(row).iter().zip(p.spread_row(row)))
-        .map(|(t, (&value, &spread))| TargetValue {
-            name: t.name.clone(),
-            title: t.title().to_string(),
-            unit: t.unit.clone(),
-            kind: t.kind,
-            value,
-            spread,
-        })
-        .collect()
-}
-
-/// Predict the edited formulation as soon as possible. Inputs that arrive while a
-/// prediction runs are coalesced: when it ends, the latest state is predicted once.
-pub fn request_prediction(state: State) {
-    PENDING.with(|p| p.set(true));
-    if RUNNING.with(|r| r.replace(true)) {
-        return;
-    }
-    state.busy.set(true);
-    spawn_local(async move {
-        while PENDING.with(|p| p.replace(false)) {
-            let Some(engine) = engine() else { break };
-            let edit = state.edit.get_untracked();
-            let input_ts = INPUT_TS.with(Cell::get);
-            let manifest = &engine.bundle.manifest;
-            let batch = batch_of(manifest, [&edit.form], &edit.conds);
-            let result = engine.model.predict_async(&batch).await;
-            if engine.generation != current_generation() {
-                continue; // the model or device changed meanwhile; its own request follows
-            }
-            match result {
-                Ok(p) => {
-                    let seq = SEQ.with(|s| {
-                        s.set(s.get() + 1);
-                        s.get()
-                    });
-                    state.predict_error.set(None);
-                    state.shown.set(Some(Shown {
-                        targets: targets_of(manifest, &p, 0),
-                        input_ts,
-                        seq,
-                    }));
-                    if state.first_ms.get_untracked().is_none() {
-                        state.first_ms.set(Some(browser::now_ms()));
-                    }
-                }
-                Err(e) => {
-                    state.shown.set(None);
-                    state.predict_error.set(Some(format!(
-                        "No prediction on {}: {e}",
-                        engine.backend.label()
-                    )));
-                }
-            }
-        }
-        RUNNING.with(|r| r.set(false));
-        state.busy.set(false);
-    });
 }
