@@ -2,6 +2,7 @@
 //! the coordinates (stored in the bundle, or computed in a worker with progress and cancel),
 //! and the plotly figure. What colours, which neighbours, what the link says: the core decides.
 
+mod controls;
 mod data;
 mod draw;
 mod figure;
