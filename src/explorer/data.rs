@@ -208,7 +208,7 @@ impl Explorer {
 }
 
 pub(super) fn cache_key(md: &ModelData, spec: &Spec) -> String {
-    format!("{}/{}", md.fingerprint, spec.to_string())
+    format!("{}/{}", md.fingerprint, spec)
 }
 
 /// `spec` for a model of `n` materials: itself when it fits, else the method's defaults for

@@ -312,7 +312,7 @@ impl Explorer {
         let (Some(md), Some(c)) = (self.data(), self.coords.get_untracked()) else {
             return;
         };
-        let name = format!("mixlab-{}", c.spec.to_string());
+        let name = format!("mixlab-{}", c.spec);
         let result = match format {
             "csv" => browser::download(
                 &format!("{name}.csv"),
