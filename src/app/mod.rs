@@ -2,6 +2,7 @@
 //! listeners (keyboard undo/redo, dropped files).
 
 mod compute;
+mod faults;
 mod nav;
 mod open;
 mod status;
@@ -17,7 +18,6 @@ use crate::scoring;
 use crate::state::{Notice, State, Status};
 
 use nav::{Nav, Page};
-pub use open::fetch_bundle;
 use open::{open_files, start};
 use status::{NoticeBar, StatusBar};
 
@@ -43,13 +43,12 @@ pub fn App() -> impl IntoView {
         }
         ev.prevent_default();
     });
+    let job = analysis::AnalysisJob::new(state);
+    provide_context(job);
     // A drag ends wherever the pointer is released.
-    let _up = window_event_listener(leptos::ev::pointerup, move |_| {
-        analysis::set_dragging(state, false)
-    });
-    let _cancel = window_event_listener(leptos::ev::pointercancel, move |_| {
-        analysis::set_dragging(state, false)
-    });
+    let _up = window_event_listener(leptos::ev::pointerup, move |_| job.set_dragging(false));
+    let _cancel =
+        window_event_listener(leptos::ev::pointercancel, move |_| job.set_dragging(false));
     let batch = scoring::BatchState::new(state);
     let ex = explorer::Explorer::new(state);
     // Shared with every page as context: the model, edit and compute state; the scoring job;

@@ -9,13 +9,6 @@ use crate::platform::backend::{Choice, choose_device};
 use crate::platform::{browser, fetch};
 use crate::state::{DEFAULT_MODEL, Edit, Notice, Source, State, Status, default_edit};
 
-pub async fn fetch_bundle(base: &str) -> Result<Bundle, String> {
-    let manifest = fetch::bytes(&format!("{base}manifest.json")).await?;
-    let weights = fetch::bytes(&format!("{base}weights.safetensors")).await?;
-    Bundle::from_bytes(&manifest, &weights)
-        .map_err(|e| format!("The model bundle at {base} is not usable: {e}"))
-}
-
 /// The formulation and conditions in the page's link, or the default with the reason the
 /// link's could not be used.
 fn edit_from_link(bundle: &Bundle) -> (Edit, Option<String>) {
@@ -55,12 +48,12 @@ pub async fn start(state: State) {
     state
         .status
         .set(Status::Loading(format!("Loading model from {base}…")));
-    let bundle = match fetch_bundle(&base).await {
+    let bundle = match fetch::bundle(&base).await {
         Ok(b) => b,
         Err(msg) if base != DEFAULT_MODEL => {
             fallback = Some(msg);
             base = DEFAULT_MODEL.to_string();
-            match fetch_bundle(&base).await {
+            match fetch::bundle(&base).await {
                 Ok(b) => b,
                 Err(msg) => return state.status.set(Status::Failed(msg)),
             }
@@ -101,7 +94,7 @@ pub async fn open_url(state: State, base: String) {
     state
         .notice
         .set(Some(Notice::Info(format!("Loading model from {base}…"))));
-    match fetch_bundle(&base).await {
+    match fetch::bundle(&base).await {
         Ok(bundle) => {
             let Some(e) = state.compute.engine() else {
                 return;

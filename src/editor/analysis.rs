@@ -23,9 +23,11 @@ use crate::state::{Notice, State};
 /// Points on the response curve.
 pub const CURVE_POINTS: usize = 100;
 
-/// The analysis job's state: its own signals and the debounce (no thread-locals).
+/// The analysis job: its own signals and the debounce. It follows the edited formulation and
+/// the engine by itself (an effect), so the shared state knows nothing of it.
 #[derive(Clone, Copy)]
-pub struct Analysis {
+pub struct AnalysisJob {
+    state: State,
     /// Bumped when analysis (curve, sensitivity) results are drawn.
     pub seq: RwSignal<u64>,
     /// The response curve sweeps 0 → all the q.s. leaves, instead of the training range.
@@ -36,62 +38,68 @@ pub struct Analysis {
     dragging: StoredValue<bool>,
 }
 
-impl Analysis {
-    pub fn new() -> Self {
-        Analysis {
+impl AnalysisJob {
+    pub fn new(state: State) -> Self {
+        let job = AnalysisJob {
+            state,
             seq: RwSignal::new(0),
             curve_full: RwSignal::new(false),
             timer: StoredValue::new(None),
             running: StoredValue::new(false),
             again: StoredValue::new(false),
             dragging: StoredValue::new(false),
+        };
+        // Any edit, or another model or device: recompute (debounced).
+        Effect::new(move |_| {
+            state.edit.track();
+            state.compute.generation.track();
+            job.schedule();
+        });
+        job
+    }
+
+    /// A slider is being dragged: the analysis waits for the release, so it never delays the
+    /// live prediction of the next pointer move.
+    pub fn set_dragging(self, on: bool) {
+        self.dragging.set_value(on);
+        if !on {
+            self.schedule();
         }
     }
-}
 
-/// A slider is being dragged: the analysis waits for the release, so it never delays the
-/// live prediction of the next pointer move.
-pub fn set_dragging(state: State, on: bool) {
-    state.analysis.dragging.set_value(on);
-    if !on {
-        schedule(state);
-    }
-}
-
-/// Recompute soon: 60 ms after the last call, so a drag gets one analysis when it pauses.
-pub fn schedule(state: State) {
-    let job = state.analysis;
-    if let Some(t) = job.timer.try_update_value(Option::take).flatten() {
-        t.clear();
-    }
-    let handle = set_timeout_with_handle(move || start(state), Duration::from_millis(60)).ok();
-    job.timer.set_value(handle);
-}
-
-fn start(state: State) {
-    let job = state.analysis;
-    if job.dragging.get_value() {
-        return; // set_dragging(false) schedules it
-    }
-    if state.live.predicting() {
-        return schedule(state);
-    }
-    if job.running.get_value() {
-        job.again.set_value(true);
-        return;
-    }
-    job.running.set_value(true);
-    spawn_local(async move {
-        loop {
-            if let Err(e) = run(state).await {
-                state.notice.set(Some(Notice::Error(e)));
-            }
-            if !job.again.try_update_value(std::mem::take).unwrap_or(false) {
-                break;
-            }
+    /// Recompute soon: 60 ms after the last call, so a drag gets one analysis when it pauses.
+    pub fn schedule(self) {
+        if let Some(t) = self.timer.try_update_value(Option::take).flatten() {
+            t.clear();
         }
-        job.running.set_value(false);
-    });
+        let handle = set_timeout_with_handle(move || self.start(), Duration::from_millis(60)).ok();
+        self.timer.set_value(handle);
+    }
+
+    fn start(self) {
+        if self.dragging.get_value() {
+            return; // set_dragging(false) schedules it
+        }
+        if self.state.live.predicting() {
+            return self.schedule();
+        }
+        if self.running.get_value() {
+            self.again.set_value(true);
+            return;
+        }
+        self.running.set_value(true);
+        spawn_local(async move {
+            loop {
+                if let Err(e) = run(self).await {
+                    self.state.notice.set(Some(Notice::Error(e)));
+                }
+                if !self.again.try_update_value(std::mem::take).unwrap_or(false) {
+                    break;
+                }
+            }
+            self.running.set_value(false);
+        });
+    }
 }
 
 fn display(kind: TargetKind, v: f64) -> f64 {
@@ -118,7 +126,8 @@ fn axis_title(m: &Manifest, t: usize) -> String {
     }
 }
 
-async fn run(state: State) -> Result<(), String> {
+async fn run(job: AnalysisJob) -> Result<(), String> {
+    let state = job.state;
     let Some(engine) = state.compute.engine() else {
         return Ok(());
     };
@@ -139,7 +148,7 @@ async fn run(state: State) -> Result<(), String> {
         let t0 = now_ms();
         let trained = m.materials.get(mat).filter(|x| x.usage_count > 0);
         let sweep = match trained {
-            Some(x) if !state.analysis.curve_full.get_untracked() => {
+            Some(x) if !job.curve_full.get_untracked() => {
                 let (lo, hi) = edit.form.training_span(i, x.fraction_min, x.fraction_max);
                 edit.form.sweep_between(i, lo, hi, CURVE_POINTS)
             }
@@ -165,18 +174,18 @@ async fn run(state: State) -> Result<(), String> {
                 let mid: Vec<f64> = (0..xs.len()).map(col).collect();
                 // On a log axis the band's lower edge must stay positive.
                 let log = target.transform == Transform::Log10;
-                let lo = (0..xs.len())
+                let band = (0..xs.len())
                     .map(|r| {
-                        let v = col(r) - sd(r);
-                        if log { v.max(0.05 * col(r)) } else { v }
+                        let lo = col(r) - sd(r);
+                        let lo = if log { lo.max(0.05 * col(r)) } else { lo };
+                        (lo, col(r) + sd(r))
                     })
                     .collect();
                 curves.insert(target.name.clone(), json!(mid));
                 chart::Panel {
                     title: axis_title(m, t),
                     log,
-                    hi: (0..xs.len()).map(|r| col(r) + sd(r)).collect(),
-                    lo,
+                    band,
                     mid,
                     here: col(xs.len()),
                 }
@@ -289,6 +298,6 @@ async fn run(state: State) -> Result<(), String> {
             ("data-fractions", Value::Object(fractions).to_string()),
         ],
     );
-    state.analysis.seq.update(|s| *s += 1);
+    job.seq.update(|s| *s += 1);
     Ok(())
 }

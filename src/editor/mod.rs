@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod panels;
 
 use crate::state::{Notice, State};
+use analysis::AnalysisJob;
 
 fn pct(f: f64) -> String {
     format!("{:.2}", 100.0 * f)
@@ -83,6 +84,7 @@ pub fn Editor() -> impl IntoView {
 #[component]
 fn MaterialRow(material: usize, name: String) -> impl IntoView {
     let state = expect_context::<State>();
+    let job = expect_context::<AnalysisJob>();
     let row = move || {
         state.edit.with(|e| {
             e.form.position(material).map(|i| {
@@ -138,13 +140,13 @@ fn MaterialRow(material: usize, name: String) -> impl IntoView {
                     prop:value=move || pct(fraction())
                     aria-valuetext=move || format!("{} %", pct(fraction()))
                     on:input=move |ev| set(ev, false)
-                    on:pointerdown=move |_| crate::editor::analysis::set_dragging(state, true)
+                    on:pointerdown=move |_| job.set_dragging(true)
                     on:change=move |_| state.commit()
-                    on:focus=move |_| { state.focused.set(Some(material)); crate::editor::analysis::schedule(state); }/>
+                    on:focus=move |_| { state.focused.set(Some(material)); job.schedule(); }/>
                 <input type="number" class="number" min="0" max="100" step="0.01" aria-label=label
                     prop:value=move || pct(fraction())
                     on:change=move |ev| set(ev, true)
-                    on:focus=move |_| { state.focused.set(Some(material)); crate::editor::analysis::schedule(state); }/>
+                    on:focus=move |_| { state.focused.set(Some(material)); job.schedule(); }/>
             </td>
             <td class="limit" role="status">{limit}</td>
             <td><input type="radio" name="qs" class="qs" aria-label=format!("{name} is q.s. (balance)")
@@ -324,6 +326,7 @@ fn Conditions() -> impl IntoView {
 #[component]
 pub fn Analysis() -> impl IntoView {
     let state = expect_context::<State>();
+    let job = expect_context::<AnalysisJob>();
     let focused = move || {
         let m = state.focused.get()?;
         state.loaded.with(|l| {
@@ -338,8 +341,8 @@ pub fn Analysis() -> impl IntoView {
                 None => "Response curve".to_string(),
             }}</h2>
             <p class="note">"Each target as this material sweeps its training range (with a margin), the q.s./rescale rule applied; the band is ± the ensemble spread, the green area the material's training range, the red point the current formulation. Focus a row to change the material."</p>
-            <label class="check"><input type="checkbox" id="curve-full" prop:checked=move || state.analysis.curve_full.get()
-                on:change=move |ev| { state.analysis.curve_full.set(event_target_checked(&ev)); analysis::schedule(state); }/>
+            <label class="check"><input type="checkbox" id="curve-full" prop:checked=move || job.curve_full.get()
+                on:change=move |ev| { job.curve_full.set(event_target_checked(&ev)); job.schedule(); }/>
                 " Full range: from 0 to all the q.s. leaves"</label>
             <div id="response-curve" class="plot" role="img" aria-label="Response curve"></div>
             <h2>"Sensitivity"</h2>

@@ -11,15 +11,7 @@ use mixlab_core::saved::{self, Saved};
 use crate::platform::browser;
 use crate::platform::storage;
 use crate::state::{Edit, Notice, State, default_edit};
-
-/// Three significant digits, no exponent for everyday magnitudes.
-pub fn format_value(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
-    format!("{v:.digits$}")
-}
+use mixlab_core::describe::format_value;
 
 #[component]
 pub fn Predictions() -> impl IntoView {

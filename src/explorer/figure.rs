@@ -11,6 +11,16 @@ use plotly::{Layout, Scatter, Scatter3D, Trace};
 use super::*;
 use crate::platform::plot::Figure;
 
+/// What every trace drawn over the points shares: no hover, a name, no legend entry.
+macro_rules! overlay {
+    ($trace:expr, $name:literal) => {
+        $trace
+            .hover_info(HoverInfo::Skip)
+            .name($name)
+            .show_legend(false)
+    };
+}
+
 /// Models of up to this many materials have every point named on the map.
 const NAMED_ALL: usize = 40;
 /// Past that, at most this many selected points are named.
@@ -211,15 +221,13 @@ pub(super) fn figure(
         if !named.is_empty() {
             let at = |k: usize| named.iter().map(|&i| pos[i * dims + k]).collect::<Vec<_>>();
             names_trace = Some(traces.len());
-            traces.push(
+            traces.push(overlay!(
                 Scatter3D::new(at(0), at(1), at(2))
                     .mode(Mode::Text)
                     .text_array(named.iter().map(|&i| name_of(i)).collect())
-                    .text_position(Position::TopCenter)
-                    .hover_info(HoverInfo::Skip)
-                    .name("names")
-                    .show_legend(false),
-            );
+                    .text_position(Position::TopCenter),
+                "names"
+            ));
         }
     } else {
         annotations.extend(named.iter().map(|&i| {
@@ -254,43 +262,21 @@ pub(super) fn figure(
             .line(Line::new().width(3.0).color("#b42318"));
         let at = |k: usize| vec![pos[f * dims + k]];
         if dims == 3 {
-            traces.push(
-                Scatter3D::new(lx, ly, lz)
-                    .mode(Mode::Lines)
-                    .line(line)
-                    .hover_info(HoverInfo::Skip)
-                    .name("nearest")
-                    .show_legend(false),
-            );
-            traces.push(
-                Scatter3D::new(at(0), at(1), at(2))
-                    .mode(Mode::MarkersText)
-                    .marker(ring)
-                    .text_array(vec![name_of(f)])
-                    .text_position(Position::TopCenter)
-                    .hover_info(HoverInfo::Skip)
-                    .name("focus")
-                    .show_legend(false),
-            );
+            let focus = Scatter3D::new(at(0), at(1), at(2))
+                .mode(Mode::MarkersText)
+                .marker(ring)
+                .text_array(vec![name_of(f)])
+                .text_position(Position::TopCenter);
+            traces.push(overlay!(
+                Scatter3D::new(lx, ly, lz).mode(Mode::Lines).line(line),
+                "nearest"
+            ));
+            traces.push(overlay!(focus, "focus"));
         } else {
-            traces.push(
-                Scatter::new(lx, ly)
-                    .web_gl_mode(true)
-                    .mode(Mode::Lines)
-                    .line(line)
-                    .hover_info(HoverInfo::Skip)
-                    .name("nearest")
-                    .show_legend(false),
-            );
-            traces.push(
-                Scatter::new(at(0), at(1))
-                    .web_gl_mode(true)
-                    .mode(Mode::Markers)
-                    .marker(ring)
-                    .hover_info(HoverInfo::Skip)
-                    .name("focus")
-                    .show_legend(false),
-            );
+            let lines = Scatter::new(lx, ly).web_gl_mode(true).mode(Mode::Lines);
+            let focus = Scatter::new(at(0), at(1)).web_gl_mode(true);
+            traces.push(overlay!(lines.line(line), "nearest"));
+            traces.push(overlay!(focus.mode(Mode::Markers).marker(ring), "focus"));
             // The name as an annotation: scattergl draws no text.
             annotations.push(
                 Annotation::new()

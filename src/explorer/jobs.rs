@@ -113,7 +113,7 @@ impl Explorer {
     ) -> impl Future<Output = Result<ModelData, String>> {
         self.loading_other.set(Some(path.clone()));
         async move {
-            let result = crate::app::fetch_bundle(&path)
+            let result = crate::platform::fetch::bundle(&path)
                 .await
                 .map(ModelData::of_other);
             self.loading_other.set(None);

@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use mixlab_core::bundle::TargetKind;
 
-use crate::editor::panels::format_value;
 use crate::state::State;
+use mixlab_core::describe::format_value;
 
 #[component]
 pub fn ModelCard() -> impl IntoView {

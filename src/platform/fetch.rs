@@ -3,6 +3,8 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use mixlab_core::Bundle;
+
 use crate::platform::browser::js_message;
 
 /// GET `url` and return its body, or a message that says which URL failed and how.
@@ -28,4 +30,12 @@ pub async fn bytes(url: &str) -> Result<Vec<u8>, String> {
         .await
         .map_err(|e| format!("Could not read {url}: {}", js_message(&e)))?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// A bundle (manifest.json + weights.safetensors) under `base`, checked.
+pub async fn bundle(base: &str) -> Result<Bundle, String> {
+    let manifest = bytes(&format!("{base}manifest.json")).await?;
+    let weights = bytes(&format!("{base}weights.safetensors")).await?;
+    Bundle::from_bytes(&manifest, &weights)
+        .map_err(|e| format!("The model bundle at {base} is not usable: {e}"))
 }

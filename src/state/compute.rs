@@ -37,7 +37,8 @@ pub struct Compute {
     /// What the auto probe measured (shown as data attributes of the note).
     pub probe: RwSignal<Option<Probe>>,
     engine: StoredValue<Option<Rc<Engine>>, LocalStorage>,
-    generation: StoredValue<u64>,
+    /// Bumped with every new engine (effects follow it).
+    pub generation: RwSignal<u64>,
 }
 
 impl Compute {
@@ -48,7 +49,7 @@ impl Compute {
             pinned: StoredValue::new(false),
             probe: RwSignal::new(None),
             engine: StoredValue::new_local(None),
-            generation: StoredValue::new(0),
+            generation: RwSignal::new(0),
         }
     }
 
@@ -59,14 +60,13 @@ impl Compute {
     /// Whether `engine` is still the current one (the model or device may have changed while
     /// it computed).
     pub fn is_current(&self, engine: &Engine) -> bool {
-        engine.generation == self.generation.get_value()
+        engine.generation == self.generation.get_untracked()
     }
 
     /// Build the model on `device` and make it current; predictions still in flight for the
     /// previous engine see a new generation and are dropped.
     pub fn put(&self, bundle: Bundle, device: Device, backend: Backend) {
-        let generation = self.generation.get_value() + 1;
-        self.generation.set_value(generation);
+        let generation = self.generation.get_untracked() + 1;
         let model = MixModel::new(&bundle, &device);
         self.engine.set_value(Some(Rc::new(Engine {
             bundle,
@@ -76,5 +76,6 @@ impl Compute {
             generation,
         })));
         self.backend.set(Some(backend));
+        self.generation.set(generation);
     }
 }

@@ -1,7 +1,8 @@
 //! What the pages share, by concern: the loaded model and the formulation being edited (with
-//! undo) here; the backend and engine in `compute`; the live prediction in `live`; the response
-//! curve and sensitivities in `crate::editor::analysis`. `App` provides the `State` as context;
-//! every value is a Leptos signal or stored value (the engine, not `Send`, a local one).
+//! undo) here; the backend and engine in `compute`; the live prediction in `live`. Features keep
+//! their own state (the analysis job, scoring, the explorer) and follow these signals; nothing
+//! here knows of them. `App` provides the `State` as context; every value is a Leptos signal or
+//! stored value (the engine, not `Send`, a local one).
 
 mod compute;
 mod live;
@@ -21,7 +22,6 @@ use mixlab_core::{Bundle, Device};
 pub use compute::{Compute, Engine, Probe};
 pub use live::{Live, request_prediction};
 
-use crate::editor::analysis::Analysis;
 use crate::platform::backend::Backend;
 use crate::platform::browser;
 
@@ -90,8 +90,6 @@ pub struct State {
     pub compute: Compute,
     /// The prediction shown for the edited formulation.
     pub live: Live,
-    /// The response curve and sensitivities, computed after the live prediction.
-    pub analysis: Analysis,
 }
 
 impl State {
@@ -115,7 +113,6 @@ impl State {
             saved: RwSignal::new(Vec::new()),
             compute: Compute::new(),
             live: Live::new(),
-            analysis: Analysis::new(),
         }
     }
 
@@ -128,7 +125,6 @@ impl State {
     pub fn set_edit(&self, edit: Edit) {
         self.edit.set(edit);
         request_prediction(*self);
-        crate::editor::analysis::schedule(*self);
     }
 
     /// Set a material's fraction under the editor's rules; returns the applied fraction.
@@ -252,7 +248,6 @@ impl State {
         };
         self.compute.put(e.bundle.clone(), device, backend);
         request_prediction(*self);
-        crate::editor::analysis::schedule(*self);
     }
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   ROOT, analysed, assertClose, dragSlider, formulationText, launch, nativePrediction, nextPrediction, open,
-  predictionSeq, serve, settled, shownFormulation, shownPredictions,
+  predictionSeq, serve, settled, shownFormulation, shownPredictions, switchBackend,
 } from './harness.mjs';
 
 const SHAMPOO = join(ROOT, 'public/models/shampoo');
@@ -242,10 +242,7 @@ describe('editor rules, warnings, keyboard and tools (WebGPU)', () => {
     assert.equal(await page.getAttribute('#backend', 'data-backend'), 'webgpu');
     await typeInto(page, number('Plantacare 818'), 9);
     const gpu = await shownPredictions(page);
-    const seq = await predictionSeq(page);
-    await page.selectOption('#backend-switch', 'cpu');
-    await nextPrediction(page, seq);
-    assert.equal(await page.getAttribute('#backend', 'data-backend'), 'cpu');
+    assert.equal(await switchBackend(page, 'cpu'), 'cpu');
     assertClose(assert, await shownPredictions(page), gpu);
     assert.deepEqual(errors, []);
     await page.close();

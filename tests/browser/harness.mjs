@@ -108,6 +108,14 @@ export async function analysed(page) {
   await page.waitForFunction(() => document.querySelector('#sensitivity')?.dataset.sensitivity, null, { timeout: 60_000 });
 }
 
+/** Pick a backend with the status bar's switch; returns once a prediction on it is painted. */
+export async function switchBackend(page, backend) {
+  const seq = await predictionSeq(page);
+  await page.selectOption('#backend-switch', backend);
+  await nextPrediction(page, seq);
+  return page.getAttribute('#backend', 'data-backend');
+}
+
 /** Wait until a prediction newer than `seq` is painted and the computation queue is idle. */
 export async function nextPrediction(page, seq) {
   await page.waitForFunction((s) => {

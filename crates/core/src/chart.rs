@@ -10,10 +10,10 @@ pub struct Panel {
     /// The y-axis title (already in words: "Viscosity at 10 s⁻¹ (cP)").
     pub title: String,
     pub log: bool,
-    /// The curve and its band, one value per x.
+    /// The curve, one value per x.
     pub mid: Vec<f64>,
-    pub lo: Vec<f64>,
-    pub hi: Vec<f64>,
+    /// The band around it (low, high), one pair per x.
+    pub band: Vec<(f64, f64)>,
     /// The current formulation's value.
     pub here: f64,
 }
@@ -29,14 +29,11 @@ pub struct Curve {
     pub panels: Vec<Panel>,
 }
 
+/// Pixels: a panel's height and the gap between panels.
 const PANEL_HEIGHT: f64 = 150.0;
 const GAP: f64 = 18.0;
-const LEFT: f64 = 80.0;
-const RIGHT: f64 = 20.0;
-const TOP: f64 = 10.0;
-const BOTTOM: f64 = 45.0;
-const BLUE: &str = "#2f6fde";
-const RED: &str = "#b42318";
+/// Margins in pixels: left (y titles and tick labels), right, top, bottom (the x axis).
+const MARGIN: [f64; 4] = [80.0, 20.0, 10.0, 45.0];
 
 /// Text for SVG markup: names come from anyone's files.
 pub fn escape(s: &str) -> String {
@@ -175,14 +172,15 @@ fn path(points: impl Iterator<Item = (f64, f64)>) -> String {
 
 /// The figure's height in pixels for `panels` targets.
 pub fn height(panels: usize) -> f64 {
-    TOP + BOTTOM + panels as f64 * PANEL_HEIGHT + panels.saturating_sub(1) as f64 * GAP
+    MARGIN[2] + MARGIN[3] + panels as f64 * PANEL_HEIGHT + panels.saturating_sub(1) as f64 * GAP
 }
 
 /// The whole figure, `width` pixels wide.
 pub fn svg(c: &Curve, width: f64) -> String {
+    let [left, right, top_margin, _] = MARGIN;
     let n = c.panels.len();
     let h = height(n);
-    let (x0, x1) = (LEFT, (width - RIGHT).max(LEFT + 50.0));
+    let (x0, x1) = (left, (width - right).max(left + 50.0));
     let (xlo, xhi) = {
         let (lo, hi) = range(c.xs.iter().copied().chain([c.here]), false);
         (lo, hi)
@@ -199,15 +197,15 @@ pub fn svg(c: &Curve, width: f64) -> String {
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="curve" width="{width:.0}" height="{h:.0}" viewBox="0 0 {width:.0} {h:.0}" font-family="sans-serif" font-size="11">"#
     );
-    let bottom = TOP + n as f64 * PANEL_HEIGHT + n.saturating_sub(1) as f64 * GAP;
+    let bottom = top_margin + n as f64 * PANEL_HEIGHT + n.saturating_sub(1) as f64 * GAP;
     if let Some((a, b)) = c.shade {
         let (a, b) = (sx.at(a.max(xlo)), sx.at(b.min(xhi)));
         if b > a {
             let _ = write!(
                 s,
-                r#"<rect class="training" x="{a:.1}" y="{TOP:.1}" width="{:.1}" height="{:.1}" fill="rgba(16,185,129,0.10)"/>"#,
+                r#"<rect class="training" x="{a:.1}" y="{top_margin:.1}" width="{:.1}" height="{:.1}" fill="rgba(16,185,129,0.10)"/>"#,
                 b - a,
-                bottom - TOP
+                bottom - top_margin
             );
         }
     }
@@ -217,13 +215,9 @@ pub fn svg(c: &Curve, width: f64) -> String {
         .zip(xticks.first())
         .map_or(1.0, |(b, a)| b - a);
     for (i, p) in c.panels.iter().enumerate() {
-        let top = TOP + i as f64 * (PANEL_HEIGHT + GAP);
-        let all =
-            p.lo.iter()
-                .chain(&p.hi)
-                .chain(&p.mid)
-                .copied()
-                .chain([p.here]);
+        let top = top_margin + i as f64 * (PANEL_HEIGHT + GAP);
+        let band = p.band.iter().flat_map(|&(lo, hi)| [lo, hi]);
+        let all = band.chain(p.mid.iter().copied()).chain([p.here]);
         let (lo, hi) = range(all, p.log);
         let sy = Scale {
             lo,
@@ -263,10 +257,10 @@ pub fn svg(c: &Curve, width: f64) -> String {
         }
         let band = path(
             c.xs.iter()
-                .zip(&p.lo)
-                .chain(c.xs.iter().zip(&p.hi).rev())
+                .zip(p.band.iter().map(|b| b.0))
+                .chain(c.xs.iter().zip(p.band.iter().map(|b| b.1)).rev())
                 .filter(|(_, v)| v.is_finite())
-                .map(|(&x, &v)| (sx.at(x), sy.at(v))),
+                .map(|(&x, v)| (sx.at(x), sy.at(v))),
         );
         let line = path(
             c.xs.iter()
@@ -279,7 +273,7 @@ pub fn svg(c: &Curve, width: f64) -> String {
         let mid = top + PANEL_HEIGHT / 2.0;
         let _ = write!(
             s,
-            r##"<path class="band" d="{band}Z" fill="rgba(47,111,222,0.15)"/><path class="line" d="{line}" fill="none" stroke="{BLUE}" stroke-width="2"/><circle class="here" cx="{hx:.1}" cy="{hy:.1}" r="5" fill="{RED}"><title>{title}: {} at {} %</title></circle><rect x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{PANEL_HEIGHT:.1}" fill="none" stroke="#9ca3af"/><text transform="translate(14 {mid:.1}) rotate(-90)" text-anchor="middle" fill="#222">{title}</text></g>"##,
+            r##"<path class="band" d="{band}Z" fill="rgba(47,111,222,0.15)"/><path class="line" d="{line}" fill="none" stroke="#2f6fde" stroke-width="2"/><circle class="here" cx="{hx:.1}" cy="{hy:.1}" r="5" fill="#b42318"><title>{title}: {} at {} %</title></circle><rect x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{PANEL_HEIGHT:.1}" fill="none" stroke="#9ca3af"/><text transform="translate(14 {mid:.1}) rotate(-90)" text-anchor="middle" fill="#222">{title}</text></g>"##,
             significant(p.here, 4),
             significant(c.here, 4),
             x1 - x0,
@@ -358,16 +352,15 @@ mod tests {
                 Panel {
                     title: title.into(),
                     log: false,
-                    lo: mid.iter().map(|v| v - 10.0).collect(),
-                    hi: mid.iter().map(|v| v + 10.0).collect(),
+                    band: mid.iter().map(|v| (v - 10.0, v + 10.0)).collect(),
                     mid: mid.clone(),
                     here: 181.0,
                 },
                 Panel {
                     title: "Viscosity (cP)".into(),
                     log: true,
-                    lo: mid.iter().map(|v| -v).collect(), // not drawable on a log axis
-                    hi: mid.iter().map(|v| 2.0 * v).collect(),
+                    // The low edge is not drawable on a log axis.
+                    band: mid.iter().map(|v| (-v, 2.0 * v)).collect(),
                     mid,
                     here: 181.0,
                 },
@@ -387,6 +380,6 @@ mod tests {
         assert!(!s.contains("<b>"));
         assert!(s.contains(r#"class="training""#));
         assert!(!s.contains("NaN") && !s.contains("inf"), "{s}");
-        assert_eq!(height(2), TOP + BOTTOM + 2.0 * PANEL_HEIGHT + GAP);
+        assert_eq!(height(2), MARGIN[2] + MARGIN[3] + 2.0 * PANEL_HEIGHT + GAP);
     }
 }

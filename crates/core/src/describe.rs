@@ -113,6 +113,16 @@ impl Condition {
     }
 }
 
+/// How a predicted value is shown: three significant digits, no exponent for everyday
+/// magnitudes.
+pub fn format_value(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{v:.digits$}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +160,14 @@ mod tests {
         assert_eq!(skipped, vec!["unobtainium"]);
         assert_eq!(m.materials[0].metadata["type"], "solvent");
         assert_eq!(m.materials[0].metadata["price"], "0,5");
+    }
+
+    #[test]
+    fn values_show_three_significant_digits() {
+        assert_eq!(format_value(338.456), "338");
+        assert_eq!(format_value(12.3456), "12.3");
+        assert_eq!(format_value(0.012345), "0.0123");
+        assert_eq!(format_value(1.0e6), "1000000");
+        assert_eq!(format_value(0.0), "0");
     }
 }
