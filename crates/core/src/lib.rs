@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod chart;
 pub mod data;
 pub mod describe;
+pub mod design;
 pub mod domain;
 #[cfg(feature = "train")]
 pub mod evaluate;

@@ -1,0 +1,251 @@
+//! What the formulator wants of each target, as a desirability in [0, 1] (Derringer–Suich), and
+//! how several combine.
+
+use serde::{Deserialize, Serialize};
+
+/// One goal on one target. Values are in the target's own units (a probability in 0..1 for a
+/// binary target).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "goal", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Goal {
+    /// Larger is better: desirability 0 at or below `low`, 1 at or above `high`.
+    Maximize {
+        target: String,
+        #[serde(default)]
+        low: Option<f64>,
+        #[serde(default)]
+        high: Option<f64>,
+        #[serde(default = "one")]
+        weight: f64,
+    },
+    /// Smaller is better: desirability 1 at or below `low`, 0 at or above `high`.
+    Minimize {
+        target: String,
+        #[serde(default)]
+        low: Option<f64>,
+        #[serde(default)]
+        high: Option<f64>,
+        #[serde(default = "one")]
+        weight: f64,
+    },
+    /// Hit `value`: desirability 1 there, falling linearly to 0 at `value ± tolerance`.
+    Target {
+        target: String,
+        value: f64,
+        tolerance: f64,
+        #[serde(default = "one")]
+        weight: f64,
+    },
+    /// Stay within `min..=max`: desirability 1 inside, falling to 0 over `margin` outside
+    /// (by default a tenth of the range's width).
+    Range {
+        target: String,
+        min: f64,
+        max: f64,
+        #[serde(default)]
+        margin: Option<f64>,
+        #[serde(default = "one")]
+        weight: f64,
+    },
+    /// A binary target's probability at least `at_least`: desirability 1 there, 0 at
+    /// `at_least − 0.2` and below.
+    Probability {
+        target: String,
+        at_least: f64,
+        #[serde(default = "one")]
+        weight: f64,
+    },
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Goal {
+    pub fn target(&self) -> &str {
+        match self {
+            Goal::Maximize { target, .. }
+            | Goal::Minimize { target, .. }
+            | Goal::Target { target, .. }
+            | Goal::Range { target, .. }
+            | Goal::Probability { target, .. } => target,
+        }
+    }
+
+    pub fn weight(&self) -> f64 {
+        match self {
+            Goal::Maximize { weight, .. }
+            | Goal::Minimize { weight, .. }
+            | Goal::Target { weight, .. }
+            | Goal::Range { weight, .. }
+            | Goal::Probability { weight, .. } => *weight,
+        }
+    }
+
+    /// What the goal asks, in words (for tables and messages).
+    pub fn describe(&self) -> String {
+        let bound = |v: &Option<f64>| v.map_or("auto".to_string(), |v| format!("{v}"));
+        match self {
+            Goal::Maximize {
+                target, low, high, ..
+            } => format!("maximise {target} ({} → {})", bound(low), bound(high)),
+            Goal::Minimize {
+                target, low, high, ..
+            } => format!("minimise {target} ({} → {})", bound(high), bound(low)),
+            Goal::Target {
+                target,
+                value,
+                tolerance,
+                ..
+            } => format!("{target} = {value} ± {tolerance}"),
+            Goal::Range {
+                target, min, max, ..
+            } => format!("{target} in {min} … {max}"),
+            Goal::Probability {
+                target, at_least, ..
+            } => format!("P({target}) ≥ {at_least}"),
+        }
+    }
+}
+
+/// A goal resolved against the model: its target's index and the ramp's ends.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ramp {
+    pub target: usize,
+    pub weight: f64,
+    pub shape: Shape,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shape {
+    /// 0 at `low`, 1 at `high` (`low > high` for minimising).
+    Rising { low: f64, high: f64 },
+    /// 1 in `min..=max`, 0 beyond `margin` outside.
+    Plateau { min: f64, max: f64, margin: f64 },
+}
+
+impl Shape {
+    /// The desirability of `y`, in [0, 1].
+    pub fn at(&self, y: f64) -> f64 {
+        if !y.is_finite() {
+            return 0.0;
+        }
+        match *self {
+            Shape::Rising { low, high } => ((y - low) / (high - low)).clamp(0.0, 1.0),
+            Shape::Plateau { min, max, margin } => {
+                let outside = (min - y).max(y - max).max(0.0);
+                if margin > 0.0 {
+                    (1.0 - outside / margin).clamp(0.0, 1.0)
+                } else if outside > 0.0 {
+                    0.0
+                } else {
+                    1.0
+                }
+            }
+        }
+    }
+
+    /// The cautious desirability of a prediction `mean ± spread·κ`: the worst over that
+    /// interval (for a ramp, its lower end on the good side; for a plateau, either end).
+    pub fn cautious(&self, mean: f64, spread: f64, kappa: f64) -> f64 {
+        if kappa == 0.0 || spread == 0.0 {
+            return self.at(mean);
+        }
+        let (lo, hi) = (mean - kappa * spread, mean + kappa * spread);
+        let ends = self.at(lo).min(self.at(hi));
+        match *self {
+            Shape::Rising { .. } => ends,
+            // Inside the plateau the worst point is an end; the mean can only be better.
+            Shape::Plateau { .. } => ends.min(self.at(mean)),
+        }
+    }
+}
+
+/// The overall desirability: the weighted geometric mean of the goals' (0 if any is 0).
+pub fn combine(ds: &[f64], weights: &[f64]) -> f64 {
+    let total: f64 = weights.iter().sum();
+    if ds.is_empty() || total <= 0.0 {
+        return 0.0;
+    }
+    if ds.iter().any(|d| *d <= 0.0) {
+        return 0.0;
+    }
+    let log: f64 = ds.iter().zip(weights).map(|(d, w)| w * d.ln()).sum();
+    (log / total).exp()
+}
+
+/// A softer score for the search only: where the geometric mean is flat at 0 (one goal not yet
+/// met at all), the arithmetic mean still points the way.
+pub fn search_score(ds: &[f64], weights: &[f64]) -> f64 {
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 {
+        return 0.0;
+    }
+    let arith: f64 = ds.iter().zip(weights).map(|(d, w)| w * d).sum::<f64>() / total;
+    combine(ds, weights) + 1e-3 * arith
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ramps_and_plateaus() {
+        let up = Shape::Rising {
+            low: 10.0,
+            high: 20.0,
+        };
+        assert_eq!(up.at(5.0), 0.0);
+        assert_eq!(up.at(15.0), 0.5);
+        assert_eq!(up.at(25.0), 1.0);
+        let down = Shape::Rising {
+            low: 20.0,
+            high: 10.0,
+        };
+        assert_eq!(down.at(12.0), 0.8);
+        let band = Shape::Plateau {
+            min: 1.0,
+            max: 2.0,
+            margin: 0.5,
+        };
+        assert_eq!(band.at(1.5), 1.0);
+        assert_eq!(band.at(2.25), 0.5);
+        assert_eq!(band.at(0.0), 0.0);
+        assert_eq!(up.at(f64::NAN), 0.0);
+    }
+
+    #[test]
+    fn cautious_takes_the_worse_end() {
+        let up = Shape::Rising {
+            low: 10.0,
+            high: 20.0,
+        };
+        assert_eq!(up.cautious(15.0, 2.0, 1.0), 0.3);
+        assert_eq!(up.cautious(15.0, 2.0, 0.0), 0.5);
+        let band = Shape::Plateau {
+            min: 1.0,
+            max: 2.0,
+            margin: 1.0,
+        };
+        assert_eq!(band.cautious(1.5, 1.0, 1.0), 0.5);
+    }
+
+    #[test]
+    fn geometric_mean_with_weights() {
+        assert!((combine(&[0.25, 1.0], &[1.0, 1.0]) - 0.5).abs() < 1e-12);
+        assert!((combine(&[0.25, 1.0], &[2.0, 0.0]) - 0.25).abs() < 1e-12);
+        assert_eq!(combine(&[0.0, 1.0], &[1.0, 1.0]), 0.0);
+        assert!(search_score(&[0.0, 1.0], &[1.0, 1.0]) > search_score(&[0.0, 0.5], &[1.0, 1.0]));
+    }
+
+    #[test]
+    fn goals_read_from_json() {
+        let g: Goal = serde_json::from_str(
+            r#"{"goal": "target", "target": "viscosity", "value": 300, "tolerance": 50}"#,
+        )
+        .unwrap();
+        assert_eq!(g.target(), "viscosity");
+        assert_eq!(g.weight(), 1.0);
+        assert!(serde_json::from_str::<Goal>(r#"{"goal": "maximise", "target": "x"}"#).is_err());
+    }
+}

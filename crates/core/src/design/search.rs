@@ -1,0 +1,719 @@
+//! The search, as ask/tell: `ask` gives a batch of recipes to predict, `tell` takes the
+//! predictions, until `ask` has none left and `finish` ranks what was found. The CLI predicts
+//! each batch natively, the app in a worker with progress and cancel; both get the same
+//! candidates for the same spec and seed.
+//!
+//! Phases: (1) for large libraries, screening — every allowed material added to a base recipe,
+//! the best few dozen kept as the working pool; (2) differential evolution (rand/1/bin) over
+//! one gene per pool material (on above ½, its amount from the rest) and per free condition,
+//! every gene decoded into a recipe that meets the sum, the bounds and the ingredient limit
+//! exactly; group, linear and cost limits by feasibility-first comparison (Deb's rules);
+//! (3) polishing the best distinct recipes by moving mass between pairs of their materials,
+//! which keeps the sum exact.
+
+use super::goal::{combine, search_score};
+use super::problem::{CondVar, Problem, TOL};
+use super::spec::{Combine, DomainRule};
+use crate::bundle::Manifest;
+use crate::domain::{Domain, Warning};
+use crate::formulation::{Formulation, batch_of};
+use crate::model::{Batch, Prediction};
+use crate::rng::Rng;
+
+/// Pools larger than this are screened down to it first.
+const POOL_MAX: usize = 48;
+/// Rows per screening batch.
+const SCREEN_BATCH: usize = 512;
+/// A gene at or above this puts its material in the recipe.
+const ON: f64 = 0.5;
+/// Polishing rounds, and the first step (fraction moved between two materials).
+const POLISH_ROUNDS: usize = 14;
+const FIRST_STEP: f64 = 0.02;
+/// Two recipes closer than this (L1 over fractions, i.e. twice the mass moved) are one.
+const DISTINCT: f64 = 0.04;
+
+/// One evaluated recipe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scored {
+    /// Fraction per pool variable (all of them, zero when absent).
+    pub x: Vec<f64>,
+    pub conditions: Vec<f64>,
+    /// (mean, spread) per model target.
+    pub predicted: Vec<(f64, f64)>,
+    /// Desirability per goal (targets' goals, then cost).
+    pub goals: Vec<f64>,
+    pub desirability: f64,
+    /// What the search ranks by (desirability, softened and with the domain penalty).
+    pub score: f64,
+    /// How far outside the limits (0: every limit met).
+    pub violation: f64,
+    pub warnings: Vec<Warning>,
+}
+
+impl Scored {
+    fn better_than(&self, other: &Scored) -> bool {
+        let (a, b) = (self.violation, other.violation);
+        if a <= TOL && b <= TOL {
+            self.score > other.score
+        } else {
+            a < b
+        }
+    }
+
+    pub fn feasible(&self) -> bool {
+        self.violation <= TOL
+    }
+}
+
+enum Phase {
+    Screen { next: usize, scores: Vec<f64> },
+    Evolve,
+    Polish { round: usize, step: f64 },
+    Done,
+}
+
+/// What a batch asked for was: whom each row belongs to.
+enum Pending {
+    Screen { from: usize },
+    Population,
+    Trials,
+    Polish(Vec<(usize, Vec<f64>)>),
+}
+
+pub struct Search<'m> {
+    problem: Problem,
+    manifest: &'m Manifest,
+    domain: Domain,
+    rng: Rng,
+    /// Pool variables the genes stand for (all of them, or the screened few).
+    pool: Vec<usize>,
+    free_conditions: Vec<usize>,
+    phase: Phase,
+    pending: Option<(Pending, Vec<(Vec<f64>, Vec<f64>)>)>,
+    genes: Vec<Vec<f64>>,
+    population: Vec<Scored>,
+    trials: Vec<Vec<f64>>,
+    generation: usize,
+    archive: Vec<Scored>,
+    polished: Vec<Scored>,
+    pub evaluations: usize,
+}
+
+impl<'m> Search<'m> {
+    pub fn new(problem: Problem, manifest: &'m Manifest) -> Search<'m> {
+        let free_conditions = problem
+            .conditions
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c, CondVar::Free { .. }))
+            .map(|(i, _)| i)
+            .collect();
+        let n = problem.vars.len();
+        let phase = if n > POOL_MAX {
+            Phase::Screen {
+                next: 0,
+                scores: vec![f64::NEG_INFINITY; n],
+            }
+        } else {
+            Phase::Evolve
+        };
+        Search {
+            rng: Rng::new(problem.seed),
+            domain: Domain::new(manifest),
+            pool: (0..n).collect(),
+            free_conditions,
+            phase,
+            pending: None,
+            genes: Vec::new(),
+            population: Vec::new(),
+            trials: Vec::new(),
+            generation: 0,
+            archive: Vec::new(),
+            polished: Vec::new(),
+            evaluations: 0,
+            problem,
+            manifest,
+        }
+    }
+
+    pub fn problem(&self) -> &Problem {
+        &self.problem
+    }
+
+    /// How far the search is, 0 to 1.
+    pub fn progress(&self) -> f64 {
+        let g = self.problem.generations as f64;
+        match &self.phase {
+            Phase::Screen { next, .. } => 0.1 * *next as f64 / self.problem.vars.len() as f64,
+            Phase::Evolve => 0.1 + 0.75 * self.generation as f64 / g,
+            Phase::Polish { round, .. } => 0.85 + 0.15 * *round as f64 / POLISH_ROUNDS as f64,
+            Phase::Done => 1.0,
+        }
+    }
+
+    /// What the search is doing, in words.
+    pub fn stage(&self) -> &'static str {
+        match self.phase {
+            Phase::Screen { .. } => "screening the materials",
+            Phase::Evolve => "searching",
+            Phase::Polish { .. } => "refining the best recipes",
+            Phase::Done => "done",
+        }
+    }
+
+    fn dims(&self) -> usize {
+        self.pool.len() + self.free_conditions.len()
+    }
+
+    fn population_size(&self) -> usize {
+        (8 * self.dims()).clamp(40, 120)
+    }
+
+    /// The next batch to predict, or `None` when the search is over.
+    pub fn ask(&mut self) -> Option<Batch> {
+        loop {
+            match &mut self.phase {
+                Phase::Done => return None,
+                Phase::Screen { next, .. } => {
+                    let from = *next;
+                    let n = self.problem.vars.len();
+                    if from >= n {
+                        self.end_screening();
+                        continue;
+                    }
+                    let to = (from + SCREEN_BATCH).min(n);
+                    *next = to;
+                    let rows: Vec<(Vec<f64>, Vec<f64>)> =
+                        (from..to).map(|k| self.screen_recipe(k)).collect();
+                    return Some(self.submit(Pending::Screen { from }, rows));
+                }
+                Phase::Evolve => {
+                    if self.population.is_empty() {
+                        let np = self.population_size();
+                        let d = self.dims();
+                        self.genes = (0..np)
+                            .map(|_| (0..d).map(|_| self.rng.uniform()).collect())
+                            .collect();
+                        let rows = self.genes.iter().map(|g| self.decode(g)).collect();
+                        return Some(self.submit(Pending::Population, rows));
+                    }
+                    if self.generation >= self.problem.generations {
+                        self.phase = Phase::Polish {
+                            round: 0,
+                            step: FIRST_STEP,
+                        };
+                        self.polished = self.distinct(self.problem.candidates);
+                        continue;
+                    }
+                    self.trials = self.mutants();
+                    let rows = self.trials.iter().map(|g| self.decode(g)).collect();
+                    return Some(self.submit(Pending::Trials, rows));
+                }
+                Phase::Polish { round, step } => {
+                    if *round >= POLISH_ROUNDS || self.polished.is_empty() {
+                        self.phase = Phase::Done;
+                        continue;
+                    }
+                    let step = *step;
+                    let moves = self.polish_moves(step);
+                    if moves.is_empty() {
+                        self.phase = Phase::Done;
+                        continue;
+                    }
+                    let rows = moves
+                        .iter()
+                        .map(|(i, x)| (x.clone(), self.polished[*i].conditions.clone()))
+                        .collect();
+                    return Some(self.submit(Pending::Polish(moves), rows));
+                }
+            }
+        }
+    }
+
+    fn submit(&mut self, why: Pending, rows: Vec<(Vec<f64>, Vec<f64>)>) -> Batch {
+        let batch = self.batch(&rows);
+        self.pending = Some((why, rows));
+        batch
+    }
+
+    fn batch(&self, rows: &[(Vec<f64>, Vec<f64>)]) -> Batch {
+        let n = self.manifest.materials.len();
+        let conds = rows.first().map(|r| r.1.clone()).unwrap_or_default();
+        let same_conditions = rows.iter().all(|r| r.1 == conds);
+        let forms: Vec<Formulation> = rows.iter().map(|(x, _)| self.formulation(x)).collect();
+        if same_conditions {
+            return batch_of(self.manifest, forms.iter(), &conds);
+        }
+        let mut batch = Batch {
+            rows: 0,
+            fractions: Vec::with_capacity(rows.len() * n),
+            conditions: Vec::new(),
+        };
+        for (f, (_, c)) in forms.iter().zip(rows) {
+            let one = batch_of(self.manifest, [f], c);
+            batch.rows += 1;
+            batch.fractions.extend(one.fractions);
+            batch.conditions.extend(one.conditions);
+        }
+        batch
+    }
+
+    /// The recipe `x` (pool fractions) as a formulation of the model's materials.
+    pub fn formulation(&self, x: &[f64]) -> Formulation {
+        let mut f = Formulation::from_fractions(
+            x.iter()
+                .enumerate()
+                .filter(|(_, v)| **v > 0.0)
+                .map(|(k, &v)| (self.problem.vars[k].material, v)),
+        );
+        f.qs = self
+            .problem
+            .qs
+            .and_then(|q| f.position(self.problem.vars[q].material));
+        f
+    }
+
+    /// Take the predictions of the last batch.
+    pub fn tell(&mut self, p: &Prediction) {
+        let Some((why, rows)) = self.pending.take() else {
+            return;
+        };
+        self.evaluations += rows.len();
+        let scored: Vec<Scored> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(r, (x, c))| self.score(x, c, p, r))
+            .collect();
+        match why {
+            Pending::Screen { from } => {
+                if let Phase::Screen { scores, .. } = &mut self.phase {
+                    for (k, s) in scored.iter().enumerate() {
+                        scores[from + k] = s.score - s.violation;
+                    }
+                }
+            }
+            Pending::Population => {
+                self.archive
+                    .extend(scored.iter().filter(|s| s.feasible()).cloned());
+                self.population = scored;
+            }
+            Pending::Trials => {
+                let trials = std::mem::take(&mut self.trials);
+                for (i, (s, g)) in scored.into_iter().zip(trials).enumerate() {
+                    if s.feasible() {
+                        self.archive.push(s.clone());
+                    }
+                    if !self.population[i].better_than(&s) {
+                        self.population[i] = s;
+                        self.genes[i] = g;
+                    }
+                }
+                self.generation += 1;
+                self.trim_archive();
+            }
+            Pending::Polish(moves) => {
+                let mut improved = false;
+                for ((i, _), s) in moves.iter().zip(scored) {
+                    if s.better_than(&self.polished[*i]) {
+                        self.polished[*i] = s;
+                        improved = true;
+                    }
+                }
+                if let Phase::Polish { round, step } = &mut self.phase {
+                    *round += 1;
+                    if !improved {
+                        *step /= 2.0;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether any evaluated recipe met every limit.
+    pub fn found_any(&self) -> bool {
+        !self.archive.is_empty() || self.polished.iter().any(Scored::feasible)
+    }
+
+    /// The evaluated recipe that came nearest to meeting every limit.
+    pub fn closest(&self) -> Option<&Scored> {
+        self.population
+            .iter()
+            .chain(&self.polished)
+            .min_by(|a, b| a.violation.total_cmp(&b.violation))
+    }
+
+    /// The ranked, distinct candidates (the Pareto set when asked for).
+    pub fn finish(mut self) -> Vec<Scored> {
+        let mut all = std::mem::take(&mut self.polished);
+        all.append(&mut self.archive);
+        all.retain(Scored::feasible);
+        all.sort_by(|a, b| {
+            b.desirability
+                .total_cmp(&a.desirability)
+                .then(b.score.total_cmp(&a.score))
+        });
+        if self.problem.combine == Combine::Pareto {
+            all = pareto(all);
+        }
+        pick_distinct(all, self.problem.candidates)
+    }
+
+    fn score(&self, x: Vec<f64>, conditions: Vec<f64>, p: &Prediction, row: usize) -> Scored {
+        let pr = &self.problem;
+        let t = p.targets;
+        let predicted: Vec<(f64, f64)> = (0..t)
+            .map(|j| (p.values[row * t + j], p.spread[row * t + j]))
+            .collect();
+        let mut goals: Vec<f64> = pr
+            .ramps
+            .iter()
+            .map(|r| {
+                let (m, s) = predicted[r.target];
+                r.shape.cautious(m, s, pr.kappa)
+            })
+            .collect();
+        let mut weights: Vec<f64> = pr.ramps.iter().map(|r| r.weight).collect();
+        if let (Some(r), Some(c)) = (&pr.cost_ramp, pr.cost(&x)) {
+            goals.push(r.shape.at(c));
+            weights.push(r.weight);
+        }
+        let desirability = combine(&goals, &weights);
+        let mut score = search_score(&goals, &weights);
+        let f = self.formulation(&x);
+        let warnings = self.domain.check(self.manifest, &f, &conditions);
+        let mut violation = pr.violation(&x) + structural(pr, &x);
+        match pr.domain {
+            DomainRule::Hard => {
+                violation += warnings
+                    .iter()
+                    .filter(|w| !matches!(w, Warning::Empty))
+                    .count() as f64;
+            }
+            DomainRule::Penalty => score -= 0.1 * warnings.len() as f64,
+            DomainRule::Off => {}
+        }
+        Scored {
+            x,
+            conditions,
+            predicted,
+            goals,
+            desirability,
+            score,
+            violation,
+            warnings,
+        }
+    }
+
+    /// Genes → a recipe that meets the sum, the bounds and the ingredient limit exactly
+    /// (when the bounds allow; otherwise the shortfall shows as a violation).
+    fn decode(&self, g: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let pr = &self.problem;
+        let np = self.pool.len();
+        let mut x = vec![0.0; pr.vars.len()];
+        // Required materials, then the pool's "on" genes by strength, up to the limit.
+        let mut on: Vec<(usize, f64)> = Vec::new();
+        let mut optional: Vec<(usize, f64)> = Vec::new();
+        for (&v, &gene) in self.pool.iter().zip(g) {
+            if pr.vars[v].required {
+                on.push((v, 0.05 + gene.clamp(0.0, 1.0)));
+            } else if gene >= ON {
+                optional.push((v, (gene - ON) / (1.0 - ON) + 0.05));
+            }
+        }
+        optional.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let room = pr.max_ingredients.saturating_sub(on.len());
+        on.extend(optional.iter().take(room).copied());
+        // Too little reach: add the strongest genes that are off until the maximums can reach
+        // 100 % (or the ingredient limit stops it).
+        let mut reach: f64 = on.iter().map(|&(v, _)| pr.vars[v].hi).sum();
+        if reach < 1.0 {
+            let mut off: Vec<(usize, f64)> = self
+                .pool
+                .iter()
+                .zip(g)
+                .filter(|(v, _)| !on.iter().any(|(w, _)| w == *v))
+                .map(|(&v, &k)| (v, k))
+                .collect();
+            off.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            for (v, _) in off {
+                if reach >= 1.0 || on.len() >= pr.max_ingredients {
+                    break;
+                }
+                on.push((v, 0.05));
+                reach += pr.vars[v].hi;
+            }
+        }
+        let total: f64 = on.iter().map(|(_, w)| w).sum();
+        let want: Vec<f64> = on.iter().map(|(_, w)| w / total.max(1e-12)).collect();
+        let lo: Vec<f64> = on.iter().map(|&(v, _)| pr.vars[v].lo).collect();
+        let hi: Vec<f64> = on.iter().map(|&(v, _)| pr.vars[v].hi).collect();
+        let fit = fit_simplex(&want, &lo, &hi);
+        for (&(v, _), f) in on.iter().zip(fit) {
+            x[v] = f;
+        }
+        let conditions = pr
+            .conditions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match *c {
+                CondVar::Fixed(v) => v,
+                CondVar::Free { min, max } => {
+                    let j = self
+                        .free_conditions
+                        .iter()
+                        .position(|&f| f == i)
+                        .unwrap_or(0);
+                    min + g.get(np + j).copied().unwrap_or(0.5).clamp(0.0, 1.0) * (max - min)
+                }
+            })
+            .collect();
+        (x, conditions)
+    }
+
+    /// rand/1/bin trial genes, one per member of the population.
+    fn mutants(&mut self) -> Vec<Vec<f64>> {
+        let np = self.genes.len();
+        let d = self.dims();
+        let (f, cr) = (0.6, 0.9);
+        (0..np)
+            .map(|i| {
+                let pick = |rng: &mut Rng, not: &[usize]| loop {
+                    let r = rng.below(np);
+                    if !not.contains(&r) {
+                        break r;
+                    }
+                };
+                let a = pick(&mut self.rng, &[i]);
+                let b = pick(&mut self.rng, &[i, a]);
+                let c = pick(&mut self.rng, &[i, a, b]);
+                let forced = self.rng.below(d);
+                (0..d)
+                    .map(|j| {
+                        if j == forced || self.rng.uniform() < cr {
+                            let v = self.genes[a][j] + f * (self.genes[b][j] - self.genes[c][j]);
+                            // Reflect into [0, 1].
+                            let v = if v < 0.0 {
+                                -v
+                            } else if v > 1.0 {
+                                2.0 - v
+                            } else {
+                                v
+                            };
+                            v.clamp(0.0, 1.0)
+                        } else {
+                            self.genes[i][j]
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A base recipe plus 10 % of pool variable `k` (screening).
+    fn screen_recipe(&self, k: usize) -> (Vec<f64>, Vec<f64>) {
+        let pr = &self.problem;
+        let mut want = vec![0.0; pr.vars.len()];
+        let required: Vec<usize> = (0..pr.vars.len())
+            .filter(|&v| pr.vars[v].required)
+            .collect();
+        for &v in &required {
+            want[v] = pr.vars[v].lo.max(0.5 / required.len().max(1) as f64);
+        }
+        want[k] += 0.1_f64.max(pr.vars[k].lo);
+        let on: Vec<usize> = (0..pr.vars.len()).filter(|&v| want[v] > 0.0).collect();
+        let fit = fit_simplex(
+            &on.iter().map(|&v| want[v]).collect::<Vec<_>>(),
+            &on.iter().map(|&v| pr.vars[v].lo).collect::<Vec<_>>(),
+            &on.iter().map(|&v| pr.vars[v].hi).collect::<Vec<_>>(),
+        );
+        let mut x = vec![0.0; pr.vars.len()];
+        for (&v, f) in on.iter().zip(fit) {
+            x[v] = f;
+        }
+        let conditions = pr
+            .conditions
+            .iter()
+            .map(|c| match *c {
+                CondVar::Fixed(v) => v,
+                CondVar::Free { min, max } => 0.5 * (min + max),
+            })
+            .collect();
+        (x, conditions)
+    }
+
+    fn end_screening(&mut self) {
+        let Phase::Screen { scores, .. } = &self.phase else {
+            return;
+        };
+        let mut order: Vec<usize> = (0..scores.len()).collect();
+        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        let mut pool: Vec<usize> = (0..self.problem.vars.len())
+            .filter(|&v| self.problem.vars[v].required)
+            .collect();
+        for v in order {
+            if pool.len() >= POOL_MAX {
+                break;
+            }
+            if !pool.contains(&v) {
+                pool.push(v);
+            }
+        }
+        pool.sort_unstable();
+        self.pool = pool;
+        self.phase = Phase::Evolve;
+    }
+
+    /// Keep the archive to the best few hundred recipes (it feeds the distinct picks).
+    fn trim_archive(&mut self) {
+        let keep = 40 * self.problem.candidates.max(5);
+        if self.archive.len() > 2 * keep {
+            self.archive.sort_by(|a, b| b.score.total_cmp(&a.score));
+            self.archive.truncate(keep);
+        }
+    }
+
+    fn distinct(&mut self, n: usize) -> Vec<Scored> {
+        let mut all: Vec<Scored> = self.archive.clone();
+        all.extend(self.population.iter().filter(|s| s.feasible()).cloned());
+        all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        pick_distinct(all, n)
+    }
+
+    /// Moves of `step` between pairs of each polished recipe's materials (within bounds).
+    fn polish_moves(&mut self, step: f64) -> Vec<(usize, Vec<f64>)> {
+        let pr = &self.problem;
+        let mut moves = Vec::new();
+        for (i, s) in self.polished.iter().enumerate() {
+            let support: Vec<usize> = (0..s.x.len()).filter(|&k| s.x[k] > 0.0).collect();
+            for &a in &support {
+                for &b in &support {
+                    if a == b {
+                        continue;
+                    }
+                    let amount = step.min(s.x[a] - pr.vars[a].lo).min(pr.vars[b].hi - s.x[b]);
+                    if amount <= 1e-7 {
+                        continue;
+                    }
+                    let mut x = s.x.clone();
+                    x[a] -= amount;
+                    x[b] += amount;
+                    moves.push((i, x));
+                }
+            }
+        }
+        // Large recipes: a random subset of the pairs, the same for the same seed.
+        let cap = 64 * self.polished.len().max(1);
+        while moves.len() > cap {
+            let k = self.rng.below(moves.len());
+            moves.swap_remove(k);
+        }
+        moves
+    }
+}
+
+/// How far a recipe misses the mass balance or its bounds (0 when it meets them).
+fn structural(pr: &Problem, x: &[f64]) -> f64 {
+    let sum: f64 = x.iter().sum();
+    let mut v = (sum - 1.0).abs();
+    let mut count = 0;
+    for (var, &f) in pr.vars.iter().zip(x) {
+        if f > 0.0 {
+            count += 1;
+            v += (var.lo - f).max(0.0) + (f - var.hi).max(0.0);
+        } else if var.required && var.lo > 0.0 {
+            v += var.lo;
+        }
+    }
+    if count > pr.max_ingredients {
+        v += (count - pr.max_ingredients) as f64;
+    }
+    if v < 1e-9 { 0.0 } else { v }
+}
+
+/// The fractions nearest `want` (in the shift sense) with `lo ≤ x ≤ hi` summing to 1: a
+/// bisection on λ in `x = clamp(want + λ, lo, hi)`. When the bounds cannot sum to 1 the
+/// nearest end is returned (and the shortfall is a violation).
+pub fn fit_simplex(want: &[f64], lo: &[f64], hi: &[f64]) -> Vec<f64> {
+    let at = |lambda: f64| -> Vec<f64> {
+        want.iter()
+            .zip(lo.iter().zip(hi))
+            .map(|(w, (l, h))| (w + lambda).clamp(*l, *h))
+            .collect()
+    };
+    let sum = |x: &[f64]| x.iter().sum::<f64>();
+    let (mut a, mut b) = (-2.0, 2.0);
+    if sum(&at(a)) > 1.0 {
+        return at(a);
+    }
+    if sum(&at(b)) < 1.0 {
+        return at(b);
+    }
+    for _ in 0..100 {
+        let m = 0.5 * (a + b);
+        if sum(&at(m)) < 1.0 {
+            a = m;
+        } else {
+            b = m;
+        }
+    }
+    let mut x = at(0.5 * (a + b));
+    // Put the last rounding on a member with room, so the sum is 1 to machine precision.
+    let err = 1.0 - sum(&x);
+    if let Some(k) = (0..x.len()).find(|&k| x[k] + err >= lo[k] && x[k] + err <= hi[k]) {
+        x[k] += err;
+    }
+    x
+}
+
+/// The recipes no other dominates on every goal's desirability.
+fn pareto(all: Vec<Scored>) -> Vec<Scored> {
+    let dominated = |a: &Scored, b: &Scored| {
+        b.goals.iter().zip(&a.goals).all(|(y, x)| y >= x)
+            && b.goals.iter().zip(&a.goals).any(|(y, x)| y > x)
+    };
+    let front: Vec<Scored> = all
+        .iter()
+        .filter(|a| !all.iter().any(|b| dominated(a, b)))
+        .cloned()
+        .collect();
+    front
+}
+
+/// The first `n` recipes of `sorted` that are not within `DISTINCT` of one already taken.
+fn pick_distinct(sorted: Vec<Scored>, n: usize) -> Vec<Scored> {
+    let mut out: Vec<Scored> = Vec::new();
+    for s in sorted {
+        if out.len() >= n {
+            break;
+        }
+        let near = out.iter().any(|o| {
+            let d: f64 = o.x.iter().zip(&s.x).map(|(a, b)| (a - b).abs()).sum();
+            let dc: f64 = o
+                .conditions
+                .iter()
+                .zip(&s.conditions)
+                .map(|(a, b)| (a - b).abs() / a.abs().max(b.abs()).max(1e-9))
+                .sum();
+            d < DISTINCT && dc < 0.05
+        });
+        if !near {
+            out.push(s);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simplex_fit_meets_sum_and_bounds() {
+        let x = fit_simplex(&[0.7, 0.7, 0.1], &[0.0, 0.0, 0.2], &[1.0, 0.5, 1.0]);
+        assert!((x.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{x:?}");
+        assert!(x[1] <= 0.5 && x[2] >= 0.2, "{x:?}");
+        // Bounds that cannot reach 1: the nearest end.
+        let y = fit_simplex(&[0.5, 0.5], &[0.0, 0.0], &[0.2, 0.3]);
+        assert_eq!(y, vec![0.2, 0.3]);
+    }
+}

@@ -1,0 +1,244 @@
+use super::*;
+use crate::Bundle;
+use burn_tensor::Device;
+
+fn concrete() -> Bundle {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/models/concrete/");
+    let m = std::fs::read(format!("{dir}manifest.json")).unwrap();
+    let w = std::fs::read(format!("{dir}weights.safetensors")).unwrap();
+    Bundle::from_bytes(&m, &w).unwrap()
+}
+
+fn spec(json: &str) -> DesignSpec {
+    DesignSpec::from_json(json).unwrap()
+}
+
+fn conflicts(json: &str) -> Vec<String> {
+    let b = concrete();
+    match Problem::new(&spec(json), &b.manifest) {
+        Err(DesignError::Infeasible(c)) => c,
+        other => panic!("expected conflicts, got {other:?}"),
+    }
+}
+
+#[test]
+fn contradictions_are_named_before_searching() {
+    let c = conflicts(
+        r#"{"goals": [{"goal": "maximize", "target": "strength_mpa"}],
+            "limits": {"cement": {"min": 60}, "water": {"fixed": 50}}, "domain": "off"}"#,
+    );
+    assert!(
+        c.iter()
+            .any(|m| m.contains("add up to 110 %") && m.contains("cement")),
+        "{c:?}"
+    );
+    let c = conflicts(
+        r#"{"goals": [{"goal": "maximize", "target": "tensile"}],
+            "limits": {"unobtainium": {"max": 5}}}"#,
+    );
+    assert!(
+        c.iter()
+            .any(|m| m.contains("\"tensile\"") && m.contains("strength_mpa")),
+        "{c:?}"
+    );
+    assert!(
+        c.iter()
+            .any(|m| m.contains("\"unobtainium\" is not a material")),
+        "{c:?}"
+    );
+    let c = conflicts(
+        r#"{"goals": [{"goal": "probability", "target": "strength_mpa", "at_least": 0.9}],
+            "limits": {"cement": {"fixed": 10}, "water": {"fixed": 8}, "fly_ash": {"fixed": 5}},
+            "max_ingredients": 2}"#,
+    );
+    assert!(c.iter().any(|m| m.contains("binary target")), "{c:?}");
+    assert!(
+        c.iter().any(|m| m.contains("at most 2 are allowed")),
+        "{c:?}"
+    );
+    let c = conflicts(
+        r#"{"goals": [{"goal": "maximize", "target": "strength_mpa"}],
+            "prices": {"cement": 0.1, "blast_furnace_slag": 0.05, "fly_ash": 0.04, "water": 0.001,
+                       "superplasticizer": 2.0, "coarse_aggregate": 0.02, "fine_aggregate": 0.02},
+            "cost": {"max": 0.001}}"#,
+    );
+    assert!(
+        c.iter()
+            .any(|m| m.contains("cheapest recipe") && m.contains("0.001")),
+        "{c:?}"
+    );
+    let c = conflicts(
+        r#"{"goals": [{"goal": "maximize", "target": "strength_mpa"}],
+            "limits": {"cement": {"min": 40}}}"#,
+    );
+    assert!(
+        c.iter()
+            .any(|m| m.contains("cement") && m.contains("in training")),
+        "a minimum outside the training range is a conflict in the hard domain: {c:?}"
+    );
+}
+
+#[test]
+fn designs_meet_every_limit_and_rank_distinct_recipes() {
+    let b = concrete();
+    let model = MixModel::new(&b, &Device::flex());
+    let s = spec(
+        r#"{"goals": [{"goal": "target", "target": "strength_mpa", "value": 45, "tolerance": 10}],
+            "limits": {"superplasticizer": {"max": 0.8}, "water": {"min": 7}},
+            "groups": [],
+            "conditions": {"age_days": 28},
+            "max_ingredients": 6, "candidates": 5, "seed": 3, "generations": 40}"#,
+    );
+    let (problem, found) = run(&s, &b.manifest, &model, |_, _| {}).unwrap();
+    assert!(found.len() >= 3, "{} candidates", found.len());
+    assert!(
+        found[0].desirability > 0.9,
+        "best {}",
+        found[0].desirability
+    );
+    for w in found.windows(2) {
+        assert!(w[0].desirability >= w[1].desirability);
+    }
+    for c in &found {
+        let sum: f64 = c.recipe.iter().map(|r| r.1).sum();
+        assert!((sum - 1.0).abs() < 1e-9, "sum {sum}");
+        assert!(c.recipe.len() <= 6);
+        for &(m, f) in &c.recipe {
+            let mat = &b.manifest.materials[m];
+            assert!(
+                f >= mat.fraction_min - 1e-9 && f <= mat.fraction_max + 1e-9,
+                "{} {f}",
+                mat.name
+            );
+            if mat.name == "superplasticizer" {
+                assert!(f <= 0.008 + 1e-12);
+            }
+            if mat.name == "water" {
+                assert!(f >= 0.07 - 1e-12);
+            }
+        }
+        // Water is in every training recipe, so in every candidate (the hard domain).
+        assert!(
+            c.recipe
+                .iter()
+                .any(|r| b.manifest.materials[r.0].name == "water")
+        );
+        assert!(c.domain.is_empty(), "{:?}", c.domain);
+        assert_eq!(c.conditions[0], 28.0);
+        // The prediction reported is the model's for that recipe.
+        let f = crate::formulation::Formulation::from_fractions(c.recipe.iter().copied());
+        let p = model
+            .predict(&crate::formulation::batch_of(
+                &b.manifest,
+                [&f],
+                &c.conditions,
+            ))
+            .unwrap();
+        assert!((p.values[0] - c.predicted[0].0).abs() < 1e-9);
+    }
+    // Distinct: no two within 2 % of mass moved.
+    for (i, a) in found.iter().enumerate() {
+        for c in &found[i + 1..] {
+            let d: f64 = (0..b.manifest.materials.len())
+                .map(|m| {
+                    let of =
+                        |c: &Candidate| c.recipe.iter().find(|r| r.0 == m).map_or(0.0, |r| r.1);
+                    (of(a) - of(c)).abs()
+                })
+                .sum();
+            assert!(
+                d >= 0.04 - 1e-12,
+                "candidates {} and {} are {d} apart",
+                a.rank,
+                c.rank
+            );
+        }
+    }
+    // Same spec and seed, same candidates.
+    let (_, again) = run(&s, &b.manifest, &model, |_, _| {}).unwrap();
+    assert_eq!(again, found);
+    let csv = to_csv(&b.manifest, &problem, &found);
+    assert!(csv.starts_with("rank,desirability,d: strength_mpa = 45 ± 10,cost,strength_mpa,"));
+    assert_eq!(csv.lines().count(), found.len() + 1);
+}
+
+#[test]
+fn group_linear_and_cost_limits_hold() {
+    let mut b = concrete();
+    for (i, m) in b.manifest.materials.iter_mut().enumerate() {
+        let kind = if i < 3 { "binder" } else { "other" };
+        m.metadata.insert("type".into(), kind.into());
+        m.metadata
+            .insert("price".into(), format!("{}", 0.01 * (i + 1) as f64));
+    }
+    let model = MixModel::new(&b, &Device::flex());
+    let s = spec(
+        r#"{"goals": [{"goal": "maximize", "target": "strength_mpa", "low": 20, "high": 80}],
+            "groups": [{"key": "type", "value": "binder", "min": 15, "max": 25}],
+            "linear": [{"name": "water/binder", "terms": {"water": 1, "cement": -0.5}, "max": 0}],
+            "price_column": "price", "cost": {"max": 0.06},
+            "conditions": {"age_days": {"min": 7, "max": 90}},
+            "candidates": 4, "seed": 5, "generations": 40}"#,
+    );
+    let (problem, found) = run(&s, &b.manifest, &model, |_, _| {}).unwrap();
+    assert!(!found.is_empty());
+    for c in &found {
+        let of = |name: &str| {
+            let m = b.manifest.material_index(name).unwrap();
+            c.recipe.iter().find(|r| r.0 == m).map_or(0.0, |r| r.1)
+        };
+        let binder = of("cement") + of("blast_furnace_slag") + of("fly_ash");
+        assert!(
+            (0.15 - 1e-9..=0.25 + 1e-9).contains(&binder),
+            "binder {binder}"
+        );
+        assert!(of("water") - 0.5 * of("cement") <= 1e-9);
+        let cost = c.cost.unwrap();
+        assert!(cost <= 0.06 + 1e-9, "cost {cost}");
+        assert!(
+            (7.0..=90.0).contains(&c.conditions[0]),
+            "{:?}",
+            c.conditions
+        );
+    }
+    assert_eq!(problem.goal_names.len(), 1);
+}
+
+#[test]
+fn pareto_front_has_no_dominated_recipe() {
+    let b = concrete();
+    let model = MixModel::new(&b, &Device::flex());
+    let s = spec(
+        r#"{"goals": [{"goal": "maximize", "target": "strength_mpa", "low": 20, "high": 80}],
+            "prices": {"cement": 0.1, "blast_furnace_slag": 0.05, "fly_ash": 0.04, "water": 0.001,
+                       "superplasticizer": 2.0, "coarse_aggregate": 0.02, "fine_aggregate": 0.02},
+            "cost": {"minimize": {"low": 0.03, "high": 0.06}},
+            "combine": "pareto", "candidates": 8, "seed": 2, "generations": 30}"#,
+    );
+    let (_, found) = run(&s, &b.manifest, &model, |_, _| {}).unwrap();
+    assert!(found.len() >= 2, "{}", found.len());
+    for a in &found {
+        for c in &found {
+            let dominates = c.goals.iter().zip(&a.goals).all(|(y, x)| y >= x)
+                && c.goals.iter().zip(&a.goals).any(|(y, x)| y > x);
+            assert!(!dominates, "{:?} dominated by {:?}", a.goals, c.goals);
+        }
+    }
+}
+
+#[test]
+fn no_feasible_recipe_says_what_was_missed() {
+    let b = concrete();
+    let model = MixModel::new(&b, &Device::flex());
+    // Each limit alone can be met, but both aggregates are in every training formulation and
+    // their training minimums add up to 59.4 %: at most 50 % leaves no recipe in the domain.
+    let s = spec(
+        r#"{"goals": [{"goal": "maximize", "target": "strength_mpa"}],
+            "linear": [{"name": "aggregates", "terms": {"coarse_aggregate": 1, "fine_aggregate": 1}, "max": 50}],
+            "generations": 15}"#,
+    );
+    match run(&s, &b.manifest, &model, |_, _| {}) {
+        Err(DesignError::NotFound(why)) => assert!(why.contains("aggregates"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
