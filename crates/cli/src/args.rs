@@ -76,6 +76,11 @@ pub enum Command {
     Link(LinkArgs),
     /// Predict one formulation (the bundle's default unless given) and print JSON.
     Predict(PredictArgs),
+    /// Inverse design: find recipes that meet the goals of a design spec (JSON: goals per
+    /// target, material limits, q.s., ingredient limit, group and linear limits, prices and
+    /// cost, conditions; see docs/formats.md) and write them ranked as CSV. Contradictory
+    /// limits are named before any search.
+    Design(DesignArgs),
 }
 
 /// A bundle directory to read.
@@ -491,4 +496,22 @@ pub struct PredictArgs {
     /// Condition values, `age_days:28;...` (others keep the bundle's defaults).
     #[arg(long)]
     pub conditions: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DesignArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// The design spec (JSON).
+    #[arg(long)]
+    pub spec: PathBuf,
+    /// Output CSV; standard output when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overrides the spec's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Overrides the spec's number of candidates.
+    #[arg(long)]
+    pub candidates: Option<usize>,
 }

@@ -32,6 +32,8 @@ pub enum CliError {
     #[error("{0}")]
     View(#[from] mixlab_core::explorer::view::ViewError),
     #[error("{0}")]
+    Design(#[from] mixlab_core::design::DesignError),
+    #[error("{0}")]
     Usage(String),
 }
 

@@ -1,6 +1,7 @@
 //! One module per command, each a short `run` that reads its arguments, calls the core and
 //! writes what it gives; helpers shared by several commands live here.
 
+mod design;
 mod evaluate;
 mod fit_material;
 mod link;
@@ -31,6 +32,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Neighbours(a) => neighbours::run(a),
         Command::Link(a) => link::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Design(a) => design::run(a),
     }
 }
 

@@ -190,10 +190,7 @@ impl<'m> Search<'m> {
                 Phase::Evolve => {
                     if self.population.is_empty() {
                         let np = self.population_size();
-                        let d = self.dims();
-                        self.genes = (0..np)
-                            .map(|_| (0..d).map(|_| self.rng.uniform()).collect())
-                            .collect();
+                        self.genes = (0..np).map(|_| self.first_genes()).collect();
                         let rows = self.genes.iter().map(|g| self.decode(g)).collect();
                         return Some(self.submit(Pending::Population, rows));
                     }
@@ -355,6 +352,10 @@ impl<'m> Search<'m> {
         if self.problem.combine == Combine::Pareto {
             all = pareto(all);
         }
+        // Recipes that meet no goal at all are only worth showing when nothing does better.
+        if all.iter().any(|s| s.desirability > 0.0) {
+            all.retain(|s| s.desirability > 0.0);
+        }
         pick_distinct(all, self.problem.candidates)
     }
 
@@ -443,6 +444,22 @@ impl<'m> Search<'m> {
                 reach += pr.vars[v].hi;
             }
         }
+        // The minimums of the materials on must leave room: drop the weakest optional ones
+        // until they do (a required one is never dropped).
+        while on.iter().map(|&(v, _)| pr.vars[v].lo).sum::<f64>() > 1.0 {
+            let weakest = on
+                .iter()
+                .enumerate()
+                .filter(|(_, (v, _))| !pr.vars[*v].required)
+                .min_by(|a, b| a.1.1.total_cmp(&b.1.1))
+                .map(|(i, _)| i);
+            match weakest {
+                Some(i) => {
+                    on.remove(i);
+                }
+                None => break,
+            }
+        }
         let total: f64 = on.iter().map(|(_, w)| w).sum();
         let want: Vec<f64> = on.iter().map(|(_, w)| w / total.max(1e-12)).collect();
         let lo: Vec<f64> = on.iter().map(|&(v, _)| pr.vars[v].lo).collect();
@@ -468,6 +485,58 @@ impl<'m> Search<'m> {
             })
             .collect();
         (x, conditions)
+    }
+
+    /// A random starting point with few materials on (a handful, up to the ingredient limit):
+    /// recipes of every allowed material at once would mostly break the training minimums.
+    fn first_genes(&mut self) -> Vec<f64> {
+        let np = self.pool.len();
+        let optional = self
+            .pool
+            .iter()
+            .filter(|&&v| !self.problem.vars[v].required)
+            .count();
+        let required = np - optional;
+        let most = self
+            .problem
+            .max_ingredients
+            .saturating_sub(required)
+            .min(optional)
+            .min(8);
+        let on = if most == 0 {
+            0
+        } else {
+            1 + self.rng.below(most)
+        };
+        // Which optional ones are on: a random `on` of them.
+        let mut pick: Vec<usize> = (0..np).collect();
+        for j in 0..np {
+            let k = j + self.rng.below(np - j);
+            pick.swap(j, k);
+        }
+        let mut chosen = vec![false; np];
+        let mut count = 0;
+        for &j in &pick {
+            if count >= on {
+                break;
+            }
+            if !self.problem.vars[self.pool[j]].required {
+                chosen[j] = true;
+                count += 1;
+            }
+        }
+        let mut g: Vec<f64> = (0..np)
+            .map(|j| {
+                let u = self.rng.uniform();
+                if chosen[j] || self.problem.vars[self.pool[j]].required {
+                    ON + u * (1.0 - ON)
+                } else {
+                    u * ON
+                }
+            })
+            .collect();
+        g.extend((0..self.free_conditions.len()).map(|_| self.rng.uniform()));
+        g
     }
 
     /// rand/1/bin trial genes, one per member of the population.
@@ -567,8 +636,10 @@ impl<'m> Search<'m> {
     fn trim_archive(&mut self) {
         let keep = 40 * self.problem.candidates.max(5);
         if self.archive.len() > 2 * keep {
-            self.archive.sort_by(|a, b| b.score.total_cmp(&a.score));
-            self.archive.truncate(keep);
+            // The best, but not all copies of one: what is kept feeds distinct candidates.
+            let mut all = std::mem::take(&mut self.archive);
+            all.sort_by(|a, b| b.score.total_cmp(&a.score));
+            self.archive = pick_apart(all, keep, DISTINCT / 4.0);
         }
     }
 
@@ -681,6 +752,11 @@ fn pareto(all: Vec<Scored>) -> Vec<Scored> {
 
 /// The first `n` recipes of `sorted` that are not within `DISTINCT` of one already taken.
 fn pick_distinct(sorted: Vec<Scored>, n: usize) -> Vec<Scored> {
+    pick_apart(sorted, n, DISTINCT)
+}
+
+/// The first `n` recipes of `sorted` at least `apart` (L1) from every one taken before.
+fn pick_apart(sorted: Vec<Scored>, n: usize, apart: f64) -> Vec<Scored> {
     let mut out: Vec<Scored> = Vec::new();
     for s in sorted {
         if out.len() >= n {
@@ -694,7 +770,7 @@ fn pick_distinct(sorted: Vec<Scored>, n: usize) -> Vec<Scored> {
                 .zip(&s.conditions)
                 .map(|(a, b)| (a - b).abs() / a.abs().max(b.abs()).max(1e-9))
                 .sum();
-            d < DISTINCT && dc < 0.05
+            d < apart && dc < 0.05
         });
         if !near {
             out.push(s);
