@@ -605,3 +605,104 @@ fn wgpu_backend_trains_like_the_cpu() {
     assert!(cpu < 0.05 && gpu < 0.05, "train MAE cpu {cpu}, wgpu {gpu}");
     assert!((cpu - gpu).abs() < 0.02, "train MAE cpu {cpu}, wgpu {gpu}");
 }
+
+#[test]
+fn design_writes_ranked_candidates_and_names_contradictions() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = temp_dir("design");
+    for model in ["concrete", "shampoo", "glass-tg", "steels"] {
+        let out = dir.join(format!("{model}.csv"));
+        run_ok(
+            mixlab()
+                .args(["design", "--bundle"])
+                .arg(root.join(format!("public/models/{model}")))
+                .arg("--spec")
+                .arg(root.join(format!("public/examples/design-{model}.json")))
+                .arg("--out")
+                .arg(&out),
+        );
+        let csv = std::fs::read_to_string(&out).unwrap();
+        let mut rows = csv::Reader::from_reader(csv.as_bytes());
+        let head = rows.headers().unwrap().clone();
+        assert_eq!(&head[0], "rank");
+        let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), 10, "{model}: {csv}");
+        let first_material = head.iter().position(|h| h == "active_limits").unwrap() + 1;
+        let mut last = f64::INFINITY;
+        for r in &records {
+            let d: f64 = r[1].parse().unwrap();
+            assert!(
+                d > 0.0 && d <= last + 1e-12,
+                "{model}: ranked by desirability"
+            );
+            last = d;
+            let sum: f64 = (first_material..r.len())
+                .map(|i| r[i].parse::<f64>().unwrap())
+                .sum();
+            assert!(
+                (sum - 100.0).abs() < 1e-6,
+                "{model}: a recipe sums to {sum} %"
+            );
+            assert_eq!(
+                &r[first_material - 2],
+                "inside",
+                "{model}: in the training domain"
+            );
+        }
+    }
+    // Contradictions: every one named, nothing searched, exit code 1.
+    let spec = dir.join("bad.json");
+    std::fs::write(
+        &spec,
+        r#"{"goals": [{"goal": "maximize", "target": "strength"}],
+            "limits": {"cement": {"fixed": 60}, "water": {"fixed": 50}}, "domain": "off"}"#,
+    )
+    .unwrap();
+    let out = mixlab()
+        .args(["design", "--bundle"])
+        .arg(root.join("public/models/concrete"))
+        .arg("--spec")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"strength\", which this model does not predict"),
+        "{err}"
+    );
+    assert!(err.contains("add up to 110 %"), "{err}");
+    // In the training domain (the default), the fixed amounts are named against it.
+    std::fs::write(
+        &spec,
+        r#"{"goals": [{"goal": "maximize", "target": "strength_mpa"}],
+            "limits": {"cement": {"fixed": 60}}}"#,
+    )
+    .unwrap();
+    let out = mixlab()
+        .args(["design", "--bundle"])
+        .arg(root.join("public/models/concrete"))
+        .arg("--spec")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cement is fixed at 60 % here but was 4.482 %–22.54 % in training"),
+        "{err}"
+    );
+    // A spec that is not JSON for a design names the file and the field.
+    std::fs::write(&spec, r#"{"goals": [], "colour": "red"}"#).unwrap();
+    let out = mixlab()
+        .args(["design", "--bundle"])
+        .arg(root.join("public/models/concrete"))
+        .arg("--spec")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("bad.json") && err.contains("colour"),
+        "{err}"
+    );
+}

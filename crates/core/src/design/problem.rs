@@ -192,12 +192,15 @@ impl Problem {
                 // Present materials stay within their training range.
                 let (dlo, dhi) = (mat.fraction_min, mat.fraction_max);
                 if required && (hi < dlo - TOL || lo > dhi + TOL) {
+                    let here = if (hi - lo).abs() < TOL {
+                        format!("is fixed at {}", pct(lo))
+                    } else {
+                        format!("must be {}–{}", pct(lo), pct(hi))
+                    };
                     bad.push(format!(
-                        "{} must be {}–{} here but was {}–{} in training: widen its limits or \
-                         set \"domain\": \"penalty\"",
+                        "{} {here} here but was {}–{} in training: widen its limits or set \
+                         \"domain\": \"penalty\"",
                         mat.name,
-                        pct(lo),
-                        pct(hi),
                         pct(dlo),
                         pct(dhi)
                     ));
