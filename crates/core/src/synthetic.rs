@@ -60,6 +60,42 @@ impl Default for SyntheticConfig {
 
 /// The dataset and each material's planted group (group 0 is inert).
 pub fn generate(cfg: &SyntheticConfig) -> (Dataset, Vec<usize>) {
+    let (ds, groups, _) = generate_with_truth(cfg);
+    (ds, groups)
+}
+
+/// The noise-free properties of any recipe: what a "measurement" of a designed recipe gives
+/// (design tests and the simulated campaign measure with it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Truth {
+    effect: Vec<Vec<f64>>,
+    projection: Vec<f64>,
+    extra: Vec<Vec<f64>>,
+}
+
+impl Truth {
+    /// Each property of the recipe `(material, fraction)`, without noise.
+    pub fn properties(&self, recipe: &[(usize, f64)]) -> Vec<f64> {
+        let k = self.projection.len();
+        let mut mix = vec![0.0f64; k];
+        for &(i, f) in recipe {
+            for (m, e) in mix.iter_mut().zip(&self.effect[i]) {
+                *m += f * e;
+            }
+        }
+        let z: f64 = mix.iter().zip(&self.projection).map(|(m, p)| m * p).sum();
+        let mut ys = vec![z.tanh() + 0.3 * mix[0] * mix[0]];
+        for (t, proj) in self.extra.iter().enumerate() {
+            let z: f64 = mix.iter().zip(proj).map(|(m, p)| m * p).sum();
+            let j = (t + 1) % k;
+            ys.push((2.0 * z).tanh() + 0.3 * mix[j] * mix[j]);
+        }
+        ys
+    }
+}
+
+/// [`generate`], with the truth behind it.
+pub fn generate_with_truth(cfg: &SyntheticConfig) -> (Dataset, Vec<usize>, Truth) {
     let mut rng = Rng::new(cfg.seed);
     let k = cfg.effect_dim;
     let group_effect: Vec<Vec<f64>> = (0..cfg.groups)
@@ -136,7 +172,12 @@ pub fn generate(cfg: &SyntheticConfig) -> (Dataset, Vec<usize>) {
         }
         ds.push_sparse_row(format!("s{r}"), entries, &[], &ys);
     }
-    (ds, group_of)
+    let truth = Truth {
+        effect,
+        projection,
+        extra,
+    };
+    (ds, group_of, truth)
 }
 
 #[cfg(test)]
