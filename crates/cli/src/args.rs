@@ -81,6 +81,10 @@ pub enum Command {
     /// cost, conditions; see docs/formats.md) and write them ranked as CSV. Contradictory
     /// limits are named before any search.
     Design(DesignArgs),
+    /// The next experiments: from measured recipes (a CSV with the model's target columns),
+    /// a batch of recipes to make next, each marked exploit (predicted to beat the best
+    /// measured) or explore (uncertain enough that it may), with its expected improvement.
+    Suggest(SuggestArgs),
 }
 
 /// A bundle directory to read.
@@ -514,4 +518,26 @@ pub struct DesignArgs {
     /// Overrides the spec's number of candidates.
     #[arg(long)]
     pub candidates: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct SuggestArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// The recipes measured so far (wide or long CSV, like training data).
+    #[arg(long)]
+    pub measured: PathBuf,
+    /// Goals and limits (a design spec); without one, every target is maximised (binary ones:
+    /// their probability).
+    #[arg(long)]
+    pub spec: Option<PathBuf>,
+    /// How many recipes to suggest.
+    #[arg(long, default_value_t = 8)]
+    pub n: usize,
+    /// Output CSV; standard output when absent.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overrides the spec's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }

@@ -706,3 +706,89 @@ fn design_writes_ranked_candidates_and_names_contradictions() {
         "{err}"
     );
 }
+
+#[test]
+fn suggest_proposes_distinct_untried_recipes_with_reasons() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = temp_dir("suggest");
+    // Twenty measured recipes: the first rows of the concrete data.
+    let data = std::fs::read_to_string(root.join("data/concrete/data.csv")).unwrap();
+    let trials = dir.join("trials.csv");
+    std::fs::write(
+        &trials,
+        data.lines().take(21).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let out = dir.join("next.csv");
+    run_ok(
+        mixlab()
+            .args(["suggest", "--bundle"])
+            .arg(root.join("public/models/concrete"))
+            .arg("--measured")
+            .arg(&trials)
+            .arg("--spec")
+            .arg(root.join("public/examples/design-concrete.json"))
+            .args(["--n", "8", "--out"])
+            .arg(&out),
+    );
+    let csv = std::fs::read_to_string(&out).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let head = reader.headers().unwrap().clone();
+    assert_eq!(&head[0], "reason");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 8, "{csv}");
+    let first = head.iter().position(|h| h == "active_limits").unwrap() + 1;
+    let recipe = |r: &csv::StringRecord| -> Vec<(String, f64)> {
+        (first..r.len())
+            .map(|i| (head[i].to_string(), r[i].parse::<f64>().unwrap() / 100.0))
+            .collect()
+    };
+    let measured: Vec<Vec<(String, f64)>> = {
+        let mut m = csv::Reader::from_reader(data.as_bytes());
+        let h = m.headers().unwrap().clone();
+        m.records()
+            .take(20)
+            .map(|r| {
+                let r = r.unwrap();
+                (1..8)
+                    .map(|i| (h[i].to_string(), r[i].parse().unwrap()))
+                    .collect()
+            })
+            .collect()
+    };
+    let l1 = |a: &[(String, f64)], b: &[(String, f64)]| -> f64 {
+        let of = |v: &[(String, f64)], n: &str| v.iter().find(|x| x.0 == n).map_or(0.0, |x| x.1);
+        let names: std::collections::BTreeSet<&str> =
+            a.iter().chain(b).map(|x| x.0.as_str()).collect();
+        names.iter().map(|n| (of(a, n) - of(b, n)).abs()).sum()
+    };
+    let suggested: Vec<_> = rows.iter().map(recipe).collect();
+    for (i, (r, s)) in rows.iter().zip(&suggested).enumerate() {
+        assert!(["exploit", "explore"].contains(&&r[0]), "{}", &r[0]);
+        let ei: f64 = r[1].parse().unwrap();
+        let chance: f64 = r[2].parse().unwrap();
+        assert!(ei >= 0.0 && (0.0..=1.0).contains(&chance));
+        let sum: f64 = s.iter().map(|x| x.1).sum();
+        assert!((sum - 1.0).abs() < 1e-8);
+        for m in &measured {
+            assert!(l1(s, m) >= 0.04, "suggestion {i} repeats a measured recipe");
+        }
+        for t in &suggested[i + 1..] {
+            assert!(l1(s, t) >= 0.08 - 1e-9, "two suggestions too close");
+        }
+    }
+    // A measured file naming a material the model lacks is refused, naming it.
+    std::fs::write(&trials, "cement,unobtainium,strength_mpa\n50,50,30\n").unwrap();
+    let out = mixlab()
+        .args(["suggest", "--bundle"])
+        .arg(root.join("public/models/concrete"))
+        .arg("--measured")
+        .arg(&trials)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("unobtainium"),
+        "{err}"
+    );
+}

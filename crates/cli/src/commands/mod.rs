@@ -9,6 +9,7 @@ mod neighbours;
 mod predict;
 mod project;
 mod score;
+mod suggest;
 mod synthetic;
 mod train;
 
@@ -33,6 +34,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Link(a) => link::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Design(a) => design::run(a),
+        Command::Suggest(a) => suggest::run(a),
     }
 }
 

@@ -9,6 +9,7 @@ mod goal;
 mod problem;
 mod search;
 mod spec;
+mod suggest;
 
 pub use goal::{Goal, Ramp, Shape, combine};
 pub use problem::{CondVar, DesignError, LinearRow, Problem, Var};
@@ -17,8 +18,12 @@ pub use spec::{
     Combine, ConditionRule, CostGoal, CostRule, DesignSpec, DomainRule, GroupLimit, Limit,
     LinearLimit,
 };
+#[cfg(not(target_arch = "wasm32"))]
+pub use suggest::suggest;
+pub use suggest::{Measured, Reason, Suggestion, best_measured, measured_from, suggestions_csv};
 
 use crate::bundle::Manifest;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::model::MixModel;
 use crate::spreadsheet;
 
@@ -99,6 +104,7 @@ pub fn active_limits(problem: &Problem, manifest: &Manifest, x: &[f64]) -> Vec<S
 
 /// Run a design to the end with the model on this machine; `progress(fraction, stage)` is
 /// called after every batch.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn run(
     spec: &DesignSpec,
     manifest: &Manifest,
@@ -146,6 +152,17 @@ pub fn run(
 /// prediction and spread, the conditions, the domain verdict, the limits it sits on, then one
 /// column per material used by any candidate (mass %).
 pub fn to_csv(manifest: &Manifest, problem: &Problem, candidates: &[Candidate]) -> String {
+    to_csv_with(manifest, problem, candidates, &[], |_| Vec::new())
+}
+
+/// [`to_csv`] with `extra` columns first (`cells(i)` gives candidate `i`'s).
+pub fn to_csv_with(
+    manifest: &Manifest,
+    problem: &Problem,
+    candidates: &[Candidate],
+    extra: &[&str],
+    cells: impl Fn(usize) -> Vec<String>,
+) -> String {
     let mut used: Vec<usize> = candidates
         .iter()
         .flat_map(|c| c.recipe.iter().map(|&(m, _)| m))
@@ -153,7 +170,8 @@ pub fn to_csv(manifest: &Manifest, problem: &Problem, candidates: &[Candidate]) 
     used.sort_unstable();
     used.dedup();
     let text = |s: &str| spreadsheet::neutralise_str(s).into_owned();
-    let mut head = vec!["rank".to_string(), "desirability".into()];
+    let mut head: Vec<String> = extra.iter().map(|h| h.to_string()).collect();
+    head.extend(["rank".to_string(), "desirability".into()]);
     head.extend(problem.goal_names.iter().map(|g| text(&format!("d: {g}"))));
     head.push("cost".into());
     for t in &manifest.targets {
@@ -166,8 +184,9 @@ pub fn to_csv(manifest: &Manifest, problem: &Problem, candidates: &[Candidate]) 
     head.extend(used.iter().map(|&m| text(&manifest.materials[m].name)));
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(&head);
-    for c in candidates {
-        let mut row = vec![c.rank.to_string(), format!("{:.6}", c.desirability)];
+    for (i, c) in candidates.iter().enumerate() {
+        let mut row = cells(i);
+        row.extend([c.rank.to_string(), format!("{:.6}", c.desirability)]);
         row.extend(c.goals.iter().map(|d| format!("{d:.6}")));
         row.push(c.cost.map_or(String::new(), |v| format!("{v:.6}")));
         for &(m, s) in &c.predicted {

@@ -274,7 +274,11 @@ fn designed_recipes_meet_the_goal_in_truth() {
         .map(|&r| crate::formulation::Formulation::from_fractions(row(r)))
         .collect();
     let p = model
-        .predict(&crate::formulation::batch_of(&bundle.manifest, forms.iter(), &[]))
+        .predict(&crate::formulation::batch_of(
+            &bundle.manifest,
+            forms.iter(),
+            &[],
+        ))
         .unwrap();
     let mut errors: Vec<f64> = report
         .validation_rows
@@ -306,6 +310,11 @@ fn designed_recipes_meet_the_goal_in_truth() {
             (y - aim).abs() <= 2.0 * q90
         })
         .count();
-    eprintln!("aim {aim:.3}, validation |error| q90 {q90:.3}: {met}/10 designed recipes meet it in truth");
-    assert!(met >= 9, "{met} of 10 designed recipes meet the goal in truth");
+    eprintln!(
+        "aim {aim:.3}, validation |error| q90 {q90:.3}: {met}/10 designed recipes meet it in truth"
+    );
+    assert!(
+        met >= 9,
+        "{met} of 10 designed recipes meet the goal in truth"
+    );
 }

@@ -1,0 +1,376 @@
+//! The next experiments: from the recipes measured so far, a batch of `q` recipes to make next
+//! that balances what should improve on the best so far (exploit) and what the model does not
+//! know yet (explore).
+//!
+//! The ensemble's members are the samples of what the truth may be: a recipe's expected
+//! improvement is the mean over members of how much its desirability would beat the best
+//! measured one, and its chance is the share of members that say it beats it. Candidates come
+//! from two design searches — one on the mean, one optimistic (mean ± 2 spreads towards the
+//! goal, i.e. an upper confidence bound) — and the batch is picked greedily by expected
+//! improvement with a diversity rule: no two suggestions, nor a suggestion and a measured
+//! recipe, within 4 % of mass moved.
+
+use std::collections::HashMap;
+
+use super::goal::combine;
+use super::problem::{DesignError, Problem};
+#[cfg(not(target_arch = "wasm32"))]
+use super::search::{Scored, Search};
+#[cfg(not(target_arch = "wasm32"))]
+use super::spec::DesignSpec;
+use super::{Candidate, to_csv_with};
+use crate::bundle::Manifest;
+use crate::data::Dataset;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::formulation::{Formulation, batch_of};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::model::{MixModel, Prediction};
+
+/// One measured recipe: fractions by model material, conditions, and each model target's
+/// measured value where the file has one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    pub recipe: Vec<(usize, f64)>,
+    pub conditions: Vec<f64>,
+    pub values: Vec<Option<f64>>,
+}
+
+/// The measured recipes of `ds` (read with the model's targets and conditions as columns) in
+/// the model's terms; materials the model does not know are named.
+pub fn measured_from(ds: &Dataset, manifest: &Manifest) -> Result<Vec<Measured>, DesignError> {
+    let index: HashMap<&str, usize> = manifest
+        .materials
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
+    let unknown: Vec<&str> = ds
+        .materials
+        .iter()
+        .filter(|m| !index.contains_key(m.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(DesignError::Spec(format!(
+            "the measured recipes use materials this model does not know: {} (fit them with \
+             `mixlab fit-material` first, or leave those rows out)",
+            unknown.join(", ")
+        )));
+    }
+    let t = ds.targets.len();
+    let c = ds.conditions.len();
+    let defaults = manifest.default_condition_values();
+    Ok((0..ds.rows())
+        .map(|r| Measured {
+            recipe: ds.entries[ds.row_start[r]..ds.row_start[r + 1]]
+                .iter()
+                .map(|&(m, f)| (index[ds.materials[m as usize].as_str()], f64::from(f)))
+                .collect(),
+            conditions: manifest
+                .conditions
+                .iter()
+                .enumerate()
+                .map(|(j, mc)| {
+                    ds.conditions
+                        .iter()
+                        .position(|n| n == &mc.name)
+                        .map_or(defaults[j], |k| f64::from(ds.condition_values[r * c + k]))
+                })
+                .collect(),
+            values: manifest
+                .targets
+                .iter()
+                .map(|mt| {
+                    ds.targets
+                        .iter()
+                        .position(|dt| dt.name == mt.name)
+                        .map(|k| ds.target_values[r * t + k])
+                        .filter(|v| v.is_finite())
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// Predicted to beat the best measured recipe.
+    Exploit,
+    /// Not predicted to, but the members disagree enough that it may.
+    Explore,
+}
+
+impl Reason {
+    pub fn key(self) -> &'static str {
+        match self {
+            Reason::Exploit => "exploit",
+            Reason::Explore => "explore",
+        }
+    }
+}
+
+/// A recipe to make next, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suggestion {
+    pub candidate: Candidate,
+    /// Mean over members of max(0, desirability − best measured).
+    pub expected_improvement: f64,
+    /// Share of members by which it beats the best measured recipe.
+    pub chance: f64,
+    pub reason: Reason,
+}
+
+/// Recipes closer than this (L1 over fractions) count as the same experiment.
+const SAME: f64 = 0.04;
+
+fn distance(a: &[(usize, f64)], b: &[(usize, f64)]) -> f64 {
+    let mut d = 0.0;
+    for &(m, f) in a {
+        d += (f - b.iter().find(|x| x.0 == m).map_or(0.0, |x| x.1)).abs();
+    }
+    for &(m, f) in b {
+        if !a.iter().any(|x| x.0 == m) {
+            d += f;
+        }
+    }
+    d
+}
+
+/// The desirability of target values `ys` (model units) under `problem`'s goals; `None` when a
+/// goal's target has no value.
+fn desirability_of(problem: &Problem, ys: &[Option<f64>], cost: Option<f64>) -> Option<f64> {
+    let mut ds = Vec::new();
+    let mut ws = Vec::new();
+    for r in &problem.ramps {
+        ds.push(r.shape.at(ys.get(r.target).copied().flatten()?));
+        ws.push(r.weight);
+    }
+    if let (Some(r), Some(c)) = (&problem.cost_ramp, cost) {
+        ds.push(r.shape.at(c));
+        ws.push(r.weight);
+    }
+    Some(combine(&ds, &ws))
+}
+
+/// Everything `suggest` needs from a finished pool search: the recipes and the problem.
+#[cfg(not(target_arch = "wasm32"))]
+struct Pool {
+    problem: Problem,
+    found: Vec<Scored>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn search(problem: Problem, manifest: &Manifest, model: &MixModel) -> Result<Pool, DesignError> {
+    let mut s = Search::new(problem.clone(), manifest);
+    while let Some(batch) = s.ask() {
+        let p = model
+            .predict(&batch)
+            .map_err(|e| DesignError::Predict(e.to_string()))?;
+        s.tell(&p);
+    }
+    Ok(Pool {
+        problem,
+        found: s.finish(),
+    })
+}
+
+/// The best measured desirability (0 when no measured recipe has every goal's value).
+pub fn best_measured(problem: &Problem, measured: &[Measured]) -> f64 {
+    let price: HashMap<usize, f64> = problem
+        .price
+        .as_ref()
+        .map(|p| {
+            problem
+                .vars
+                .iter()
+                .zip(p)
+                .map(|(v, &x)| (v.material, x))
+                .collect()
+        })
+        .unwrap_or_default();
+    measured
+        .iter()
+        .filter_map(|m| {
+            let cost = problem.price.as_ref().map(|_| {
+                m.recipe
+                    .iter()
+                    .map(|(k, f)| f * price.get(k).copied().unwrap_or(0.0))
+                    .sum()
+            });
+            desirability_of(problem, &m.values, cost)
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Suggest `q` recipes to make next (native: the model predicts on this machine).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn suggest(
+    spec: &DesignSpec,
+    manifest: &Manifest,
+    model: &MixModel,
+    measured: &[Measured],
+    q: usize,
+) -> Result<(Problem, f64, Vec<Suggestion>), DesignError> {
+    let mut exploit = Problem::new(spec, manifest)?;
+    exploit.kappa = 0.0;
+    exploit.candidates = (6 * q).clamp(12, 200);
+    let mut explore = exploit.clone();
+    // Negative caution: the optimistic side of the spread (an upper confidence bound).
+    explore.kappa = -2.0;
+    explore.seed = exploit.seed.wrapping_add(1);
+    let best = best_measured(&exploit, measured);
+    let pools = [
+        search(exploit.clone(), manifest, model)?,
+        search(explore, manifest, model)?,
+    ];
+    // Every pooled recipe once, and none already measured.
+    let mut pool: Vec<Candidate> = Vec::new();
+    for p in &pools {
+        for s in &p.found {
+            let c = Candidate::from_scored(0, s, &p.problem, manifest);
+            let near = |r: &[(usize, f64)]| distance(&c.recipe, r) < SAME;
+            if pool.iter().any(|o| near(&o.recipe)) || measured.iter().any(|m| near(&m.recipe)) {
+                continue;
+            }
+            pool.push(c);
+        }
+    }
+    if pool.is_empty() {
+        return Ok((exploit, best, Vec::new()));
+    }
+    // The members' view of each pooled recipe.
+    let forms: Vec<Formulation> = pool
+        .iter()
+        .map(|c| Formulation::from_fractions(c.recipe.iter().copied()))
+        .collect();
+    let mut members: Vec<Prediction> = Vec::new();
+    let same_conditions = pool.iter().all(|c| c.conditions == pool[0].conditions);
+    if same_conditions {
+        members = model
+            .predict_members(&batch_of(manifest, forms.iter(), &pool[0].conditions))
+            .map_err(|e| DesignError::Predict(e.to_string()))?;
+    } else {
+        for (f, c) in forms.iter().zip(&pool) {
+            let one = model
+                .predict_members(&batch_of(manifest, [f], &c.conditions))
+                .map_err(|e| DesignError::Predict(e.to_string()))?;
+            if members.is_empty() {
+                members = one
+                    .iter()
+                    .map(|p| Prediction {
+                        rows: 0,
+                        targets: p.targets,
+                        values: Vec::new(),
+                        spread: Vec::new(),
+                    })
+                    .collect();
+            }
+            for (all, p) in members.iter_mut().zip(one) {
+                all.rows += 1;
+                all.values.extend(p.values);
+                all.spread.extend(p.spread);
+            }
+        }
+    }
+    let t = manifest.targets.len();
+    let scores: Vec<(f64, f64, f64)> = pool
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let ds: Vec<f64> = members
+                .iter()
+                .filter_map(|m| {
+                    let ys: Vec<Option<f64>> = (0..t).map(|j| Some(m.values[i * t + j])).collect();
+                    desirability_of(&exploit, &ys, c.cost)
+                })
+                .collect();
+            let k = ds.len().max(1) as f64;
+            let ei = ds.iter().map(|d| (d - best).max(0.0)).sum::<f64>() / k;
+            let chance = ds.iter().filter(|d| **d > best).count() as f64 / k;
+            let mean = ds.iter().sum::<f64>() / k;
+            (ei, chance, mean)
+        })
+        .collect();
+    // Greedy batch: the largest expected improvement first, then the most uncertain, never
+    // two within `SAME` of each other.
+    let mut order: Vec<usize> = (0..pool.len()).collect();
+    order.sort_by(|&a, &b| {
+        scores[b]
+            .0
+            .total_cmp(&scores[a].0)
+            .then(scores[b].1.total_cmp(&scores[a].1))
+            .then(a.cmp(&b))
+    });
+    let mut picked: Vec<usize> = Vec::new();
+    for i in order {
+        if picked.len() >= q {
+            break;
+        }
+        if picked
+            .iter()
+            .any(|&j| distance(&pool[i].recipe, &pool[j].recipe) < 2.0 * SAME)
+        {
+            continue;
+        }
+        picked.push(i);
+    }
+    // Shown as the ensemble's mean (the explore pool was searched on the optimistic side).
+    let mean = Prediction::ensemble(&members);
+    let out = picked
+        .into_iter()
+        .enumerate()
+        .map(|(rank, i)| {
+            let (ei, chance, _) = scores[i];
+            let mut candidate = pool[i].clone();
+            candidate.rank = rank + 1;
+            candidate.predicted = (0..t)
+                .map(|j| (mean.values[i * t + j], mean.spread[i * t + j]))
+                .collect();
+            let ys: Vec<Option<f64>> = candidate.predicted.iter().map(|p| Some(p.0)).collect();
+            candidate.goals = exploit
+                .ramps
+                .iter()
+                .map(|r| r.shape.at(candidate.predicted[r.target].0))
+                .chain(
+                    exploit
+                        .cost_ramp
+                        .iter()
+                        .zip(candidate.cost)
+                        .map(|(r, c)| r.shape.at(c)),
+                )
+                .collect();
+            candidate.desirability = desirability_of(&exploit, &ys, candidate.cost).unwrap_or(0.0);
+            let reason = if candidate.desirability > best {
+                Reason::Exploit
+            } else {
+                Reason::Explore
+            };
+            Suggestion {
+                candidate,
+                expected_improvement: ei,
+                chance,
+                reason,
+            }
+        })
+        .collect();
+    Ok((exploit, best, out))
+}
+
+/// The suggestions as CSV: `reason`, `expected_improvement` and `chance_to_beat_best`, then
+/// the design's columns.
+pub fn suggestions_csv(manifest: &Manifest, problem: &Problem, s: &[Suggestion]) -> String {
+    let candidates: Vec<Candidate> = s.iter().map(|x| x.candidate.clone()).collect();
+    to_csv_with(
+        manifest,
+        problem,
+        &candidates,
+        &["reason", "expected_improvement", "chance_to_beat_best"],
+        |i| {
+            vec![
+                s[i].reason.key().to_string(),
+                format!("{:.6}", s[i].expected_improvement),
+                format!("{:.3}", s[i].chance),
+            ]
+        },
+    )
+}
