@@ -121,8 +121,10 @@ pub struct Suggestion {
 }
 
 /// Recipes closer than this (L1 over fractions) count as the same experiment.
+#[cfg(not(target_arch = "wasm32"))]
 const SAME: f64 = 0.04;
 
+#[cfg(not(target_arch = "wasm32"))]
 fn distance(a: &[(usize, f64)], b: &[(usize, f64)]) -> f64 {
     let mut d = 0.0;
     for &(m, f) in a {
