@@ -32,7 +32,7 @@ use web_sys::{MessageEvent, Worker};
 
 use crate::platform::browser;
 use crate::platform::plot::{self, ensure_plotly_full, set_data};
-use crate::scoring::{message_of, spawn_module_worker};
+use crate::platform::workers::{message_of, spawn_module_worker};
 use crate::state::{Engine, Notice, State};
 use crate::worker::{FromWorker, ToWorker};
 

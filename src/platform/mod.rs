@@ -7,3 +7,4 @@ pub mod crash;
 pub mod fetch;
 pub mod plot;
 pub mod storage;
+pub mod workers;
