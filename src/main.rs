@@ -2,11 +2,12 @@
 //! backend and shows what `mixlab-core` predicts; all model logic lives in the core crate.
 
 //!
-//! A folder per page (`editor` for Predict, `scoring`, `explorer`, `model`), `app` for the frame around them
+//! A folder per page (`editor` for Predict, `design`, `scoring`, `explorer`, `model`), `app` for the frame around them
 //! (navigation, status, opening models), `platform` for what the browser offers, `state` for
 //! what the features share, `worker` for the long jobs off the page.
 
 mod app;
+mod design;
 mod editor;
 mod explorer;
 mod model;

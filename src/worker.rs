@@ -9,6 +9,8 @@ use std::io::Read;
 use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
+use mixlab_core::design::{self, Candidate, DesignError, DesignSpec, Problem, Search};
+use mixlab_core::host_model::HostModel;
 use mixlab_core::projection::{self, Spec};
 use mixlab_core::scoring::{self, Decisions, Format, Plan, Report, Results, Run};
 use mixlab_core::{Bundle, MixModel};
@@ -37,6 +39,8 @@ pub enum ToWorker {
         rows: usize,
         cols: usize,
     },
+    /// Search recipes for a design spec with the loaded model.
+    Design { spec: Box<DesignSpec> },
     /// Panic on purpose (`mixlab_fault`): the tests' way to prove a crash is survived.
     Fault,
 }
@@ -77,6 +81,22 @@ pub enum FromWorker {
         coords: Vec<f32>,
         ms: f64,
     },
+    /// A design's progress (at most every 100 ms).
+    Designing {
+        stage: String,
+        fraction: f64,
+    },
+    Designed {
+        candidates: Vec<Candidate>,
+        goal_names: Vec<String>,
+        csv: String,
+        evaluations: usize,
+        ms: f64,
+    },
+    /// The spec cannot be met: each conflict, or why no recipe was found.
+    DesignRefused {
+        conflicts: Vec<String>,
+    },
     Failed {
         message: String,
     },
@@ -89,6 +109,8 @@ pub enum FromWorker {
 #[derive(Default)]
 struct Worker {
     model: Option<Rc<MixModel>>,
+    /// The same model in host f64, for designs (identical to the CLI's).
+    host: Option<Rc<HostModel>>,
     file: Option<File>,
     plan: Option<Rc<Plan>>,
 }
@@ -197,6 +219,7 @@ async fn serve() {
             },
             ToWorker::Score { decisions } => score(decisions).await,
             ToWorker::Project { spec, rows, cols } => project(r.data, rows, cols, spec),
+            ToWorker::Design { spec } => design(*spec).await,
             ToWorker::Fault => panic!("a fault injected by mixlab_fault(\"worker\")"),
         };
         if let Err(message) = outcome {
@@ -217,8 +240,10 @@ async fn load_model(
     let bundle = Bundle::from_bytes(&manifest, &weights).map_err(|e| e.to_string())?;
     let (device, chosen, note) = choose_device(Choice::parse(Some(backend))).await;
     let model = MixModel::new(&bundle, &device);
+    let host = HostModel::new(&bundle);
     WORKER.with_borrow_mut(|w| {
         w.model = Some(Rc::new(model));
+        w.host = Some(Rc::new(host));
         w.plan = None;
     });
     post(
@@ -448,4 +473,63 @@ impl Read for BlobReader {
         self.at += n;
         Ok(n)
     }
+}
+
+/// A design: the search's batches predicted here, progress posted as it goes.
+async fn design(spec: DesignSpec) -> Result<(), String> {
+    let model = WORKER
+        .with_borrow(|w| w.host.clone())
+        .ok_or("the worker has no model yet")?;
+    let started = now();
+    let manifest = &model.manifest;
+    let problem = match Problem::new(&spec, manifest) {
+        Ok(p) => p,
+        Err(DesignError::Infeasible(conflicts)) => {
+            post(&FromWorker::DesignRefused { conflicts }, None);
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let goal_names = problem.goal_names.clone();
+    let mut search = Search::new(problem.clone(), manifest);
+    let mut told = now();
+    while let Some(batch) = search.ask() {
+        let p = model
+            .predict(&batch)
+            .map_err(|e| format!("the model could not predict: {e}"))?;
+        search.tell(&p);
+        if now() - told > 100.0 {
+            told = now();
+            post(
+                &FromWorker::Designing {
+                    stage: search.stage().into(),
+                    fraction: search.progress(),
+                },
+                None,
+            );
+        }
+    }
+    let evaluations = search.evaluations;
+    match design::conclude(search, manifest) {
+        Ok(candidates) => {
+            let csv = design::to_csv(manifest, &problem, &candidates);
+            post(
+                &FromWorker::Designed {
+                    candidates,
+                    goal_names,
+                    csv,
+                    evaluations,
+                    ms: now() - started,
+                },
+                None,
+            );
+        }
+        Err(e) => post(
+            &FromWorker::DesignRefused {
+                conflicts: vec![e.to_string()],
+            },
+            None,
+        ),
+    }
+    Ok(())
 }

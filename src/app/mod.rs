@@ -10,6 +10,7 @@ mod status;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::design;
 use crate::editor::{self, analysis, panels};
 use crate::explorer;
 use crate::model;
@@ -17,6 +18,7 @@ use crate::platform::browser;
 use crate::scoring;
 use crate::state::{Notice, State, Status};
 
+pub use nav::Pages;
 use nav::{Nav, Page};
 use open::{open_files, start};
 use status::{NoticeBar, StatusBar};
@@ -60,6 +62,9 @@ pub fn App() -> impl IntoView {
     ex.follow_formulation();
     let (first_page, page_problem) = Page::of_address();
     let page = RwSignal::new(first_page);
+    provide_context(nav::Pages(page));
+    let design = design::DesignJob::new(state);
+    provide_context(design);
     if let Some(problem) = page_problem {
         state.notice.set(Some(Notice::Error(problem)));
     }
@@ -124,6 +129,9 @@ pub fn App() -> impl IntoView {
                                 <editor::Analysis/>
                             </div>
                         </div>
+                    </div>
+                    <div id="page-design" class="page" hidden=move || page.get() != Page::Design>
+                        <design::section::DesignSection/>
                     </div>
                     <div id="page-score" class="page" hidden=move || page.get() != Page::Score>
                         <scoring::section::BatchSection/>

@@ -1,4 +1,4 @@
-//! One page per task — Predict, Score a file, Explore, Model — with the model, the backend and
+//! One page per task — Predict, Design, Score a file, Explore, Model — with the model, the backend and
 //! the edited formulation shared across them. The page is in the address (`?page=…`); a link
 //! without one opens Predict, or Explore when its fragment holds an explorer view, so every
 //! link made before pages existed opens the same view.
@@ -10,18 +10,26 @@ use crate::platform::browser;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Page {
     Predict,
+    Design,
     Score,
     Explore,
     Model,
 }
 
 impl Page {
-    pub const ALL: [Page; 4] = [Page::Predict, Page::Score, Page::Explore, Page::Model];
+    pub const ALL: [Page; 5] = [
+        Page::Predict,
+        Page::Design,
+        Page::Score,
+        Page::Explore,
+        Page::Model,
+    ];
 
     /// The name in the address and in element ids (`#nav-score`, `#page-score`).
     pub fn key(self) -> &'static str {
         match self {
             Page::Predict => "predict",
+            Page::Design => "design",
             Page::Score => "score",
             Page::Explore => "explore",
             Page::Model => "model",
@@ -31,6 +39,7 @@ impl Page {
     pub fn label(self) -> &'static str {
         match self {
             Page::Predict => "Predict",
+            Page::Design => "Design",
             Page::Score => "Score a file",
             Page::Explore => "Explore materials",
             Page::Model => "Model",
@@ -49,7 +58,7 @@ impl Page {
                 None => (
                     Page::Predict,
                     Some(format!(
-                        "The link's page {key:?} is not one of Mixlab's (predict, score, explore, model); showing Predict."
+                        "The link's page {key:?} is not one of Mixlab's (predict, design, score, explore, model); showing Predict."
                     )),
                 ),
             },
@@ -65,6 +74,17 @@ impl Page {
                 )
             }
         }
+    }
+}
+
+/// The current page, for features that send the user elsewhere (a designed recipe opens in the
+/// editor).
+#[derive(Clone, Copy)]
+pub struct Pages(pub RwSignal<Page>);
+
+impl Pages {
+    pub fn go_predict(self) {
+        go(self.0, Page::Predict);
     }
 }
 

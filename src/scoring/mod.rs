@@ -229,7 +229,8 @@ impl BatchState {
                 )));
                 self.spawn();
             }
-            FromWorker::Projecting { .. } | FromWorker::Projected { .. } => {}
+            // Other workers' messages.
+            _ => {}
         }
     }
 }
@@ -272,8 +273,6 @@ fn start_worker(state: BatchState) -> Result<(), String> {
     });
     Ok(())
 }
-
-
 
 /// Keep the worker's model in step with the page's (model or backend changed); results of the
 /// model before are cleared, as they no longer match what the page shows.

@@ -1,4 +1,4 @@
-// One page per task (Predict, Score a file, Explore materials, Model): the tabs, the page in the
+// One page per task (Predict, Design, Score a file, Explore materials, Model): the tabs, the page in the
 // address, links made before pages existed, what the pages share, and a screenshot of each.
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, launch, open, serve, settled, showPage, shownFormulation } from './harness.mjs';
 
-const PAGES = ['predict', 'score', 'explore', 'model'];
+const PAGES = ['predict', 'design', 'score', 'explore', 'model'];
 // Screenshots for a person to look at, beside the test build (dist-test-screenshots/).
 const SHOTS = process.env.MIXLAB_SCREENSHOTS ?? join(ROOT, 'dist-test-screenshots');
 
@@ -24,7 +24,7 @@ describe('pages', () => {
     assert.deepEqual(await shown(page), ['predict']);
     assert.deepEqual(await page.$$eval('#pages button', (b) => b.map((x) => x.id)), PAGES.map((p) => `nav-${p}`));
     assert.equal(await page.getAttribute('#nav-predict', 'aria-current'), 'page');
-    for (const name of ['score', 'explore', 'model', 'predict']) {
+    for (const name of ['design', 'score', 'explore', 'model', 'predict']) {
       await showPage(page, name);
       assert.deepEqual(await shown(page), [name]);
       assert.equal(await page.getAttribute(`#nav-${name}`, 'aria-current'), 'page');
@@ -98,10 +98,18 @@ describe('pages', () => {
     await page.setViewportSize({ width: 1400, height: 1000 });
     assert.equal(await settled(page), 'ready');
     await page.waitForFunction(() => document.querySelector('#sensitivity')?.dataset.sensitivity, null, { timeout: 60_000 });
-    const own = { predict: '#predictions', score: '#batch', explore: '#explorer[data-draws]', model: '#model-card' };
+    const own = { predict: '#predictions', design: '#design-goals tr[data-target]', score: '#batch', explore: '#explorer[data-draws]', model: '#model-card' };
     for (const name of PAGES) {
       await showPage(page, name);
       await page.waitForSelector(own[name], { timeout: 60_000 });
+      if (name === 'design') {
+        // The shampoo example, run: the screenshot shows ranked recipes with their goals' labels.
+        await page.click('#design-example');
+        await page.waitForFunction(() => document.querySelector('#design-json')?.value.includes('surfactant'));
+        await page.click('#design-run');
+        await page.waitForSelector('#design[data-phase=done] #design-results tr[data-rank]', { timeout: 60_000 });
+        assert.match(await page.textContent('#design-results thead'), /Viscosity at 10 s⁻¹/);
+      }
       if (name === 'score') {
         await page.click('#batch-example');
         await page.waitForSelector('#batch[data-phase=done] #batch-summary', { timeout: 120_000 });

@@ -16,6 +16,7 @@ pub mod explorer;
 pub mod fit_material;
 pub mod formulation;
 pub mod history;
+pub mod host_model;
 pub mod link;
 pub mod maps;
 pub mod metrics;

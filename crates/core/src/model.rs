@@ -179,7 +179,7 @@ impl Batch {
         }
     }
 
-    fn check(&self, manifest: &Manifest) -> Result<(), PredictError> {
+    pub(crate) fn check(&self, manifest: &Manifest) -> Result<(), PredictError> {
         let n = manifest.materials.len();
         let c = manifest.conditions.len();
         if self.fractions.len() != self.rows * n {
@@ -298,12 +298,13 @@ pub fn decode(manifest: &Manifest, raw: &[f32]) -> Prediction {
             let target = &manifest.targets[i % t];
             let z = f64::from(z);
             match target.kind {
-                TargetKind::Binary => 1.0 / (1.0 + (-z).exp()),
+                // libm: the same bits in the browser and natively (the design search relies on it).
+                TargetKind::Binary => 1.0 / (1.0 + libm::exp(-z)),
                 TargetKind::Regression => {
                     let v = z * target.std + target.mean;
                     match target.transform {
                         Transform::None => v,
-                        Transform::Log10 => 10f64.powf(v),
+                        Transform::Log10 => libm::pow(10.0, v),
                     }
                 }
             }
@@ -508,7 +509,7 @@ pub fn standardise_conditions(manifest: &Manifest, raw: &[f32]) -> Option<Vec<f3
                 let c = &manifest.conditions[i % w];
                 let x = match c.transform {
                     Transform::None => f64::from(x),
-                    Transform::Log10 => f64::from(x).log10(),
+                    Transform::Log10 => libm::log10(f64::from(x)),
                 };
                 ((x - c.mean) / c.std) as f32
             })

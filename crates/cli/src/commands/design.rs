@@ -1,7 +1,7 @@
 use std::time::Instant;
 
 use mixlab_core::design::{self, DesignError, DesignSpec};
-use mixlab_core::{Device, MixModel};
+use mixlab_core::host_model::HostModel;
 
 use super::read_bundle;
 use crate::args::DesignArgs;
@@ -20,7 +20,7 @@ pub fn run(a: DesignArgs) -> Result<(), CliError> {
     if let Some(n) = a.candidates {
         spec.candidates = n;
     }
-    let model = MixModel::new(&bundle, &Device::flex());
+    let model = HostModel::new(&bundle);
     let bar = progress::stages();
     bar.set_length(1000);
     let started = Instant::now();

@@ -1,7 +1,7 @@
 use mixlab_core::data::{TargetSpec, WideSpec, read_dataset};
 use mixlab_core::design::{self, DesignError, DesignSpec, Goal};
+use mixlab_core::host_model::HostModel;
 use mixlab_core::table::records;
-use mixlab_core::{Device, MixModel};
 
 use super::read_bundle;
 use crate::args::SuggestArgs;
@@ -62,7 +62,7 @@ pub fn run(a: SuggestArgs) -> Result<(), CliError> {
     };
     let ds = read_dataset(bytes.as_slice(), None, &wide).map_err(file_error(&a.measured))?;
     let measured = design::measured_from(&ds, m)?;
-    let model = MixModel::new(&bundle, &Device::flex());
+    let model = HostModel::new(&bundle);
     let (problem, best, found) = design::suggest(&spec, m, &model, &measured, a.n)?;
     let csv = design::suggestions_csv(m, &problem, &found);
     match &a.out {

@@ -84,26 +84,24 @@ impl Goal {
 
     /// What the goal asks, in words (for tables and messages).
     pub fn describe(&self) -> String {
+        self.describe_as(self.target())
+    }
+
+    /// [`Goal::describe`] with the target called `name` (its label, for people).
+    pub fn describe_as(&self, name: &str) -> String {
         let bound = |v: &Option<f64>| v.map_or("auto".to_string(), |v| format!("{v}"));
         match self {
-            Goal::Maximize {
-                target, low, high, ..
-            } => format!("maximise {target} ({} → {})", bound(low), bound(high)),
-            Goal::Minimize {
-                target, low, high, ..
-            } => format!("minimise {target} ({} → {})", bound(high), bound(low)),
+            Goal::Maximize { low, high, .. } => {
+                format!("maximise {name} ({} → {})", bound(low), bound(high))
+            }
+            Goal::Minimize { low, high, .. } => {
+                format!("minimise {name} ({} → {})", bound(high), bound(low))
+            }
             Goal::Target {
-                target,
-                value,
-                tolerance,
-                ..
-            } => format!("{target} = {value} ± {tolerance}"),
-            Goal::Range {
-                target, min, max, ..
-            } => format!("{target} in {min} … {max}"),
-            Goal::Probability {
-                target, at_least, ..
-            } => format!("P({target}) ≥ {at_least}"),
+                value, tolerance, ..
+            } => format!("{name} = {value} ± {tolerance}"),
+            Goal::Range { min, max, .. } => format!("{name} in {min} … {max}"),
+            Goal::Probability { at_least, .. } => format!("P({name}) ≥ {at_least}"),
         }
     }
 }
@@ -170,8 +168,9 @@ pub fn combine(ds: &[f64], weights: &[f64]) -> f64 {
     if ds.iter().any(|d| *d <= 0.0) {
         return 0.0;
     }
-    let log: f64 = ds.iter().zip(weights).map(|(d, w)| w * d.ln()).sum();
-    (log / total).exp()
+    // libm: the same bits in the browser and natively, so both rank recipes alike.
+    let log: f64 = ds.iter().zip(weights).map(|(d, w)| w * libm::log(*d)).sum();
+    libm::exp(log / total)
 }
 
 /// A softer score for the search only: where the geometric mean is flat at 0 (one goal not yet

@@ -18,17 +18,16 @@ pub use spec::{
     Combine, ConditionRule, CostGoal, CostRule, DesignSpec, DomainRule, GroupLimit, Limit,
     LinearLimit,
 };
-#[cfg(not(target_arch = "wasm32"))]
-pub use suggest::suggest;
-pub use suggest::{Measured, Reason, Suggestion, best_measured, measured_from, suggestions_csv};
+pub use suggest::{
+    Measured, Reason, Suggestion, best_measured, measured_from, suggest, suggestions_csv,
+};
 
 use crate::bundle::Manifest;
-#[cfg(not(target_arch = "wasm32"))]
-use crate::model::MixModel;
+use crate::host_model::HostModel;
 use crate::spreadsheet;
 
 /// A recipe the design found, ready to show or write.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Candidate {
     pub rank: usize,
     /// (material index in the model, fraction), largest first.
@@ -102,13 +101,12 @@ pub fn active_limits(problem: &Problem, manifest: &Manifest, x: &[f64]) -> Vec<S
     out
 }
 
-/// Run a design to the end with the model on this machine; `progress(fraction, stage)` is
-/// called after every batch.
-#[cfg(not(target_arch = "wasm32"))]
+/// Run a design to the end; `progress(fraction, stage)` is called after every batch. The model
+/// is the host f64 one, so the app's worker and the CLI find the same recipes.
 pub fn run(
     spec: &DesignSpec,
     manifest: &Manifest,
-    model: &MixModel,
+    model: &HostModel,
     mut progress: impl FnMut(f64, &str),
 ) -> Result<(Problem, Vec<Candidate>), DesignError> {
     let problem = Problem::new(spec, manifest)?;
@@ -120,6 +118,11 @@ pub fn run(
         search.tell(&p);
         progress(search.progress(), search.stage());
     }
+    Ok((problem, conclude(search, manifest)?))
+}
+
+/// The candidates of a finished search, or why there are none.
+pub fn conclude(search: Search<'_>, manifest: &Manifest) -> Result<Vec<Candidate>, DesignError> {
     if !search.found_any() {
         let why = match search.closest() {
             Some(c) => {
@@ -139,13 +142,13 @@ pub fn run(
         };
         return Err(DesignError::NotFound(why));
     }
+    let problem = search.problem().clone();
     let found = search.finish();
-    let candidates = found
+    Ok(found
         .iter()
         .enumerate()
         .map(|(i, s)| Candidate::from_scored(i + 1, s, &problem, manifest))
-        .collect();
-    Ok((problem, candidates))
+        .collect())
 }
 
 /// The candidates as CSV: rank, desirability (overall and per goal), cost, each target's

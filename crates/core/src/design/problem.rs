@@ -485,7 +485,7 @@ impl Problem {
                 weight: g.weight(),
                 shape,
             });
-            goal_names.push(g.describe());
+            goal_names.push(g.describe_as(target.title()));
         }
         let cost_ramp = spec
             .cost
@@ -641,7 +641,7 @@ impl Problem {
 /// target's units): the default ends of a maximise/minimise ramp.
 fn typical(t: &crate::bundle::Target) -> (f64, f64) {
     let back = |z: f64| match t.transform {
-        Transform::Log10 => 10f64.powf(z),
+        Transform::Log10 => libm::pow(10.0, z),
         Transform::None => z,
     };
     (back(t.mean), back(t.mean + 2.0 * t.std))

@@ -7,7 +7,8 @@
 //! the best few dozen kept as the working pool; (2) differential evolution (rand/1/bin) over
 //! one gene per pool material (on above ½, its amount from the rest) and per free condition,
 //! every gene decoded into a recipe that meets the sum, the bounds and the ingredient limit
-//! exactly; group, linear and cost limits by feasibility-first comparison (Deb's rules);
+//! exactly (the predictions come from `HostModel`, the same bits in the browser and natively,
+//! so both follow the same path); group, linear and cost limits by feasibility-first comparison (Deb's rules);
 //! (3) polishing the best distinct recipes by moving mass between pairs of their materials,
 //! which keeps the sum exact.
 

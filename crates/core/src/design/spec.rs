@@ -170,4 +170,46 @@ impl DesignSpec {
     pub fn from_json(text: &str) -> Result<DesignSpec, serde_json::Error> {
         serde_json::from_str(text)
     }
+
+    /// The spec as compact JSON without the parts that say nothing (nulls, empty lists and
+    /// maps): what goes into a share link. Reading it back gives the same spec.
+    pub fn to_compact_json(&self) -> String {
+        fn prune(v: &mut serde_json::Value) -> bool {
+            match v {
+                serde_json::Value::Null => false,
+                serde_json::Value::Array(a) => {
+                    a.iter_mut().for_each(|x| {
+                        prune(x);
+                    });
+                    !a.is_empty()
+                }
+                serde_json::Value::Object(o) => {
+                    o.retain(|_, x| prune(x));
+                    !o.is_empty()
+                }
+                _ => true,
+            }
+        }
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        prune(&mut v);
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_json_reads_back_the_same() {
+        let text = r#"{"goals": [{"goal": "maximize", "target": "y"}], "limits": {"a": {"max": 5}},
+            "conditions": {"t": {"min": 1, "max": 2}, "u": 3}, "cost": {"max": 4}}"#;
+        let spec = DesignSpec::from_json(text).unwrap();
+        let compact = spec.to_compact_json();
+        assert!(
+            !compact.contains("null") && !compact.contains("[]"),
+            "{compact}"
+        );
+        assert_eq!(DesignSpec::from_json(&compact).unwrap(), spec);
+    }
 }

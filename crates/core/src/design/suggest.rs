@@ -14,17 +14,14 @@ use std::collections::HashMap;
 
 use super::goal::combine;
 use super::problem::{DesignError, Problem};
-#[cfg(not(target_arch = "wasm32"))]
 use super::search::{Scored, Search};
-#[cfg(not(target_arch = "wasm32"))]
 use super::spec::DesignSpec;
 use super::{Candidate, to_csv_with};
 use crate::bundle::Manifest;
 use crate::data::Dataset;
-#[cfg(not(target_arch = "wasm32"))]
 use crate::formulation::{Formulation, batch_of};
-#[cfg(not(target_arch = "wasm32"))]
-use crate::model::{MixModel, Prediction};
+use crate::host_model::HostModel;
+use crate::model::Prediction;
 
 /// One measured recipe: fractions by model material, conditions, and each model target's
 /// measured value where the file has one.
@@ -121,10 +118,8 @@ pub struct Suggestion {
 }
 
 /// Recipes closer than this (L1 over fractions) count as the same experiment.
-#[cfg(not(target_arch = "wasm32"))]
 const SAME: f64 = 0.04;
 
-#[cfg(not(target_arch = "wasm32"))]
 fn distance(a: &[(usize, f64)], b: &[(usize, f64)]) -> f64 {
     let mut d = 0.0;
     for &(m, f) in a {
@@ -155,14 +150,12 @@ fn desirability_of(problem: &Problem, ys: &[Option<f64>], cost: Option<f64>) -> 
 }
 
 /// Everything `suggest` needs from a finished pool search: the recipes and the problem.
-#[cfg(not(target_arch = "wasm32"))]
 struct Pool {
     problem: Problem,
     found: Vec<Scored>,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-fn search(problem: Problem, manifest: &Manifest, model: &MixModel) -> Result<Pool, DesignError> {
+fn search(problem: Problem, manifest: &Manifest, model: &HostModel) -> Result<Pool, DesignError> {
     let mut s = Search::new(problem.clone(), manifest);
     while let Some(batch) = s.ask() {
         let p = model
@@ -205,11 +198,10 @@ pub fn best_measured(problem: &Problem, measured: &[Measured]) -> f64 {
 }
 
 /// Suggest `q` recipes to make next (native: the model predicts on this machine).
-#[cfg(not(target_arch = "wasm32"))]
 pub fn suggest(
     spec: &DesignSpec,
     manifest: &Manifest,
-    model: &MixModel,
+    model: &HostModel,
     measured: &[Measured],
     q: usize,
 ) -> Result<(Problem, f64, Vec<Suggestion>), DesignError> {

@@ -1,6 +1,5 @@
 use super::*;
 use crate::Bundle;
-use burn_tensor::Device;
 
 fn concrete() -> Bundle {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/models/concrete/");
@@ -81,7 +80,7 @@ fn contradictions_are_named_before_searching() {
 #[test]
 fn designs_meet_every_limit_and_rank_distinct_recipes() {
     let b = concrete();
-    let model = MixModel::new(&b, &Device::flex());
+    let model = HostModel::new(&b);
     let s = spec(
         r#"{"goals": [{"goal": "target", "target": "strength_mpa", "value": 45, "tolerance": 10}],
             "limits": {"superplasticizer": {"max": 0.8}, "water": {"min": 7}},
@@ -158,7 +157,10 @@ fn designs_meet_every_limit_and_rank_distinct_recipes() {
     let (_, again) = run(&s, &b.manifest, &model, |_, _| {}).unwrap();
     assert_eq!(again, found);
     let csv = to_csv(&b.manifest, &problem, &found);
-    assert!(csv.starts_with("rank,desirability,d: strength_mpa = 45 ± 10,cost,strength_mpa,"));
+    assert!(
+        csv.starts_with("rank,desirability,d: Compressive strength = 45 ± 10,cost,strength_mpa,"),
+        "goals by their labels, columns by their names: {csv}"
+    );
     assert_eq!(csv.lines().count(), found.len() + 1);
 }
 
@@ -171,7 +173,7 @@ fn group_linear_and_cost_limits_hold() {
         m.metadata
             .insert("price".into(), format!("{}", 0.01 * (i + 1) as f64));
     }
-    let model = MixModel::new(&b, &Device::flex());
+    let model = HostModel::new(&b);
     let s = spec(
         r#"{"goals": [{"goal": "maximize", "target": "strength_mpa", "low": 20, "high": 80}],
             "groups": [{"key": "type", "value": "binder", "min": 15, "max": 25}],
@@ -207,7 +209,7 @@ fn group_linear_and_cost_limits_hold() {
 #[test]
 fn pareto_front_has_no_dominated_recipe() {
     let b = concrete();
-    let model = MixModel::new(&b, &Device::flex());
+    let model = HostModel::new(&b);
     let s = spec(
         r#"{"goals": [{"goal": "maximize", "target": "strength_mpa", "low": 20, "high": 80}],
             "prices": {"cement": 0.1, "blast_furnace_slag": 0.05, "fly_ash": 0.04, "water": 0.001,
@@ -229,7 +231,7 @@ fn pareto_front_has_no_dominated_recipe() {
 #[test]
 fn no_feasible_recipe_says_what_was_missed() {
     let b = concrete();
-    let model = MixModel::new(&b, &Device::flex());
+    let model = HostModel::new(&b);
     // Each limit alone can be met, but both aggregates are in every training formulation and
     // their training minimums add up to 59.4 %: at most 50 % leaves no recipe in the domain.
     let s = spec(
@@ -260,7 +262,7 @@ fn designed_recipes_meet_the_goal_in_truth() {
         ..TrainConfig::default()
     };
     let (bundle, report) = train(&ds, &cfg, |_, _| {});
-    let model = MixModel::new(&bundle, &Device::flex());
+    let model = HostModel::new(&bundle);
     // The model's validation error: the 90th percentile of |error| on the held-out rows.
     let row = |r: usize| -> Vec<(usize, f64)> {
         ds.entries[ds.row_start[r]..ds.row_start[r + 1]]

@@ -1,0 +1,154 @@
+//! The model evaluated on the host in f64, with the same elementary functions on every platform
+//! (`libm`): the design search's model. Burn's f32 kernels differ in the last bits between the
+//! browser and native code (SIMD widths, fused multiply-adds), and a search that compares
+//! thousands of close scores would follow different paths on each; this forward pass gives the
+//! same bits everywhere, so `mixlab design` and the app's Design page find the same recipes.
+//! Rows are mixed sparsely (a recipe uses a few of possibly thousands of materials).
+
+use crate::bundle::{Bundle, CodeActivation, HiddenActivation, Manifest};
+use crate::model::{Batch, PredictError, Prediction, decode, standardise_conditions};
+
+struct Layer {
+    weight: Vec<f64>,
+    bias: Vec<f64>,
+    d_in: usize,
+    d_out: usize,
+}
+
+struct Member {
+    /// `act(code)` per material, `[n, d]`.
+    reps: Vec<f64>,
+    layers: Vec<Layer>,
+}
+
+pub struct HostModel {
+    pub manifest: Manifest,
+    members: Vec<Member>,
+}
+
+fn code_act(a: CodeActivation, v: f64) -> f64 {
+    match a {
+        CodeActivation::Tanh => libm::tanh(v),
+        CodeActivation::Sigmoid => 1.0 / (1.0 + libm::exp(-v)),
+        CodeActivation::Identity => v,
+    }
+}
+
+fn hidden_act(a: HiddenActivation, v: f64) -> f64 {
+    match a {
+        HiddenActivation::Relu => v.max(0.0),
+        HiddenActivation::Gelu => 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2)),
+        HiddenActivation::Silu => v / (1.0 + libm::exp(-v)),
+        HiddenActivation::Tanh => libm::tanh(v),
+    }
+}
+
+impl HostModel {
+    pub fn new(bundle: &Bundle) -> HostModel {
+        let m = &bundle.manifest;
+        let act = m.architecture.code_activation;
+        let members = bundle
+            .members
+            .iter()
+            .map(|w| Member {
+                reps: w
+                    .codes
+                    .iter()
+                    .map(|&c| code_act(act, f64::from(c)))
+                    .collect(),
+                layers: w
+                    .layers
+                    .iter()
+                    .map(|l| Layer {
+                        weight: l.weight.iter().map(|&v| f64::from(v)).collect(),
+                        bias: l.bias.iter().map(|&v| f64::from(v)).collect(),
+                        d_in: l.d_in,
+                        d_out: l.d_out,
+                    })
+                    .collect(),
+            })
+            .collect();
+        HostModel {
+            manifest: m.clone(),
+            members,
+        }
+    }
+
+    /// Predictions of every member (in user units).
+    pub fn predict_members(&self, batch: &Batch) -> Result<Vec<Prediction>, PredictError> {
+        batch.check(&self.manifest)?;
+        let m = &self.manifest;
+        let (n, d) = (m.materials.len(), m.architecture.code_dim);
+        let c = m.conditions.len();
+        let conds = standardise_conditions(m, &batch.conditions).unwrap_or_default();
+        let hidden = m.architecture.hidden_activation;
+        Ok(self
+            .members
+            .iter()
+            .map(|member| {
+                let mut raw = Vec::with_capacity(batch.rows * m.targets.len());
+                for r in 0..batch.rows {
+                    let mut x = vec![0.0f64; d];
+                    for (i, &f) in batch.fractions[r * n..(r + 1) * n].iter().enumerate() {
+                        if f != 0.0 {
+                            let f = f64::from(f);
+                            for (xk, rk) in x.iter_mut().zip(&member.reps[i * d..(i + 1) * d]) {
+                                *xk += f * rk;
+                            }
+                        }
+                    }
+                    x.extend(conds[r * c..(r + 1) * c].iter().map(|&v| f64::from(v)));
+                    let last = member.layers.len() - 1;
+                    for (li, l) in member.layers.iter().enumerate() {
+                        let mut y = l.bias.clone();
+                        for (xi, row) in x.iter().zip(l.weight.chunks(l.d_out)) {
+                            for (yo, w) in y.iter_mut().zip(row) {
+                                *yo += xi * w;
+                            }
+                        }
+                        if li < last {
+                            y.iter_mut().for_each(|v| *v = hidden_act(hidden, *v));
+                            if m.architecture.residual && l.d_in == l.d_out {
+                                y.iter_mut().zip(&x).for_each(|(v, xi)| *v += xi);
+                            }
+                        }
+                        x = y;
+                    }
+                    raw.extend(x.iter().map(|&v| v as f32));
+                }
+                decode(m, &raw)
+            })
+            .collect())
+    }
+
+    /// The ensemble's prediction (members' mean and spread), as `MixModel::predict` gives.
+    pub fn predict(&self, batch: &Batch) -> Result<Prediction, PredictError> {
+        Ok(Prediction::ensemble(&self.predict_members(batch)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::reference_predict;
+
+    #[test]
+    fn matches_the_reference_forward_pass() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/models/shampoo/");
+        let m = std::fs::read(format!("{dir}manifest.json")).unwrap();
+        let w = std::fs::read(format!("{dir}weights.safetensors")).unwrap();
+        let bundle = Bundle::from_bytes(&m, &w).unwrap();
+        let f = crate::formulation::Formulation::default_of(&bundle.manifest);
+        let batch = crate::formulation::batch_of(&bundle.manifest, [&f], &[]);
+        let host = HostModel::new(&bundle).predict(&batch).unwrap();
+        let reference = reference_predict(&bundle, &batch);
+        for (a, b) in host.values.iter().zip(&reference.values) {
+            assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-3), "{a} vs {b}");
+        }
+        assert_eq!(host.rows, 1);
+        assert!(
+            host.spread.iter().all(|s| *s > 0.0),
+            "an ensemble has a spread"
+        );
+    }
+}

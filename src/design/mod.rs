@@ -1,0 +1,277 @@
+//! The Design page's state: the spec being edited (goals, limits, options), the run in its own
+//! worker (progress, cancel) and what it found. The search itself is `mixlab_core::design`,
+//! the same code `mixlab design` runs, so the page and the CLI give the same recipes.
+
+mod goals;
+mod materials;
+mod results;
+pub mod section;
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use mixlab_core::bundle::{Manifest, TargetKind};
+use mixlab_core::design::{Candidate, DesignSpec, Goal};
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker};
+
+use crate::platform::workers::{message_of, spawn_module_worker};
+use crate::platform::{browser, fetch};
+use crate::state::{Source, State};
+use crate::worker::{FromWorker, ToWorker};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    Idle,
+    Running {
+        stage: String,
+        fraction: f64,
+    },
+    Done,
+    /// The spec cannot be met: what conflicts (or why nothing was found).
+    Refused(Vec<String>),
+    Failed(String),
+}
+
+/// What a finished run found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub candidates: Vec<Candidate>,
+    pub goal_names: Vec<String>,
+    pub csv: String,
+    pub evaluations: usize,
+    pub ms: f64,
+}
+
+struct Handle {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+#[derive(Clone, Copy)]
+pub struct DesignJob {
+    state: State,
+    pub spec: RwSignal<DesignSpec>,
+    pub phase: RwSignal<Phase>,
+    pub outcome: RwSignal<Option<Arc<Outcome>>>,
+    /// What was wrong with the spec's JSON or the link's, when it could not be used.
+    pub problem: RwSignal<Option<String>>,
+    worker: StoredValue<Option<Handle>, LocalStorage>,
+    generation: StoredValue<u64>,
+}
+
+/// A starting spec for a model: a goal on its first target, the q.s. its default formulation
+/// has, ten candidates.
+pub fn default_spec(m: &Manifest) -> DesignSpec {
+    let goal = m.targets.first().map(|t| match t.kind {
+        TargetKind::Binary => Goal::Probability {
+            target: t.name.clone(),
+            at_least: 0.8,
+            weight: 1.0,
+        },
+        TargetKind::Regression => Goal::Maximize {
+            target: t.name.clone(),
+            low: None,
+            high: None,
+            weight: 1.0,
+        },
+    });
+    DesignSpec {
+        goals: goal.into_iter().collect(),
+        ..DesignSpec::from_json("{}").unwrap_or_default()
+    }
+}
+
+/// The bundled model's folder name (`models/concrete/` → `concrete`), for its example spec.
+fn model_key(state: State) -> Option<String> {
+    state
+        .loaded
+        .with_untracked(|l| match l.as_ref().map(|l| &l.source) {
+            Some(Source::Url(u)) => u
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .map(str::to_string),
+            _ => None,
+        })
+}
+
+impl DesignJob {
+    pub fn new(state: State) -> Self {
+        let job = DesignJob {
+            state,
+            spec: RwSignal::new(DesignSpec::default()),
+            phase: RwSignal::new(Phase::Idle),
+            outcome: RwSignal::new(None),
+            problem: RwSignal::new(None),
+            worker: StoredValue::new_local(None),
+            generation: StoredValue::new(0),
+        };
+        // Each model starts from the link's spec (once) or its default; results of another
+        // model are dropped.
+        let from_link = StoredValue::new(browser::query_param("design"));
+        Effect::new(move |_| {
+            let Some(m) = state
+                .loaded
+                .with(|l| l.as_ref().map(|l| l.manifest.clone()))
+            else {
+                return;
+            };
+            job.stop();
+            job.outcome.set(None);
+            job.phase.set(Phase::Idle);
+            let linked = from_link.try_update_value(Option::take).flatten();
+            let spec = match linked.map(|text| DesignSpec::from_json(&text)) {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => {
+                    job.problem.set(Some(format!(
+                        "The link's design could not be read ({e}); starting from the model's default."
+                    )));
+                    default_spec(&m)
+                }
+                None => default_spec(&m),
+            };
+            job.spec.set(spec);
+        });
+        job
+    }
+
+    /// Put the model's example spec (`examples/design-<model>.json`) in the form.
+    pub async fn load_example(self) {
+        let Some(key) = model_key(self.state) else {
+            return self.problem.set(Some(
+                "A model opened from your files has no example design.".into(),
+            ));
+        };
+        let url = format!("examples/design-{key}.json");
+        let text = match fetch::bytes(&url).await {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => return self.problem.set(Some(e)),
+        };
+        match DesignSpec::from_json(&text) {
+            Ok(s) => {
+                self.spec.set(s);
+                self.problem.set(None);
+            }
+            Err(e) => self
+                .problem
+                .set(Some(format!("{url} is not a design spec: {e}"))),
+        }
+    }
+
+    /// Search: a fresh worker gets the model, then the spec.
+    pub fn run(self) {
+        let Some(e) = self.state.compute.engine() else {
+            return;
+        };
+        self.stop();
+        self.generation.update_value(|g| *g += 1);
+        let generation = self.generation.get_value();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
+            self.receive(generation, m.data())
+        });
+        let worker = match spawn_module_worker(&on_message) {
+            Ok(w) => w,
+            Err(err) => {
+                return self.phase.set(Phase::Failed(format!(
+                    "The design worker could not start: {err}"
+                )));
+            }
+        };
+        let spec = self.spec.get_untracked();
+        browser::set_query(&[("design", Some(&spec.to_compact_json()))]);
+        let manifest = js_sys::Uint8Array::from(e.bundle.manifest.to_json().as_bytes());
+        let weights = js_sys::Uint8Array::from(e.bundle.weights_bytes().as_slice());
+        let model = ToWorker::Model {
+            backend: e.backend.id().into(),
+        };
+        let design = ToWorker::Design {
+            spec: Box::new(spec),
+        };
+        let send = |request: &ToWorker, extra: &[(&str, JsValue)]| {
+            let json = serde_json::to_string(request).unwrap_or_default();
+            let _ = worker.post_message(&message_of(json, extra));
+        };
+        send(
+            &model,
+            &[("manifest", manifest.into()), ("weights", weights.into())],
+        );
+        send(&design, &[]);
+        self.worker.set_value(Some(Handle {
+            worker,
+            _on_message: on_message,
+        }));
+        self.outcome.set(None);
+        self.phase.set(Phase::Running {
+            stage: "starting".into(),
+            fraction: 0.0,
+        });
+    }
+
+    /// Stop the run where it is (the worker is terminated).
+    pub fn cancel(self) {
+        self.stop();
+        self.phase.set(Phase::Idle);
+    }
+
+    fn stop(self) {
+        if let Some(h) = self.worker.try_update_value(Option::take).flatten() {
+            h.worker.terminate();
+        }
+    }
+
+    fn receive(self, generation: u64, data: JsValue) {
+        if generation != self.generation.get_value() {
+            return;
+        }
+        let json = js_sys::Reflect::get(&data, &"json".into())
+            .ok()
+            .and_then(|j| j.as_string())
+            .unwrap_or_default();
+        let message: FromWorker = match serde_json::from_str(&json) {
+            Ok(m) => m,
+            Err(e) => {
+                return self.phase.set(Phase::Failed(format!(
+                    "The design worker said something unreadable: {e}"
+                )));
+            }
+        };
+        match message {
+            FromWorker::Designing { stage, fraction } => {
+                self.phase.set(Phase::Running { stage, fraction })
+            }
+            FromWorker::Designed {
+                candidates,
+                goal_names,
+                csv,
+                evaluations,
+                ms,
+            } => {
+                self.stop();
+                self.outcome.set(Some(Arc::new(Outcome {
+                    candidates,
+                    goal_names,
+                    csv,
+                    evaluations,
+                    ms,
+                })));
+                self.phase.set(Phase::Done);
+            }
+            FromWorker::DesignRefused { conflicts } => {
+                self.stop();
+                self.phase.set(Phase::Refused(conflicts));
+            }
+            FromWorker::Failed { message } => {
+                self.stop();
+                self.phase.set(Phase::Failed(message));
+            }
+            FromWorker::Crashed { message } => {
+                self.stop();
+                self.phase.set(Phase::Failed(format!(
+                    "The design worker stopped on an internal error ({message}); run it again."
+                )));
+            }
+            _ => {}
+        }
+    }
+}
