@@ -493,11 +493,8 @@ async fn design(spec: DesignSpec) -> Result<(), String> {
     let goal_names = problem.goal_names.clone();
     let mut search = Search::new(problem.clone(), manifest);
     let mut told = now();
-    while let Some(batch) = search.ask() {
-        let p = model
-            .predict(&batch)
-            .map_err(|e| format!("the model could not predict: {e}"))?;
-        search.tell(&p);
+    while let Some(rows) = search.ask() {
+        search.tell(&model.predict_rows(&rows));
         if now() - told > 100.0 {
             told = now();
             post(

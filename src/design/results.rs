@@ -42,22 +42,55 @@ pub fn Results() -> impl IntoView {
             state.notice.set(Some(Notice::Error(e)));
         }
     };
+    // Sorted by a column on request (rank by default): "rank", "cost", "d<i>" or "t<i>".
+    let sort = RwSignal::new(("rank".to_string(), false));
+    let head = move |key: String, label: String| {
+        let k = key.clone();
+        view! {
+            <th scope="col" aria-sort=move || sort.with(|(s, desc)| (s == &k).then_some(if *desc { "descending" } else { "ascending" }))>
+                <button class="sort" data-sort=key.clone() on:click=move |_| sort.update(|(s, desc)| {
+                    if *s == key { *desc = !*desc } else { *s = key.clone(); *desc = false }
+                })>{label}</button>
+            </th>
+        }
+    };
     move || {
         let o = job.outcome.get()?;
         let m = state.manifest()?;
         let has_cost = o.candidates.iter().any(|c| c.cost.is_some());
+        let (key, desc) = sort.get();
+        let value = |c: &mixlab_core::design::Candidate| -> f64 {
+            let at = |s: &str| s.parse::<usize>().ok();
+            match key.as_str() {
+                "cost" => c.cost.unwrap_or(f64::NAN),
+                k if k.starts_with('d') => at(&k[1..])
+                    .and_then(|i| c.goals.get(i))
+                    .copied()
+                    .unwrap_or(f64::NAN),
+                k if k.starts_with('t') => at(&k[1..])
+                    .and_then(|i| c.predicted.get(i))
+                    .map_or(f64::NAN, |p| p.0),
+                _ => c.rank as f64,
+            }
+        };
+        let mut candidates = o.candidates.clone();
+        candidates.sort_by(|a, b| {
+            let ord = value(a).total_cmp(&value(b));
+            if desc { ord.reverse() } else { ord }
+        });
         let heads = o
             .goal_names
             .iter()
-            .map(|g| view! { <th scope="col">{format!("d: {g}")}</th> })
+            .enumerate()
+            .map(|(i, g)| head(format!("d{i}"), format!("d: {g}")))
             .collect_view();
         let target_heads = m
             .targets
             .iter()
-            .map(|t| view! { <th scope="col">{t.display_name()}</th> })
+            .enumerate()
+            .map(|(i, t)| head(format!("t{i}"), t.display_name()))
             .collect_view();
-        let rows = o
-            .candidates
+        let rows = candidates
             .iter()
             .map(|c| {
                 let recipe = c
@@ -104,8 +137,8 @@ pub fn Results() -> impl IntoView {
             <div class="table-scroll">
                 <table id="design-results" class="design-table">
                     <thead><tr>
-                        <th scope="col">"#"</th><th scope="col">"Desirability"</th>{heads}{target_heads}
-                        {has_cost.then(|| view! { <th scope="col">"Cost"</th> })}<th scope="col">"Recipe"</th><th scope="col">"On a limit"</th>
+                        {head("rank".into(), "#".into())}<th scope="col">"Desirability"</th>{heads}{target_heads}
+                        {has_cost.then(|| head("cost".into(), "Cost".into()))}<th scope="col">"Recipe"</th><th scope="col">"On a limit"</th>
                         <th scope="col">"Domain"</th><th></th>
                     </tr></thead>
                     <tbody>{rows}</tbody>

@@ -128,6 +128,16 @@ describe('design', () => {
     const [first] = all;
     const spec = await page.inputValue('#design-json');
     const link = page.url();
+    // The table sorts by a column (the first target's prediction), both ways, and back by rank.
+    const order = async () => (await shownCandidates(page)).map((c) => c.predicted[0][0]);
+    await page.click('#design-results button.sort[data-sort=t0]');
+    const up = await order();
+    assert.deepEqual(up, [...up].sort((a, b) => a - b));
+    await page.click('#design-results button.sort[data-sort=t0]');
+    const down = await order();
+    assert.deepEqual(down, [...up].reverse());
+    await page.click('#design-results button.sort[data-sort=rank]');
+    assert.deepEqual((await shownCandidates(page)).map((c) => c.rank), all.map((c) => c.rank));
     assert.match(link, /[?&]design=/);
     assert.match(link, /[?&]page=design/);
     await page.click('#design-results tr[data-rank="1"] .open-candidate');

@@ -21,6 +21,13 @@ struct Member {
     layers: Vec<Layer>,
 }
 
+/// A recipe to predict: (material, fraction) pairs and the condition values (raw units).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub recipe: Vec<(usize, f64)>,
+    pub conditions: Vec<f64>,
+}
+
 pub struct HostModel {
     pub manifest: Manifest,
     members: Vec<Member>,
@@ -74,36 +81,58 @@ impl HostModel {
         }
     }
 
-    /// Predictions of every member (in user units).
+    /// Predictions of every member (in user units) for a dense batch.
     pub fn predict_members(&self, batch: &Batch) -> Result<Vec<Prediction>, PredictError> {
         batch.check(&self.manifest)?;
+        let n = self.manifest.materials.len();
+        let c = self.manifest.conditions.len();
+        let rows: Vec<Row> = (0..batch.rows)
+            .map(|r| Row {
+                recipe: batch.fractions[r * n..(r + 1) * n]
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| **f != 0.0)
+                    .map(|(i, &f)| (i, f64::from(f)))
+                    .collect(),
+                conditions: batch.conditions[r * c..(r + 1) * c]
+                    .iter()
+                    .map(|&v| f64::from(v))
+                    .collect(),
+            })
+            .collect();
+        Ok(self.predict_rows_members(&rows))
+    }
+
+    /// Every member's predictions of sparse rows (the design's recipes use a few of possibly
+    /// thousands of materials).
+    pub fn predict_rows_members(&self, rows: &[Row]) -> Vec<Prediction> {
         let m = &self.manifest;
-        let (n, d) = (m.materials.len(), m.architecture.code_dim);
+        let d = m.architecture.code_dim;
+        let raw_conditions: Vec<f32> = rows
+            .iter()
+            .flat_map(|r| r.conditions.iter().map(|&v| v as f32))
+            .collect();
+        let conds = standardise_conditions(m, &raw_conditions).unwrap_or_default();
         let c = m.conditions.len();
-        let conds = standardise_conditions(m, &batch.conditions).unwrap_or_default();
         let hidden = m.architecture.hidden_activation;
-        Ok(self
-            .members
+        self.members
             .iter()
             .map(|member| {
-                let mut raw = Vec::with_capacity(batch.rows * m.targets.len());
-                for r in 0..batch.rows {
+                let mut raw = Vec::with_capacity(rows.len() * m.targets.len());
+                for (r, row) in rows.iter().enumerate() {
                     let mut x = vec![0.0f64; d];
-                    for (i, &f) in batch.fractions[r * n..(r + 1) * n].iter().enumerate() {
-                        if f != 0.0 {
-                            let f = f64::from(f);
-                            for (xk, rk) in x.iter_mut().zip(&member.reps[i * d..(i + 1) * d]) {
-                                *xk += f * rk;
-                            }
+                    for &(i, f) in &row.recipe {
+                        for (xk, rk) in x.iter_mut().zip(&member.reps[i * d..(i + 1) * d]) {
+                            *xk += f * rk;
                         }
                     }
                     x.extend(conds[r * c..(r + 1) * c].iter().map(|&v| f64::from(v)));
                     let last = member.layers.len() - 1;
                     for (li, l) in member.layers.iter().enumerate() {
                         let mut y = l.bias.clone();
-                        for (xi, row) in x.iter().zip(l.weight.chunks(l.d_out)) {
-                            for (yo, w) in y.iter_mut().zip(row) {
-                                *yo += xi * w;
+                        for (xi, w) in x.iter().zip(l.weight.chunks(l.d_out)) {
+                            for (yo, wo) in y.iter_mut().zip(w) {
+                                *yo += xi * wo;
                             }
                         }
                         if li < last {
@@ -118,7 +147,12 @@ impl HostModel {
                 }
                 decode(m, &raw)
             })
-            .collect())
+            .collect()
+    }
+
+    /// The ensemble's prediction of sparse rows.
+    pub fn predict_rows(&self, rows: &[Row]) -> Prediction {
+        Prediction::ensemble(&self.predict_rows_members(rows))
     }
 
     /// The ensemble's prediction (members' mean and spread), as `MixModel::predict` gives.

@@ -13,7 +13,7 @@ mod suggest;
 
 pub use goal::{Goal, Ramp, Shape, combine};
 pub use problem::{CondVar, DesignError, LinearRow, Problem, Var};
-pub use search::{Scored, Search, fit_simplex};
+pub use search::{Row, Scored, Search, fit_simplex};
 pub use spec::{
     Combine, ConditionRule, CostGoal, CostRule, DesignSpec, DomainRule, GroupLimit, Limit,
     LinearLimit,
@@ -111,11 +111,8 @@ pub fn run(
 ) -> Result<(Problem, Vec<Candidate>), DesignError> {
     let problem = Problem::new(spec, manifest)?;
     let mut search = Search::new(problem.clone(), manifest);
-    while let Some(batch) = search.ask() {
-        let p = model
-            .predict(&batch)
-            .map_err(|e| DesignError::Predict(e.to_string()))?;
-        search.tell(&p);
+    while let Some(rows) = search.ask() {
+        search.tell(&model.predict_rows(&rows));
         progress(search.progress(), search.stage());
     }
     Ok((problem, conclude(search, manifest)?))

@@ -17,8 +17,9 @@ use super::problem::{CondVar, Problem, TOL};
 use super::spec::{Combine, DomainRule};
 use crate::bundle::Manifest;
 use crate::domain::{Domain, Warning};
-use crate::formulation::{Formulation, batch_of};
-use crate::model::{Batch, Prediction};
+use crate::formulation::Formulation;
+pub use crate::host_model::Row;
+use crate::model::Prediction;
 use crate::rng::Rng;
 
 /// Pools larger than this are screened down to it first.
@@ -49,9 +50,41 @@ pub struct Scored {
     /// How far outside the limits (0: every limit met).
     pub violation: f64,
     pub warnings: Vec<Warning>,
+    /// The variables present (`x` > 0), ascending: distances between recipes of a large
+    /// library run over these, not over every material.
+    present: Vec<usize>,
 }
 
 impl Scored {
+    /// L1 distance between two recipes' fractions.
+    fn distance(&self, other: &Scored) -> f64 {
+        let (a, b) = (&self.present, &other.present);
+        let (mut i, mut j, mut d) = (0, 0, 0.0);
+        while i < a.len() || j < b.len() {
+            match (a.get(i), b.get(j)) {
+                (Some(&p), Some(&q)) if p == q => {
+                    d += (self.x[p] - other.x[q]).abs();
+                    i += 1;
+                    j += 1;
+                }
+                (Some(&p), Some(&q)) if p < q => {
+                    d += self.x[p];
+                    i += 1;
+                }
+                (Some(&p), None) => {
+                    d += self.x[p];
+                    i += 1;
+                }
+                (_, Some(&q)) => {
+                    d += other.x[q];
+                    j += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        d
+    }
+
     fn better_than(&self, other: &Scored) -> bool {
         let (a, b) = (self.violation, other.violation);
         if a <= TOL && b <= TOL {
@@ -171,7 +204,7 @@ impl<'m> Search<'m> {
     }
 
     /// The next batch to predict, or `None` when the search is over.
-    pub fn ask(&mut self) -> Option<Batch> {
+    pub fn ask(&mut self) -> Option<Vec<Row>> {
         loop {
             match &mut self.phase {
                 Phase::Done => return None,
@@ -228,32 +261,21 @@ impl<'m> Search<'m> {
         }
     }
 
-    fn submit(&mut self, why: Pending, rows: Vec<(Vec<f64>, Vec<f64>)>) -> Batch {
-        let batch = self.batch(&rows);
+    fn submit(&mut self, why: Pending, rows: Vec<(Vec<f64>, Vec<f64>)>) -> Vec<Row> {
+        let out = rows
+            .iter()
+            .map(|(x, c)| Row {
+                recipe: x
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v > 0.0)
+                    .map(|(k, &v)| (self.problem.vars[k].material, v))
+                    .collect(),
+                conditions: c.clone(),
+            })
+            .collect();
         self.pending = Some((why, rows));
-        batch
-    }
-
-    fn batch(&self, rows: &[(Vec<f64>, Vec<f64>)]) -> Batch {
-        let n = self.manifest.materials.len();
-        let conds = rows.first().map(|r| r.1.clone()).unwrap_or_default();
-        let same_conditions = rows.iter().all(|r| r.1 == conds);
-        let forms: Vec<Formulation> = rows.iter().map(|(x, _)| self.formulation(x)).collect();
-        if same_conditions {
-            return batch_of(self.manifest, forms.iter(), &conds);
-        }
-        let mut batch = Batch {
-            rows: 0,
-            fractions: Vec::with_capacity(rows.len() * n),
-            conditions: Vec::new(),
-        };
-        for (f, (_, c)) in forms.iter().zip(rows) {
-            let one = batch_of(self.manifest, [f], c);
-            batch.rows += 1;
-            batch.fractions.extend(one.fractions);
-            batch.conditions.extend(one.conditions);
-        }
-        batch
+        out
     }
 
     /// The recipe `x` (pool fractions) as a formulation of the model's materials.
@@ -395,6 +417,7 @@ impl<'m> Search<'m> {
             DomainRule::Off => {}
         }
         Scored {
+            present: (0..x.len()).filter(|&k| x[k] > 0.0).collect(),
             x,
             conditions,
             predicted,
@@ -764,7 +787,7 @@ fn pick_apart(sorted: Vec<Scored>, n: usize, apart: f64) -> Vec<Scored> {
             break;
         }
         let near = out.iter().any(|o| {
-            let d: f64 = o.x.iter().zip(&s.x).map(|(a, b)| (a - b).abs()).sum();
+            let d = o.distance(&s);
             let dc: f64 = o
                 .conditions
                 .iter()

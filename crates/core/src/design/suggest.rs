@@ -19,8 +19,7 @@ use super::spec::DesignSpec;
 use super::{Candidate, to_csv_with};
 use crate::bundle::Manifest;
 use crate::data::Dataset;
-use crate::formulation::{Formulation, batch_of};
-use crate::host_model::HostModel;
+use crate::host_model::{HostModel, Row};
 use crate::model::Prediction;
 
 /// One measured recipe: fractions by model material, conditions, and each model target's
@@ -157,11 +156,8 @@ struct Pool {
 
 fn search(problem: Problem, manifest: &Manifest, model: &HostModel) -> Result<Pool, DesignError> {
     let mut s = Search::new(problem.clone(), manifest);
-    while let Some(batch) = s.ask() {
-        let p = model
-            .predict(&batch)
-            .map_err(|e| DesignError::Predict(e.to_string()))?;
-        s.tell(&p);
+    while let Some(rows) = s.ask() {
+        s.tell(&model.predict_rows(&rows));
     }
     Ok(Pool {
         problem,
@@ -233,39 +229,14 @@ pub fn suggest(
         return Ok((exploit, best, Vec::new()));
     }
     // The members' view of each pooled recipe.
-    let forms: Vec<Formulation> = pool
+    let rows: Vec<Row> = pool
         .iter()
-        .map(|c| Formulation::from_fractions(c.recipe.iter().copied()))
+        .map(|c| Row {
+            recipe: c.recipe.clone(),
+            conditions: c.conditions.clone(),
+        })
         .collect();
-    let mut members: Vec<Prediction> = Vec::new();
-    let same_conditions = pool.iter().all(|c| c.conditions == pool[0].conditions);
-    if same_conditions {
-        members = model
-            .predict_members(&batch_of(manifest, forms.iter(), &pool[0].conditions))
-            .map_err(|e| DesignError::Predict(e.to_string()))?;
-    } else {
-        for (f, c) in forms.iter().zip(&pool) {
-            let one = model
-                .predict_members(&batch_of(manifest, [f], &c.conditions))
-                .map_err(|e| DesignError::Predict(e.to_string()))?;
-            if members.is_empty() {
-                members = one
-                    .iter()
-                    .map(|p| Prediction {
-                        rows: 0,
-                        targets: p.targets,
-                        values: Vec::new(),
-                        spread: Vec::new(),
-                    })
-                    .collect();
-            }
-            for (all, p) in members.iter_mut().zip(one) {
-                all.rows += 1;
-                all.values.extend(p.values);
-                all.spread.extend(p.spread);
-            }
-        }
-    }
+    let members = model.predict_rows_members(&rows);
     let t = manifest.targets.len();
     let scores: Vec<(f64, f64, f64)> = pool
         .iter()
