@@ -85,6 +85,8 @@ pub enum FromWorker {
     Designing {
         stage: String,
         fraction: f64,
+        /// The best recipes so far (ranked), shown while the search goes on.
+        preview: Vec<Candidate>,
     },
     Designed {
         candidates: Vec<Candidate>,
@@ -492,15 +494,17 @@ async fn design(spec: DesignSpec) -> Result<(), String> {
     };
     let goal_names = problem.goal_names.clone();
     let mut search = Search::new(problem.clone(), manifest);
-    let mut told = now();
+    // The first preview comes early: ranked recipes in well under a second.
+    let mut told = now() - 100.0;
     while let Some(rows) = search.ask() {
         search.tell(&model.predict_rows(&rows));
-        if now() - told > 100.0 {
+        if now() - told > 250.0 {
             told = now();
             post(
                 &FromWorker::Designing {
                     stage: search.stage().into(),
                     fraction: search.progress(),
+                    preview: design::preview(&search, manifest),
                 },
                 None,
             );

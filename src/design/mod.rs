@@ -37,6 +37,8 @@ pub enum Phase {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub candidates: Vec<Candidate>,
+    /// Still searching: these are the best so far.
+    pub preliminary: bool,
     pub goal_names: Vec<String>,
     pub csv: String,
     pub evaluations: usize,
@@ -208,6 +210,16 @@ impl DesignJob {
         });
     }
 
+    /// The goals' names as the core describes them (for a preview's columns).
+    fn goal_names(self) -> Vec<String> {
+        let spec = self.spec.get_untracked();
+        self.state
+            .manifest()
+            .and_then(|m| mixlab_core::design::Problem::new(&spec, &m).ok())
+            .map(|p| p.goal_names)
+            .unwrap_or_default()
+    }
+
     /// Stop the run where it is (the worker is terminated).
     pub fn cancel(self) {
         self.stop();
@@ -237,7 +249,25 @@ impl DesignJob {
             }
         };
         match message {
-            FromWorker::Designing { stage, fraction } => {
+            FromWorker::Designing {
+                stage,
+                fraction,
+                preview,
+            } => {
+                if !preview.is_empty() {
+                    let goal_names = self
+                        .outcome
+                        .with_untracked(|o| o.as_ref().map(|o| o.goal_names.clone()))
+                        .unwrap_or_else(|| self.goal_names());
+                    self.outcome.set(Some(Arc::new(Outcome {
+                        candidates: preview,
+                        preliminary: true,
+                        goal_names,
+                        csv: String::new(),
+                        evaluations: 0,
+                        ms: 0.0,
+                    })));
+                }
                 self.phase.set(Phase::Running { stage, fraction })
             }
             FromWorker::Designed {
@@ -250,6 +280,7 @@ impl DesignJob {
                 self.stop();
                 self.outcome.set(Some(Arc::new(Outcome {
                     candidates,
+                    preliminary: false,
                     goal_names,
                     csv,
                     evaluations,

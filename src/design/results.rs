@@ -131,8 +131,12 @@ pub fn Results() -> impl IntoView {
             .collect_view();
         Some(view! {
             <div class="controls">
-                <span id="design-summary">{format!("{} recipes ranked by desirability ({} evaluated in {:.1} s).", o.candidates.len(), o.evaluations, o.ms / 1000.0)}</span>
-                <button id="design-export" on:click=export>"Export CSV"</button>
+                <span id="design-summary" data-preliminary=o.preliminary.to_string()>{if o.preliminary {
+                    format!("The best {} recipes so far; still searching…", o.candidates.len())
+                } else {
+                    format!("{} recipes ranked by desirability ({} evaluated in {:.1} s).", o.candidates.len(), o.evaluations, o.ms / 1000.0)
+                }}</span>
+                {(!o.preliminary).then(|| view! { <button id="design-export" on:click=export>"Export CSV"</button> })}
             </div>
             <div class="table-scroll">
                 <table id="design-results" class="design-table">

@@ -118,6 +118,17 @@ pub fn run(
     Ok((problem, conclude(search, manifest)?))
 }
 
+/// The best distinct recipes so far, as candidates (a preview while the search goes on).
+pub fn preview(search: &Search<'_>, manifest: &Manifest) -> Vec<Candidate> {
+    let problem = search.problem();
+    search
+        .peek(problem.candidates)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Candidate::from_scored(i + 1, s, problem, manifest))
+        .collect()
+}
+
 /// The candidates of a finished search, or why there are none.
 pub fn conclude(search: Search<'_>, manifest: &Manifest) -> Result<Vec<Candidate>, DesignError> {
     if !search.found_any() {

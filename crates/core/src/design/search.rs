@@ -31,6 +31,8 @@ const ON: f64 = 0.5;
 /// Polishing rounds, and the first step (fraction moved between two materials).
 const POLISH_ROUNDS: usize = 14;
 const FIRST_STEP: f64 = 0.02;
+/// Generations without a better recipe after which the global search stops.
+const STALL: usize = 40;
 /// Two recipes closer than this (L1 over fractions, i.e. twice the mass moved) are one.
 const DISTINCT: f64 = 0.04;
 
@@ -128,6 +130,9 @@ pub struct Search<'m> {
     population: Vec<Scored>,
     trials: Vec<Vec<f64>>,
     generation: usize,
+    /// The best score so far and the generation it was reached (the search stops early when
+    /// it has not moved for `STALL` generations).
+    best: (f64, usize),
     archive: Vec<Scored>,
     polished: Vec<Scored>,
     pub evaluations: usize,
@@ -162,6 +167,7 @@ impl<'m> Search<'m> {
             population: Vec::new(),
             trials: Vec::new(),
             generation: 0,
+            best: (f64::NEG_INFINITY, 0),
             archive: Vec::new(),
             polished: Vec::new(),
             evaluations: 0,
@@ -179,7 +185,7 @@ impl<'m> Search<'m> {
         let g = self.problem.generations as f64;
         match &self.phase {
             Phase::Screen { next, .. } => 0.1 * *next as f64 / self.problem.vars.len() as f64,
-            Phase::Evolve => 0.1 + 0.75 * self.generation as f64 / g,
+            Phase::Evolve => 0.1 + 0.75 * (self.generation as f64 / g).min(1.0),
             Phase::Polish { round, .. } => 0.85 + 0.15 * *round as f64 / POLISH_ROUNDS as f64,
             Phase::Done => 1.0,
         }
@@ -228,7 +234,8 @@ impl<'m> Search<'m> {
                         let rows = self.genes.iter().map(|g| self.decode(g)).collect();
                         return Some(self.submit(Pending::Population, rows));
                     }
-                    if self.generation >= self.problem.generations {
+                    let stalled = self.best.0.is_finite() && self.generation - self.best.1 >= STALL;
+                    if self.generation >= self.problem.generations || stalled {
                         self.phase = Phase::Polish {
                             round: 0,
                             step: FIRST_STEP,
@@ -329,6 +336,15 @@ impl<'m> Search<'m> {
                     }
                 }
                 self.generation += 1;
+                let top = self
+                    .population
+                    .iter()
+                    .filter(|s| s.feasible())
+                    .map(|s| s.score)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                if top > self.best.0 + 1e-9 {
+                    self.best = (top, self.generation);
+                }
                 self.trim_archive();
             }
             Pending::Polish(moves) => {
@@ -347,6 +363,19 @@ impl<'m> Search<'m> {
                 }
             }
         }
+    }
+
+    /// The best distinct recipes found so far (a preview while the search goes on).
+    pub fn peek(&self, n: usize) -> Vec<Scored> {
+        let mut all: Vec<Scored> = self
+            .archive
+            .iter()
+            .chain(&self.polished)
+            .filter(|s| s.feasible())
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| b.desirability.total_cmp(&a.desirability));
+        pick_distinct(all, n)
     }
 
     /// Whether any evaluated recipe met every limit.
