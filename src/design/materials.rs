@@ -20,23 +20,26 @@ fn allowed(spec: &DesignSpec, name: &str) -> bool {
         .is_none_or(|a| a.iter().any(|n| n == name))
 }
 
+/// The model's material names (tracked: the form follows the model).
+fn material_names(state: State) -> Vec<String> {
+    state.loaded.with(|l| {
+        l.as_ref()
+            .map(|l| {
+                l.manifest
+                    .materials
+                    .iter()
+                    .map(|m| m.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
+
 #[component]
 pub fn Materials() -> impl IntoView {
     let state = expect_context::<State>();
     let job = expect_context::<DesignJob>();
-    let names = move || {
-        state.loaded.with(|l| {
-            l.as_ref()
-                .map(|l| {
-                    l.manifest
-                        .materials
-                        .iter()
-                        .map(|m| m.name.clone())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let names = move || material_names(state);
     let row = move |name: String| {
         let (a, b, c, d, e) = (
             name.clone(),
@@ -135,19 +138,7 @@ pub fn Materials() -> impl IntoView {
 pub fn Options() -> impl IntoView {
     let state = expect_context::<State>();
     let job = expect_context::<DesignJob>();
-    let names = move || {
-        state.loaded.with(|l| {
-            l.as_ref()
-                .map(|l| {
-                    l.manifest
-                        .materials
-                        .iter()
-                        .map(|m| m.name.clone())
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-        })
-    };
+    let names = move || material_names(state);
     view! {
         <div class="controls">
             <label>"q.s. material"

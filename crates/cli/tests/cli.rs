@@ -606,6 +606,19 @@ fn wgpu_backend_trains_like_the_cpu() {
     assert!((cpu - gpu).abs() < 0.02, "train MAE cpu {cpu}, wgpu {gpu}");
 }
 
+/// `mixlab <command> --bundle <model> <flag> <file>` that must fail: its standard error.
+fn fails(command: &str, model: &std::path::Path, flag: &str, file: &std::path::Path) -> String {
+    let out = mixlab()
+        .args([command, "--bundle"])
+        .arg(model)
+        .arg(flag)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{command} should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn design_writes_ranked_candidates_and_names_contradictions() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -658,15 +671,12 @@ fn design_writes_ranked_candidates_and_names_contradictions() {
             "limits": {"cement": {"fixed": 60}, "water": {"fixed": 50}}, "domain": "off"}"#,
     )
     .unwrap();
-    let out = mixlab()
-        .args(["design", "--bundle"])
-        .arg(root.join("public/models/concrete"))
-        .arg("--spec")
-        .arg(&spec)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        "design",
+        &root.join("public/models/concrete"),
+        "--spec",
+        &spec,
+    );
     assert!(
         err.contains("\"strength\", which this model does not predict"),
         "{err}"
@@ -679,32 +689,25 @@ fn design_writes_ranked_candidates_and_names_contradictions() {
             "limits": {"cement": {"fixed": 60}}}"#,
     )
     .unwrap();
-    let out = mixlab()
-        .args(["design", "--bundle"])
-        .arg(root.join("public/models/concrete"))
-        .arg("--spec")
-        .arg(&spec)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        "design",
+        &root.join("public/models/concrete"),
+        "--spec",
+        &spec,
+    );
     assert!(
         err.contains("cement is fixed at 60 % here but was 4.482 %–22.54 % in training"),
         "{err}"
     );
     // A spec that is not JSON for a design names the file and the field.
     std::fs::write(&spec, r#"{"goals": [], "colour": "red"}"#).unwrap();
-    let out = mixlab()
-        .args(["design", "--bundle"])
-        .arg(root.join("public/models/concrete"))
-        .arg("--spec")
-        .arg(&spec)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("bad.json") && err.contains("colour"),
-        "{err}"
+    let err = fails(
+        "design",
+        &root.join("public/models/concrete"),
+        "--spec",
+        &spec,
     );
+    assert!(err.contains("bad.json") && err.contains("colour"), "{err}");
 }
 
 #[test]
@@ -779,16 +782,11 @@ fn suggest_proposes_distinct_untried_recipes_with_reasons() {
     }
     // A measured file naming a material the model lacks is refused, naming it.
     std::fs::write(&trials, "cement,unobtainium,strength_mpa\n50,50,30\n").unwrap();
-    let out = mixlab()
-        .args(["suggest", "--bundle"])
-        .arg(root.join("public/models/concrete"))
-        .arg("--measured")
-        .arg(&trials)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("unobtainium"),
-        "{err}"
+    let err = fails(
+        "suggest",
+        &root.join("public/models/concrete"),
+        "--measured",
+        &trials,
     );
+    assert!(err.contains("unobtainium"), "{err}");
 }

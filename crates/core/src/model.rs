@@ -458,33 +458,6 @@ impl MixModel {
         Ok(self.decode_all(raw))
     }
 
-    /// Each ensemble member's prediction of the batch, read back asynchronously (the next
-    /// experiments treat the members as samples of what the truth may be).
-    pub async fn predict_members_async(
-        &self,
-        batch: &Batch,
-    ) -> Result<Vec<Prediction>, PredictError> {
-        let data = self
-            .raw_outputs(batch)?
-            .into_data_async()
-            .await
-            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-        let raw = data
-            .as_slice::<f32>()
-            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-        Ok(split_members(&self.manifest, raw, self.members))
-    }
-
-    /// [`MixModel::predict_members_async`] with a blocking readback (native only).
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn predict_members(&self, batch: &Batch) -> Result<Vec<Prediction>, PredictError> {
-        let data = self.raw_outputs(batch)?.into_data();
-        let raw = data
-            .as_slice::<f32>()
-            .map_err(|e| PredictError::Backend(format!("{e:?}")))?;
-        Ok(split_members(&self.manifest, raw, self.members))
-    }
-
     /// Predict a batch with a blocking readback (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn predict(&self, batch: &Batch) -> Result<Prediction, PredictError> {
