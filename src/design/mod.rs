@@ -4,6 +4,7 @@
 
 mod goals;
 mod materials;
+mod pareto;
 mod results;
 pub mod section;
 

@@ -6,6 +6,7 @@ use mixlab_core::design::DesignSpec;
 
 use super::goals::Goals;
 use super::materials::{Materials, Options};
+use super::pareto::Pareto;
 use super::results::Results;
 use super::{DesignJob, Phase};
 
@@ -65,6 +66,7 @@ pub fn DesignSection() -> impl IntoView {
                     _ => None,
                 }}
                 <Results/>
+                <Pareto/>
                 <h3>"Goals"</h3>
                 <Goals/>
                 <h3>"Limits"</h3>

@@ -94,6 +94,11 @@ describe('design', () => {
         assert.deepEqual(Object.keys(s.recipe).sort(), Object.keys(n.recipe).sort(), `${model} #${s.rank}`);
         for (const [m, f] of Object.entries(n.recipe)) assert.ok(Math.abs(s.recipe[m] - f) < 1e-12, `${model} #${s.rank} ${m}: ${s.recipe[m]} vs ${f}`);
       }
+      // With two goals or more, the candidates are drawn on the first two.
+      if (spec.goals.length + (spec.cost?.minimize ? 1 : 0) >= 2) {
+        await page.waitForSelector('#design-pareto[data-points]', { state: 'attached', timeout: 30_000 });
+        assert.equal(Number(await page.getAttribute('#design-pareto', 'data-points')), shown.length);
+      }
       // Every limit, on the numbers.
       const manifest = JSON.parse(readFileSync(join(ROOT, `public/models/${model}/manifest.json`), 'utf8'));
       const info = Object.fromEntries(manifest.materials.map((m) => [m.name, m]));
