@@ -9,7 +9,7 @@ use std::io::Read;
 use std::rc::Rc;
 
 use js_sys::{Array, Uint8Array};
-use mixlab_core::design::{self, Candidate, DesignError, DesignSpec, Problem, Search};
+use mixlab_core::design::{self, Candidate, DesignError, DesignSpec, Problem, Search, Suggestion};
 use mixlab_core::host_model::HostModel;
 use mixlab_core::projection::{self, Spec};
 use mixlab_core::scoring::{self, Decisions, Format, Plan, Report, Results, Run};
@@ -41,6 +41,8 @@ pub enum ToWorker {
     },
     /// Search recipes for a design spec with the loaded model.
     Design { spec: Box<DesignSpec> },
+    /// The next `n` experiments after the measured recipes in `file`.
+    Suggest { spec: Box<DesignSpec>, n: usize },
     /// Panic on purpose (`mixlab_fault`): the tests' way to prove a crash is survived.
     Fault,
 }
@@ -93,6 +95,14 @@ pub enum FromWorker {
         goal_names: Vec<String>,
         csv: String,
         evaluations: usize,
+        ms: f64,
+    },
+    Suggested {
+        suggestions: Vec<Suggestion>,
+        goal_names: Vec<String>,
+        best: f64,
+        measured: usize,
+        csv: String,
         ms: f64,
     },
     /// The spec cannot be met: each conflict, or why no recipe was found.
@@ -222,6 +232,10 @@ async fn serve() {
             ToWorker::Score { decisions } => score(decisions).await,
             ToWorker::Project { spec, rows, cols } => project(r.data, rows, cols, spec),
             ToWorker::Design { spec } => design(*spec).await,
+            ToWorker::Suggest { spec, n } => match r.file {
+                Some(file) => suggest(*spec, n, file),
+                None => Err("no file came with the request".into()),
+            },
             ToWorker::Fault => panic!("a fault injected by mixlab_fault(\"worker\")"),
         };
         if let Err(message) = outcome {
@@ -531,6 +545,47 @@ async fn design(spec: DesignSpec) -> Result<(), String> {
             },
             None,
         ),
+    }
+    Ok(())
+}
+
+/// The next experiments after the measured recipes of `file`.
+fn suggest(spec: DesignSpec, n: usize, file: File) -> Result<(), String> {
+    let model = WORKER
+        .with_borrow(|w| w.host.clone())
+        .ok_or("the worker has no model yet")?;
+    let started = now();
+    let mut bytes = Vec::new();
+    BlobReader::new(&file, Rc::new(Cell::new(0.0)))?
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{}: {e}", file.name()))?;
+    let refuse = |e: DesignError| {
+        let conflicts = match e {
+            DesignError::Infeasible(c) => c,
+            e => vec![format!("{}: {e}", file.name())],
+        };
+        post(&FromWorker::DesignRefused { conflicts }, None);
+    };
+    let measured = match design::read_measured(&bytes, &model.manifest) {
+        Ok(m) => m,
+        Err(e) => {
+            refuse(e);
+            return Ok(());
+        }
+    };
+    match design::suggest(&spec, &model.manifest, &model, &measured, n) {
+        Ok((problem, best, suggestions)) => post(
+            &FromWorker::Suggested {
+                csv: design::suggestions_csv(&model.manifest, &problem, &suggestions),
+                goal_names: problem.goal_names.clone(),
+                suggestions,
+                best,
+                measured: measured.len(),
+                ms: now() - started,
+            },
+            None,
+        ),
+        Err(e) => refuse(e),
     }
     Ok(())
 }

@@ -38,6 +38,10 @@ pub enum Phase {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub candidates: Vec<Candidate>,
+    /// For suggested experiments: (reason, expected improvement, chance to beat the best) per
+    /// candidate, and (best measured desirability, measured recipes).
+    pub why: Vec<(String, f64, f64)>,
+    pub measured: Option<(f64, usize)>,
     /// Still searching: these are the best so far.
     pub preliminary: bool,
     pub goal_names: Vec<String>,
@@ -164,6 +168,29 @@ impl DesignJob {
 
     /// Search: a fresh worker gets the model, then the spec.
     pub fn run(self) {
+        let spec = self.spec.get_untracked();
+        browser::set_query(&[("design", Some(&spec.to_compact_json()))]);
+        self.start(
+            ToWorker::Design {
+                spec: Box::new(spec),
+            },
+            &[],
+        );
+    }
+
+    /// The next `n` experiments after the measured recipes in `file`, for the spec's goals.
+    pub fn suggest(self, file: web_sys::File, n: usize) {
+        let spec = self.spec.get_untracked();
+        self.start(
+            ToWorker::Suggest {
+                spec: Box::new(spec),
+                n,
+            },
+            &[("file", file.into())],
+        );
+    }
+
+    fn start(self, request: ToWorker, extra: &[(&str, JsValue)]) {
         let Some(e) = self.state.compute.engine() else {
             return;
         };
@@ -181,15 +208,10 @@ impl DesignJob {
                 )));
             }
         };
-        let spec = self.spec.get_untracked();
-        browser::set_query(&[("design", Some(&spec.to_compact_json()))]);
         let manifest = js_sys::Uint8Array::from(e.bundle.manifest.to_json().as_bytes());
         let weights = js_sys::Uint8Array::from(e.bundle.weights_bytes().as_slice());
         let model = ToWorker::Model {
             backend: e.backend.id().into(),
-        };
-        let design = ToWorker::Design {
-            spec: Box::new(spec),
         };
         let send = |request: &ToWorker, extra: &[(&str, JsValue)]| {
             let json = serde_json::to_string(request).unwrap_or_default();
@@ -199,7 +221,7 @@ impl DesignJob {
             &model,
             &[("manifest", manifest.into()), ("weights", weights.into())],
         );
-        send(&design, &[]);
+        send(&request, extra);
         self.worker.set_value(Some(Handle {
             worker,
             _on_message: on_message,
@@ -262,6 +284,8 @@ impl DesignJob {
                         .unwrap_or_else(|| self.goal_names());
                     self.outcome.set(Some(Arc::new(Outcome {
                         candidates: preview,
+                        why: Vec::new(),
+                        measured: None,
                         preliminary: true,
                         goal_names,
                         csv: String::new(),
@@ -281,10 +305,36 @@ impl DesignJob {
                 self.stop();
                 self.outcome.set(Some(Arc::new(Outcome {
                     candidates,
+                    why: Vec::new(),
+                    measured: None,
                     preliminary: false,
                     goal_names,
                     csv,
                     evaluations,
+                    ms,
+                })));
+                self.phase.set(Phase::Done);
+            }
+            FromWorker::Suggested {
+                suggestions,
+                goal_names,
+                best,
+                measured,
+                csv,
+                ms,
+            } => {
+                self.stop();
+                self.outcome.set(Some(Arc::new(Outcome {
+                    why: suggestions
+                        .iter()
+                        .map(|s| (s.reason.key().to_string(), s.expected_improvement, s.chance))
+                        .collect(),
+                    candidates: suggestions.into_iter().map(|s| s.candidate).collect(),
+                    measured: Some((best, measured)),
+                    preliminary: false,
+                    goal_names,
+                    csv,
+                    evaluations: 0,
                     ms,
                 })));
                 self.phase.set(Phase::Done);

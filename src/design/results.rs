@@ -90,9 +90,26 @@ pub fn Results() -> impl IntoView {
             .enumerate()
             .map(|(i, t)| head(format!("t{i}"), t.display_name()))
             .collect_view();
+        // The reasons belong to the candidates by rank (sorting moves rows, not reasons).
+        let why_of: Vec<(usize, (String, f64, f64))> = o
+            .candidates
+            .iter()
+            .zip(&o.why)
+            .map(|(c, w)| (c.rank, w.clone()))
+            .collect();
+        let why: Vec<(String, f64, f64)> = candidates
+            .iter()
+            .filter_map(|c| {
+                why_of
+                    .iter()
+                    .find(|(r, _)| *r == c.rank)
+                    .map(|(_, w)| w.clone())
+            })
+            .collect();
         let rows = candidates
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let recipe = c
                     .recipe
                     .iter()
@@ -111,6 +128,11 @@ pub fn Results() -> impl IntoView {
                         data-conditions=serde_json::to_string(&c.conditions).unwrap_or_default()
                         data-predicted=serde_json::to_string(&c.predicted).unwrap_or_default()>
                         <td>{rank}</td>
+                        {why.get(i).map(|(reason, ei, chance)| view! {
+                            <td class="reason" data-reason=reason.clone()>{reason.clone()}</td>
+                            <td class="num">{format!("{ei:.3}")}</td>
+                            <td class="num">{format!("{:.0} %", 100.0 * chance)}</td>
+                        })}
                         <td class="num">{format!("{:.3}", c.desirability)}</td>
                         {c.goals.iter().map(|d| view! { <td class="num">{format!("{d:.3}")}</td> }).collect_view()}
                         {c.predicted.iter().zip(&m.targets).map(|(&(v, s), t)| {
@@ -133,6 +155,8 @@ pub fn Results() -> impl IntoView {
             <div class="controls">
                 <span id="design-summary" data-preliminary=o.preliminary.to_string()>{if o.preliminary {
                     format!("The best {} recipes so far; still searching…", o.candidates.len())
+                } else if let Some((best, n)) = o.measured {
+                    format!("{} experiments to make next, after {n} measured recipes (the best measured desirability {best:.3}).", o.candidates.len())
                 } else {
                     format!("{} recipes ranked by desirability ({} evaluated in {:.1} s).", o.candidates.len(), o.evaluations, o.ms / 1000.0)
                 }}</span>
@@ -141,7 +165,9 @@ pub fn Results() -> impl IntoView {
             <div class="table-scroll">
                 <table id="design-results" class="design-table">
                     <thead><tr>
-                        {head("rank".into(), "#".into())}<th scope="col">"Desirability"</th>{heads}{target_heads}
+                        {head("rank".into(), "#".into())}
+                        {(!why.is_empty()).then(|| view! { <th scope="col">"Why"</th><th scope="col">"Expected improvement"</th><th scope="col">"Chance to beat the best"</th> })}
+                        <th scope="col">"Desirability"</th>{heads}{target_heads}
                         {has_cost.then(|| head("cost".into(), "Cost".into()))}<th scope="col">"Recipe"</th><th scope="col">"On a limit"</th>
                         <th scope="col">"Domain"</th><th></th>
                     </tr></thead>

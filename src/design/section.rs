@@ -31,6 +31,7 @@ pub fn DesignSection() -> impl IntoView {
         ))),
     };
     let running = move || matches!(job.phase.get(), Phase::Running { .. });
+    let suggest_n = RwSignal::new(8usize);
     view! {
         <section id="design-section" class="card" aria-labelledby="design-title">
             <h2 id="design-title">"Design: recipes that meet your goals within your limits"</h2>
@@ -48,6 +49,21 @@ pub fn DesignSection() -> impl IntoView {
                     <button id="design-example" on:click=move |_| spawn_local(job.load_example())>"Load the example"</button>
                     <button id="design-run" class="primary" prop:disabled=running on:click=move |_| job.run()>"Find recipes"</button>
                     {move || running().then(|| view! { <button id="design-cancel" on:click=move |_| job.cancel()>"Cancel"</button> })}
+                </div>
+                <div class="controls">
+                    <label class="file-button">"Suggest next experiments from measured recipes (CSV)…"
+                        <input id="design-measured" type="file" accept=".csv,text/csv" on:change=move |ev| {
+                            let input: web_sys::HtmlInputElement = event_target(&ev);
+                            if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                                job.suggest(file, suggest_n.get_untracked());
+                            }
+                            input.set_value("");
+                        }/>
+                    </label>
+                    <label>"how many"
+                        <input id="design-n" type="number" min="1" max="50" prop:value=move || suggest_n.get().to_string()
+                            on:change=move |ev| { if let Ok(v) = event_target_value(&ev).trim().parse::<usize>() { suggest_n.set(v.clamp(1, 50)); } }/>
+                    </label>
                 </div>
                 {move || match job.phase.get() {
                     Phase::Running { stage, fraction } => Some(view! {

@@ -2,7 +2,7 @@
 // the numbers, a candidate opened in the editor, contradictions named, the share link.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -168,6 +168,42 @@ describe('design', () => {
     assert.deepEqual((await shownCandidates(again.page)).map((c) => c.recipe), all.map((c) => c.recipe));
     assert.deepEqual([...errors, ...again.errors], []);
     await again.page.close();
+    await page.close();
+  });
+
+  test('the next experiments from a CSV of measured recipes equal mixlab suggest', async () => {
+    const data = readFileSync(join(ROOT, 'data/concrete/data.csv'), 'utf8');
+    const trials = join(dir, 'trials.csv');
+    writeFileSync(trials, data.split('\n').slice(0, 21).join('\n'));
+    const out = join(dir, 'next.csv');
+    execFileSync(process.env.MIXLAB_CLI, ['suggest', '--bundle', join(ROOT, 'public/models/concrete'), '--measured', trials,
+      '--spec', join(ROOT, 'public/examples/design-concrete.json'), '--n', '5', '--out', out], { stdio: 'pipe' });
+    const [head, ...rows] = readFileSync(out, 'utf8').trim().split('\n').map(cells);
+    const first = head.indexOf('active_limits') + 1;
+    const native = rows.map((r) => ({
+      reason: r[0],
+      recipe: Object.fromEntries(head.slice(first).map((m, i) => [m, Number(r[first + i]) / 100]).filter(([, f]) => f > 0)),
+    }));
+    const { page, errors } = await openDesign(browser.context, `${site.url}?model=models/concrete/&backend=cpu`, 'concrete');
+    await page.fill('#design-n', '5');
+    await page.dispatchEvent('#design-n', 'change');
+    await page.setInputFiles('#design-measured', trials);
+    await page.waitForSelector('#design[data-phase=done] #design-results tr[data-rank]', { timeout: 60_000 });
+    assert.match(await page.textContent('#design-summary'), /5 experiments to make next, after 20 measured recipes/);
+    const shown = await shownCandidates(page);
+    const reasons = await page.$$eval('#design-results td.reason', (tds) => tds.map((t) => t.dataset.reason));
+    assert.equal(shown.length, native.length);
+    assert.deepEqual(reasons, native.map((n) => n.reason));
+    shown.forEach((s, i) => {
+      assert.deepEqual(Object.keys(s.recipe).sort(), Object.keys(native[i].recipe).sort());
+      for (const [m, f] of Object.entries(native[i].recipe)) assert.ok(Math.abs(s.recipe[m] - f) < 1e-12, `#${i + 1} ${m}`);
+    });
+    // A file naming a material the model lacks: said, the page keeps working.
+    writeFileSync(trials, 'cement,unobtainium,strength_mpa\n50,50,30\n');
+    await page.setInputFiles('#design-measured', trials);
+    await page.waitForSelector('#design[data-phase=refused]');
+    assert.match(await page.textContent('#design-conflicts'), /unobtainium/);
+    assert.deepEqual(errors, []);
     await page.close();
   });
 

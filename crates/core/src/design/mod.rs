@@ -19,7 +19,8 @@ pub use spec::{
     LinearLimit,
 };
 pub use suggest::{
-    Measured, Reason, Suggestion, best_measured, measured_from, suggest, suggestions_csv,
+    Measured, Reason, Suggestion, best_measured, measured_from, read_measured, suggest,
+    suggestions_csv,
 };
 
 use crate::bundle::Manifest;

@@ -18,9 +18,10 @@ use super::search::{Scored, Search};
 use super::spec::DesignSpec;
 use super::{Candidate, to_csv_with};
 use crate::bundle::Manifest;
-use crate::data::Dataset;
+use crate::data::{DataError, Dataset, TargetSpec, WideSpec, read_dataset};
 use crate::host_model::{HostModel, Row};
 use crate::model::Prediction;
+use crate::table::records;
 
 /// One measured recipe: fractions by model material, conditions, and each model target's
 /// measured value where the file has one.
@@ -29,6 +30,35 @@ pub struct Measured {
     pub recipe: Vec<(usize, f64)>,
     pub conditions: Vec<f64>,
     pub values: Vec<Option<f64>>,
+}
+
+/// Read a measured-recipes CSV (wide or long, any dialect the core reads) with the model's
+/// targets and conditions as columns where the file has them.
+pub fn read_measured(bytes: &[u8], manifest: &Manifest) -> Result<Vec<Measured>, DesignError> {
+    let bad = |e: DataError| DesignError::Spec(format!("the measured recipes: {e}"));
+    let header = records(bytes).map_err(|e| bad(e.into()))?.header;
+    let wide = WideSpec {
+        id_column: None,
+        targets: manifest
+            .targets
+            .iter()
+            .filter(|t| header.contains(&t.name))
+            .map(|t| TargetSpec {
+                name: t.name.clone(),
+                kind: t.kind,
+                transform: t.transform,
+            })
+            .collect(),
+        conditions: manifest
+            .conditions
+            .iter()
+            .filter(|c| header.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect(),
+        drop: Vec::new(),
+    };
+    let ds = read_dataset(bytes, None, &wide).map_err(bad)?;
+    measured_from(&ds, manifest)
 }
 
 /// The measured recipes of `ds` (read with the model's targets and conditions as columns) in
@@ -88,7 +118,8 @@ pub fn measured_from(ds: &Dataset, manifest: &Manifest) -> Result<Vec<Measured>,
         .collect())
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// Predicted to beat the best measured recipe.
     Exploit,
@@ -106,7 +137,7 @@ impl Reason {
 }
 
 /// A recipe to make next, and why.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Suggestion {
     pub candidate: Candidate,
     /// Mean over members of max(0, desirability − best measured).
