@@ -25,6 +25,7 @@ self.onmessage = async (first) => {
 };
 "#;
 
+/// The absolute URL of the app's wasm-bindgen glue (Trunk preloads it).
 fn glue_url() -> Result<String, String> {
     let doc = leptos::prelude::document();
     let link = doc

@@ -257,8 +257,6 @@ fn post(request: &ToWorker, extra: &[(&str, JsValue)]) {
     });
 }
 
-/// The absolute URL of the app's wasm-bindgen glue (Trunk preloads it).
-
 fn start_worker(state: BatchState) -> Result<(), String> {
     let generation = state.generation.get_value();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {

@@ -101,6 +101,9 @@ impl Scored {
     }
 }
 
+/// A decoded recipe: fractions per pool variable, condition values.
+type Genome = (Vec<f64>, Vec<f64>);
+
 enum Phase {
     Screen { next: usize, scores: Vec<f64> },
     Evolve,
@@ -125,7 +128,7 @@ pub struct Search<'m> {
     pool: Vec<usize>,
     free_conditions: Vec<usize>,
     phase: Phase,
-    pending: Option<(Pending, Vec<(Vec<f64>, Vec<f64>)>)>,
+    pending: Option<(Pending, Vec<Genome>)>,
     genes: Vec<Vec<f64>>,
     population: Vec<Scored>,
     trials: Vec<Vec<f64>>,
