@@ -89,6 +89,7 @@ pub enum FromWorker {
         fraction: f64,
         /// The best recipes so far (ranked), shown while the search goes on.
         preview: Vec<Candidate>,
+        goal_names: Vec<String>,
     },
     Designed {
         candidates: Vec<Candidate>,
@@ -519,6 +520,7 @@ async fn design(spec: DesignSpec) -> Result<(), String> {
                     stage: search.stage().into(),
                     fraction: search.progress(),
                     preview: design::preview(&search, manifest),
+                    goal_names: goal_names.clone(),
                 },
                 None,
             );

@@ -233,16 +233,6 @@ impl DesignJob {
         });
     }
 
-    /// The goals' names as the core describes them (for a preview's columns).
-    fn goal_names(self) -> Vec<String> {
-        let spec = self.spec.get_untracked();
-        self.state
-            .manifest()
-            .and_then(|m| mixlab_core::design::Problem::new(&spec, &m).ok())
-            .map(|p| p.goal_names)
-            .unwrap_or_default()
-    }
-
     /// Stop the run where it is (the worker is terminated).
     pub fn cancel(self) {
         self.stop();
@@ -276,12 +266,9 @@ impl DesignJob {
                 stage,
                 fraction,
                 preview,
+                goal_names,
             } => {
                 if !preview.is_empty() {
-                    let goal_names = self
-                        .outcome
-                        .with_untracked(|o| o.as_ref().map(|o| o.goal_names.clone()))
-                        .unwrap_or_else(|| self.goal_names());
                     self.outcome.set(Some(Arc::new(Outcome {
                         candidates: preview,
                         why: Vec::new(),

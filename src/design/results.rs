@@ -73,9 +73,10 @@ pub fn Results() -> impl IntoView {
                 _ => c.rank as f64,
             }
         };
-        let mut candidates = o.candidates.clone();
-        candidates.sort_by(|a, b| {
-            let ord = value(a).total_cmp(&value(b));
+        // Rows in the chosen order; a suggestion's reason stays with its candidate.
+        let mut order: Vec<usize> = (0..o.candidates.len()).collect();
+        order.sort_by(|&a, &b| {
+            let ord = value(&o.candidates[a]).total_cmp(&value(&o.candidates[b]));
             if desc { ord.reverse() } else { ord }
         });
         let heads = o
@@ -90,26 +91,10 @@ pub fn Results() -> impl IntoView {
             .enumerate()
             .map(|(i, t)| head(format!("t{i}"), t.display_name()))
             .collect_view();
-        // The reasons belong to the candidates by rank (sorting moves rows, not reasons).
-        let why_of: Vec<(usize, (String, f64, f64))> = o
-            .candidates
+        let rows = order
             .iter()
-            .zip(&o.why)
-            .map(|(c, w)| (c.rank, w.clone()))
-            .collect();
-        let why: Vec<(String, f64, f64)> = candidates
-            .iter()
-            .filter_map(|c| {
-                why_of
-                    .iter()
-                    .find(|(r, _)| *r == c.rank)
-                    .map(|(_, w)| w.clone())
-            })
-            .collect();
-        let rows = candidates
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
+            .map(|&k| {
+                let c = &o.candidates[k];
                 let recipe = c
                     .recipe
                     .iter()
@@ -128,7 +113,7 @@ pub fn Results() -> impl IntoView {
                         data-conditions=serde_json::to_string(&c.conditions).unwrap_or_default()
                         data-predicted=serde_json::to_string(&c.predicted).unwrap_or_default()>
                         <td>{rank}</td>
-                        {why.get(i).map(|(reason, ei, chance)| view! {
+                        {o.why.get(k).map(|(reason, ei, chance)| view! {
                             <td class="reason" data-reason=reason.clone()>{reason.clone()}</td>
                             <td class="num">{format!("{ei:.3}")}</td>
                             <td class="num">{format!("{:.0} %", 100.0 * chance)}</td>
@@ -166,7 +151,7 @@ pub fn Results() -> impl IntoView {
                 <table id="design-results" class="design-table">
                     <thead><tr>
                         {head("rank".into(), "#".into())}
-                        {(!why.is_empty()).then(|| view! { <th scope="col">"Why"</th><th scope="col">"Expected improvement"</th><th scope="col">"Chance to beat the best"</th> })}
+                        {(!o.why.is_empty()).then(|| view! { <th scope="col">"Why"</th><th scope="col">"Expected improvement"</th><th scope="col">"Chance to beat the best"</th> })}
                         <th scope="col">"Desirability"</th>{heads}{target_heads}
                         {has_cost.then(|| head("cost".into(), "Cost".into()))}<th scope="col">"Recipe"</th><th scope="col">"On a limit"</th>
                         <th scope="col">"Domain"</th><th></th>

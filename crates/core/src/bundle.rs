@@ -316,6 +316,15 @@ impl Manifest {
         self.materials.iter().position(|m| m.name == name)
     }
 
+    /// Every material's position by name (for many lookups in a large library).
+    pub fn material_positions(&self) -> std::collections::HashMap<&str, usize> {
+        self.materials
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.as_str(), i))
+            .collect()
+    }
+
     /// Condition values in column order: the stored defaults, the training mean where none
     /// is stored.
     pub fn default_condition_values(&self) -> Vec<f64> {

@@ -87,12 +87,7 @@ impl Problem {
     /// Resolve `spec` against `manifest`; every conflict is collected, not only the first.
     pub fn new(spec: &DesignSpec, manifest: &Manifest) -> Result<Problem, DesignError> {
         let mut bad: Vec<String> = Vec::new();
-        let index: HashMap<&str, usize> = manifest
-            .materials
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.name.as_str(), i))
-            .collect();
+        let index = manifest.material_positions();
         let unknown = |what: &str, name: &str, bad: &mut Vec<String>| {
             bad.push(format!("{what} \"{name}\" is not a material of this model"));
         };
@@ -597,6 +592,29 @@ impl Problem {
             v += (c - limit).max(0.0) / limit.abs().max(1e-9);
         }
         v
+    }
+
+    /// Each goal's desirability and weight for predicted `(mean, spread)` per target (`None`
+    /// where a target has no value: then no desirability), judging the worse end of
+    /// `mean ± kappa × spread`; the cost goal from `cost` when there is one.
+    pub fn goals(
+        &self,
+        value: impl Fn(usize) -> Option<(f64, f64)>,
+        cost: Option<f64>,
+        kappa: f64,
+    ) -> Option<(Vec<f64>, Vec<f64>)> {
+        let mut ds = Vec::with_capacity(self.ramps.len() + 1);
+        let mut ws = Vec::with_capacity(self.ramps.len() + 1);
+        for r in &self.ramps {
+            let (m, s) = value(r.target)?;
+            ds.push(r.shape.cautious(m, s, kappa));
+            ws.push(r.weight);
+        }
+        if let (Some(r), Some(c)) = (&self.cost_ramp, cost) {
+            ds.push(r.shape.at(c));
+            ws.push(r.weight);
+        }
+        Some((ds, ws))
     }
 
     /// The limits `x` misses, in words (for the closest recipe when none meets them all).

@@ -420,19 +420,9 @@ impl<'m> Search<'m> {
         let predicted: Vec<(f64, f64)> = (0..t)
             .map(|j| (p.values[row * t + j], p.spread[row * t + j]))
             .collect();
-        let mut goals: Vec<f64> = pr
-            .ramps
-            .iter()
-            .map(|r| {
-                let (m, s) = predicted[r.target];
-                r.shape.cautious(m, s, pr.kappa)
-            })
-            .collect();
-        let mut weights: Vec<f64> = pr.ramps.iter().map(|r| r.weight).collect();
-        if let (Some(r), Some(c)) = (&pr.cost_ramp, pr.cost(&x)) {
-            goals.push(r.shape.at(c));
-            weights.push(r.weight);
-        }
+        let (goals, weights) = pr
+            .goals(|t| predicted.get(t).copied(), pr.cost(&x), pr.kappa)
+            .unwrap_or_default();
         let desirability = combine(&goals, &weights);
         let mut score = search_score(&goals, &weights);
         let f = self.formulation(&x);

@@ -64,12 +64,7 @@ pub fn read_measured(bytes: &[u8], manifest: &Manifest) -> Result<Vec<Measured>,
 /// The measured recipes of `ds` (read with the model's targets and conditions as columns) in
 /// the model's terms; materials the model does not know are named.
 pub fn measured_from(ds: &Dataset, manifest: &Manifest) -> Result<Vec<Measured>, DesignError> {
-    let index: HashMap<&str, usize> = manifest
-        .materials
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (m.name.as_str(), i))
-        .collect();
+    let index = manifest.material_positions();
     let unknown: Vec<&str> = ds
         .materials
         .iter()
@@ -166,16 +161,11 @@ fn distance(a: &[(usize, f64)], b: &[(usize, f64)]) -> f64 {
 /// The desirability of target values `ys` (model units) under `problem`'s goals; `None` when a
 /// goal's target has no value.
 fn desirability_of(problem: &Problem, ys: &[Option<f64>], cost: Option<f64>) -> Option<f64> {
-    let mut ds = Vec::new();
-    let mut ws = Vec::new();
-    for r in &problem.ramps {
-        ds.push(r.shape.at(ys.get(r.target).copied().flatten()?));
-        ws.push(r.weight);
-    }
-    if let (Some(r), Some(c)) = (&problem.cost_ramp, cost) {
-        ds.push(r.shape.at(c));
-        ws.push(r.weight);
-    }
+    let (ds, ws) = problem.goals(
+        |t| ys.get(t).copied().flatten().map(|y| (y, 0.0)),
+        cost,
+        0.0,
+    )?;
     Some(combine(&ds, &ws))
 }
 
@@ -269,7 +259,7 @@ pub fn suggest(
         .collect();
     let members = model.predict_rows_members(&rows);
     let t = manifest.targets.len();
-    let scores: Vec<(f64, f64, f64)> = pool
+    let scores: Vec<(f64, f64)> = pool
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -283,8 +273,7 @@ pub fn suggest(
             let k = ds.len().max(1) as f64;
             let ei = ds.iter().map(|d| (d - best).max(0.0)).sum::<f64>() / k;
             let chance = ds.iter().filter(|d| **d > best).count() as f64 / k;
-            let mean = ds.iter().sum::<f64>() / k;
-            (ei, chance, mean)
+            (ei, chance)
         })
         .collect();
     // Greedy batch: the largest expected improvement first, then the most uncertain, never
@@ -316,26 +305,21 @@ pub fn suggest(
         .into_iter()
         .enumerate()
         .map(|(rank, i)| {
-            let (ei, chance, _) = scores[i];
+            let (ei, chance) = scores[i];
             let mut candidate = pool[i].clone();
             candidate.rank = rank + 1;
             candidate.predicted = (0..t)
                 .map(|j| (mean.values[i * t + j], mean.spread[i * t + j]))
                 .collect();
-            let ys: Vec<Option<f64>> = candidate.predicted.iter().map(|p| Some(p.0)).collect();
-            candidate.goals = exploit
-                .ramps
-                .iter()
-                .map(|r| r.shape.at(candidate.predicted[r.target].0))
-                .chain(
-                    exploit
-                        .cost_ramp
-                        .iter()
-                        .zip(candidate.cost)
-                        .map(|(r, c)| r.shape.at(c)),
+            let (goals, weights) = exploit
+                .goals(
+                    |j| candidate.predicted.get(j).map(|p| (p.0, 0.0)),
+                    candidate.cost,
+                    0.0,
                 )
-                .collect();
-            candidate.desirability = desirability_of(&exploit, &ys, candidate.cost).unwrap_or(0.0);
+                .unwrap_or_default();
+            candidate.desirability = combine(&goals, &weights);
+            candidate.goals = goals;
             let reason = if candidate.desirability > best {
                 Reason::Exploit
             } else {
