@@ -512,7 +512,7 @@ async fn design(spec: DesignSpec) -> Result<(), String> {
     // The first preview comes early: ranked recipes in well under a second.
     let mut told = now() - 100.0;
     while let Some(rows) = search.ask() {
-        search.tell(&model.predict_rows(&rows));
+        search.tell_members(&model.predict_rows_members(&rows));
         if now() - told > 250.0 {
             told = now();
             post(

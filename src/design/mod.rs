@@ -6,6 +6,7 @@ mod goals;
 mod materials;
 mod pareto;
 mod results;
+mod rules;
 pub mod section;
 
 use std::sync::Arc;

@@ -8,12 +8,13 @@ use super::goals::Goals;
 use super::materials::{Materials, Options};
 use super::pareto::Pareto;
 use super::results::Results;
+use super::rules::{Conditions, Cost, Groups};
 use super::{DesignJob, Phase};
 
 #[component]
 pub fn DesignSection() -> impl IntoView {
     let job = expect_context::<DesignJob>();
-    // The whole spec as JSON (groups, linear limits, cost, conditions live only here).
+    // The whole spec as JSON (general linear limits and a price column live only here).
     let json = RwSignal::new(String::new());
     Effect::new(move |_| {
         json.set(
@@ -88,8 +89,11 @@ pub fn DesignSection() -> impl IntoView {
                 <h3>"Limits"</h3>
                 <Options/>
                 <Materials/>
+                <Groups/>
+                <Cost/>
+                <Conditions/>
                 <details>
-                    <summary>"The whole spec as JSON (group and linear limits, cost, conditions)"</summary>
+                    <summary>"The whole spec as JSON (also general linear limits, a price column)"</summary>
                     <textarea id="design-json" rows="16" cols="80" spellcheck="false"
                         prop:value=move || json.get() on:input=move |ev| json.set(event_target_value(&ev))></textarea>
                     <div><button id="design-apply-json" on:click=apply_json>"Use this JSON"</button></div>

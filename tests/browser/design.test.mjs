@@ -207,6 +207,48 @@ describe('design', () => {
     await page.close();
   });
 
+  test('group, cost and condition limits set in the form reach the spec and hold on the numbers', async () => {
+    const { page, errors } = await openDesign(browser.context, `${site.url}?model=models/concrete/&backend=cpu`, 'concrete');
+    // Only metadata that groups materials is offered (not a description per material).
+    await page.click('#design-add-group');
+    const keys = await page.$$eval('#design-groups tr.group-row .group-key option', (os) => os.map((o) => o.value));
+    assert.ok(keys.includes('role') && !keys.includes('description'), keys.join());
+    await page.selectOption('#design-groups .group-key', 'role');
+    await page.selectOption('#design-groups .group-value', 'binder');
+    for (const [sel, v] of [['#design-groups .group-min', '15'], ['#design-groups .group-max', '25'], ['#design-cost-max', '0.058']]) {
+      await page.fill(sel, v);
+      await page.dispatchEvent(sel, 'change');
+    }
+    await page.selectOption('#design-conditions tr[data-condition=age_days] .condition-mode', 'free');
+    for (const [sel, v] of [['.condition-min', '7'], ['.condition-max', '90']]) {
+      const at = `#design-conditions tr[data-condition=age_days] ${sel}`;
+      await page.fill(at, v);
+      await page.dispatchEvent(at, 'change');
+    }
+    const spec = JSON.parse(await page.inputValue('#design-json'));
+    assert.deepEqual(spec.groups, [{ key: 'role', value: 'binder', min: 15, max: 25 }]);
+    assert.equal(spec.cost.max, 0.058);
+    assert.deepEqual(spec.conditions.age_days, { min: 7, max: 90 });
+    assert.equal(await runDesign(page), 'done');
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'public/models/concrete/manifest.json'), 'utf8'));
+    const role = Object.fromEntries(manifest.materials.map((m) => [m.name, m.metadata.role]));
+    const shown = await shownCandidates(page);
+    assert.ok(shown.length > 0);
+    for (const c of shown) {
+      const binder = Object.entries(c.recipe).filter(([m]) => role[m] === 'binder').reduce((a, [, f]) => a + f, 0);
+      assert.ok(binder >= 0.15 - 1e-9 && binder <= 0.25 + 1e-9, `#${c.rank}: binder ${binder}`);
+      const cost = Object.entries(c.recipe).reduce((a, [m, f]) => a + f * spec.prices[m], 0);
+      assert.ok(cost <= 0.058 + 1e-9, `#${c.rank}: cost ${cost}`);
+      assert.ok(c.conditions[0] >= 7 - 1e-9 && c.conditions[0] <= 90 + 1e-9, `#${c.rank}: age ${c.conditions[0]}`);
+    }
+    // The link carries the form's limits; removing the group takes it out of the spec.
+    assert.match(decodeURIComponent(page.url()), /"role"/);
+    await page.click('#design-groups .group-remove');
+    assert.deepEqual(JSON.parse(await page.inputValue('#design-json')).groups, []);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('contradictions are named, the page keeps its spec, and a fixed spec runs', async () => {
     const { page, errors } = await openDesign(browser.context, `${site.url}?model=models/concrete/&backend=cpu`, 'concrete');
     await page.click('#design-section summary');

@@ -518,6 +518,10 @@ pub struct DesignArgs {
     /// Overrides the spec's number of candidates.
     #[arg(long)]
     pub candidates: Option<usize>,
+    /// Also write the resolved problem and the model (pool materials only) as JSON, for an
+    /// outside solver (the SciPy peer benchmark, `bench/design_peers.py`).
+    #[arg(long)]
+    pub export_problem: Option<PathBuf>,
 }
 
 #[derive(Args)]

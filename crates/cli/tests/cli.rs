@@ -625,6 +625,7 @@ fn design_writes_ranked_candidates_and_names_contradictions() {
     let dir = temp_dir("design");
     for model in ["concrete", "shampoo", "glass-tg", "steels"] {
         let out = dir.join(format!("{model}.csv"));
+        let problem = dir.join(format!("{model}-problem.json"));
         run_ok(
             mixlab()
                 .args(["design", "--bundle"])
@@ -632,8 +633,21 @@ fn design_writes_ranked_candidates_and_names_contradictions() {
                 .arg("--spec")
                 .arg(root.join(format!("public/examples/design-{model}.json")))
                 .arg("--out")
-                .arg(&out),
+                .arg(&out)
+                .arg("--export-problem")
+                .arg(&problem),
         );
+        // The problem for an outside solver: the pool, its bounds and the ensemble.
+        let p: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&problem).unwrap()).unwrap();
+        let pool = p["materials"].as_array().unwrap().len();
+        assert!(
+            pool > 1 && p["lo"].as_array().unwrap().len() == pool,
+            "{model}"
+        );
+        let member = &p["model"]["members"][0];
+        assert_eq!(member["reps"].as_array().unwrap().len(), pool, "{model}");
+        assert!(!p["goals"].as_array().unwrap().is_empty(), "{model}");
         let csv = std::fs::read_to_string(&out).unwrap();
         let mut rows = csv::Reader::from_reader(csv.as_bytes());
         let head = rows.headers().unwrap().clone();

@@ -5,8 +5,8 @@
 //! same bits everywhere, so `mixlab design` and the app's Design page find the same recipes.
 //! Rows are mixed sparsely (a recipe uses a few of possibly thousands of materials).
 
-use crate::bundle::{Bundle, CodeActivation, HiddenActivation, Manifest};
-use crate::model::{Batch, PredictError, Prediction, decode, standardise_conditions};
+use crate::bundle::{Bundle, CodeActivation, HiddenActivation, Manifest, Transform};
+use crate::model::{Batch, PredictError, Prediction, decode_f64};
 
 struct Layer {
     weight: Vec<f64>,
@@ -33,7 +33,7 @@ pub struct HostModel {
     members: Vec<Member>,
 }
 
-fn code_act(a: CodeActivation, v: f64) -> f64 {
+pub(crate) fn code_act(a: CodeActivation, v: f64) -> f64 {
     match a {
         CodeActivation::Tanh => libm::tanh(v),
         CodeActivation::Sigmoid => 1.0 / (1.0 + libm::exp(-v)),
@@ -108,11 +108,20 @@ impl HostModel {
     pub fn predict_rows_members(&self, rows: &[Row]) -> Vec<Prediction> {
         let m = &self.manifest;
         let d = m.architecture.code_dim;
-        let raw_conditions: Vec<f32> = rows
+        // Standardised in f64 (the design's gradient probes move a condition by 1e-7 of its
+        // range), with libm's log10 as everywhere in the host model.
+        let conds: Vec<f64> = rows
             .iter()
-            .flat_map(|r| r.conditions.iter().map(|&v| v as f32))
+            .flat_map(|r| {
+                r.conditions.iter().zip(&m.conditions).map(|(&v, c)| {
+                    let v = match c.transform {
+                        Transform::None => v,
+                        Transform::Log10 => libm::log10(v),
+                    };
+                    (v - c.mean) / c.std
+                })
+            })
             .collect();
-        let conds = standardise_conditions(m, &raw_conditions).unwrap_or_default();
         let c = m.conditions.len();
         let hidden = m.architecture.hidden_activation;
         self.members
@@ -121,12 +130,16 @@ impl HostModel {
                 let mut raw = Vec::with_capacity(rows.len() * m.targets.len());
                 for (r, row) in rows.iter().enumerate() {
                     let mut x = vec![0.0f64; d];
-                    for &(i, f) in &row.recipe {
+                    // In material order, so a recipe's prediction does not depend on how its
+                    // entries are listed (f64 sums differ in the last bit otherwise).
+                    let mut recipe = row.recipe.clone();
+                    recipe.sort_by_key(|r| r.0);
+                    for &(i, f) in &recipe {
                         for (xk, rk) in x.iter_mut().zip(&member.reps[i * d..(i + 1) * d]) {
                             *xk += f * rk;
                         }
                     }
-                    x.extend(conds[r * c..(r + 1) * c].iter().map(|&v| f64::from(v)));
+                    x.extend_from_slice(&conds[r * c..(r + 1) * c]);
                     let last = member.layers.len() - 1;
                     for (li, l) in member.layers.iter().enumerate() {
                         let mut y = l.bias.clone();
@@ -143,9 +156,9 @@ impl HostModel {
                         }
                         x = y;
                     }
-                    raw.extend(x.iter().map(|&v| v as f32));
+                    raw.extend_from_slice(&x);
                 }
-                decode(m, &raw)
+                decode_f64(m, &raw)
             })
             .collect()
     }

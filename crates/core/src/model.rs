@@ -290,13 +290,19 @@ fn split_members(manifest: &Manifest, raw: &[f32], k: usize) -> Vec<Prediction> 
 
 /// Undo the target standardisation/transform of raw head outputs.
 pub fn decode(manifest: &Manifest, raw: &[f32]) -> Prediction {
+    let raw: Vec<f64> = raw.iter().map(|&z| f64::from(z)).collect();
+    decode_f64(manifest, &raw)
+}
+
+/// [`decode`] of f64 outputs (the host model keeps f64 to the end: the design's gradient
+/// steps difference predictions a millionth apart).
+pub fn decode_f64(manifest: &Manifest, raw: &[f64]) -> Prediction {
     let t = manifest.targets.len();
     let values: Vec<f64> = raw
         .iter()
         .enumerate()
         .map(|(i, &z)| {
             let target = &manifest.targets[i % t];
-            let z = f64::from(z);
             match target.kind {
                 // libm: the same bits in the browser and natively (the design search relies on it).
                 TargetKind::Binary => 1.0 / (1.0 + libm::exp(-z)),

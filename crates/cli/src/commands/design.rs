@@ -29,6 +29,13 @@ pub fn run(a: DesignArgs) -> Result<(), CliError> {
         bar.set_position((1000.0 * p) as u64);
     })?;
     bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(path) = &a.export_problem {
+        let peer = design::peer_problem(&problem, &bundle);
+        let json = serde_json::to_string(&peer)
+            .map_err(|e| CliError::Usage(format!("cannot write the problem: {e}")))?;
+        std::fs::write(path, json).map_err(io_error(path))?;
+    }
     let csv = design::to_csv(&bundle.manifest, &problem, &found);
     match &a.out {
         Some(path) => std::fs::write(path, csv).map_err(io_error(path))?,
@@ -37,7 +44,7 @@ pub fn run(a: DesignArgs) -> Result<(), CliError> {
     eprintln!(
         "{} candidates in {:.2} s; best desirability {:.4}",
         found.len(),
-        started.elapsed().as_secs_f64(),
+        seconds,
         found.first().map_or(0.0, |c| c.desirability)
     );
     Ok(())

@@ -143,18 +143,22 @@ impl Shape {
         }
     }
 
-    /// The cautious desirability of a prediction `mean ± spread·κ`: the worst over that
-    /// interval (for a ramp, its lower end on the good side; for a plateau, either end).
+    /// The desirability of a prediction `mean ± spread·|κ|`: for κ > 0 (cautious) the worst
+    /// over that interval, for κ < 0 (optimistic, an upper confidence bound: the next
+    /// experiments' exploring search) the best.
     pub fn cautious(&self, mean: f64, spread: f64, kappa: f64) -> f64 {
         if kappa == 0.0 || spread == 0.0 {
             return self.at(mean);
         }
-        let (lo, hi) = (mean - kappa * spread, mean + kappa * spread);
-        let ends = self.at(lo).min(self.at(hi));
+        let (lo, hi) = (mean - kappa.abs() * spread, mean + kappa.abs() * spread);
         match *self {
-            Shape::Rising { .. } => ends,
+            // A ramp is monotone: its ends are its extremes.
+            Shape::Rising { .. } if kappa > 0.0 => self.at(lo).min(self.at(hi)),
+            Shape::Rising { .. } => self.at(lo).max(self.at(hi)),
             // Inside the plateau the worst point is an end; the mean can only be better.
-            Shape::Plateau { .. } => ends.min(self.at(mean)),
+            Shape::Plateau { .. } if kappa > 0.0 => self.at(lo).min(self.at(hi)).min(self.at(mean)),
+            // The best point is the interval's closest to the plateau's middle.
+            Shape::Plateau { min, max, .. } => self.at((0.5 * (min + max)).clamp(lo, hi)),
         }
     }
 }
@@ -227,6 +231,29 @@ mod tests {
             margin: 1.0,
         };
         assert_eq!(band.cautious(1.5, 1.0, 1.0), 0.5);
+    }
+
+    #[test]
+    fn negative_kappa_is_optimistic() {
+        let up = Shape::Rising {
+            low: 10.0,
+            high: 20.0,
+        };
+        assert_eq!(up.cautious(15.0, 2.0, -1.0), 0.7);
+        let down = Shape::Rising {
+            low: 20.0,
+            high: 10.0,
+        };
+        assert_eq!(down.cautious(15.0, 2.0, -1.0), 0.7);
+        let band = Shape::Plateau {
+            min: 1.0,
+            max: 2.0,
+            margin: 1.0,
+        };
+        // 3.5 ± 1: its best point is 2.5, half a margin outside.
+        assert_eq!(band.cautious(3.5, 1.0, -1.0), 0.5);
+        assert_eq!(band.cautious(2.8, 1.0, -1.0), 1.0);
+        assert_eq!(band.cautious(2.8, 1.0, 1.0), 0.0);
     }
 
     #[test]

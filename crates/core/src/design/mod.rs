@@ -5,12 +5,15 @@
 //! worker drive it alike) → `Candidate`s (recipe, predictions ± spread, desirabilities, cost,
 //! the limits it sits on, the domain verdict). `run` drives it natively.
 
+mod export;
 mod goal;
 mod problem;
+mod refine;
 mod search;
 mod spec;
 mod suggest;
 
+pub use export::{PeerProblem, peer_problem};
 pub use goal::{Goal, Ramp, Shape, combine};
 pub use problem::{CondVar, DesignError, LinearRow, Problem, Var};
 pub use search::{Row, Scored, Search, fit_simplex};
@@ -113,7 +116,7 @@ pub fn run(
     let problem = Problem::new(spec, manifest)?;
     let mut search = Search::new(problem.clone(), manifest);
     while let Some(rows) = search.ask() {
-        search.tell(&model.predict_rows(&rows));
+        search.tell_members(&model.predict_rows_members(&rows));
         progress(search.progress(), search.stage());
     }
     Ok((problem, conclude(search, manifest)?))

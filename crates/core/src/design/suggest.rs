@@ -178,7 +178,7 @@ struct Pool {
 fn search(problem: Problem, manifest: &Manifest, model: &HostModel) -> Result<Pool, DesignError> {
     let mut s = Search::new(problem.clone(), manifest);
     while let Some(rows) = s.ask() {
-        s.tell(&model.predict_rows(&rows));
+        s.tell_members(&model.predict_rows_members(&rows));
     }
     Ok(Pool {
         problem,

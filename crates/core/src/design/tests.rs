@@ -140,7 +140,13 @@ fn designs_meet_every_limit_and_rank_distinct_recipes() {
             conditions: c.conditions.clone(),
         };
         assert_eq!(model.predict_rows(&[row]).values[0], c.predicted[0].0);
-        assert!((p.values[0] - c.predicted[0].0).abs() < 1e-5 * p.values[0].abs());
+        assert!(
+            (p.values[0] - c.predicted[0].0).abs() < 1e-5 * p.values[0].abs(),
+            "{} vs {} for {:?}",
+            p.values[0],
+            c.predicted[0].0,
+            c.recipe
+        );
     }
     // Distinct: no two within 2 % of mass moved.
     for (i, a) in found.iter().enumerate() {
