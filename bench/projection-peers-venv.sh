@@ -17,7 +17,7 @@ set -euo pipefail
 
 CACHE="${MIXLAB_CACHE:-$HOME/.cache/mixlab}"
 VENV="${MIXLAB_PROJ_VENV:-$CACHE/proj-venv}"
-PYTHON="${PYTHON:-python3}"
+export PYTHON="${PYTHON:-python3}"
 
 # The packages we benchmark and everything they pull in, pinned (pip freeze of a working venv).
 PINS=(
@@ -36,46 +36,4 @@ PINS=(
   tqdm==4.70.1
 )
 
-# True when the venv's python exists and has every pin at exactly its version.
-pins_ok() {
-  [ -x "$VENV/bin/python" ] || return 1
-  "$VENV/bin/python" - "${PINS[@]}" <<'EOF' 2>/dev/null
-import sys, importlib.metadata as md
-bad = []
-for pin in sys.argv[1:]:
-    name, want = pin.split("==")
-    try:
-        have = md.version(name)
-    except md.PackageNotFoundError:
-        have = None
-    if have != want:
-        bad.append(f"{name} {have or 'missing'} (want {want})")
-if bad:
-    print("  not as pinned: " + ", ".join(bad), file=sys.stderr)
-    sys.exit(1)
-EOF
-}
-
-if pins_ok; then
-  echo "== $VENV is up to date" >&2
-else
-  echo "== checking that PyPI is reachable (pip download threadpoolctl)" >&2
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' EXIT
-  if ! "$PYTHON" -m pip download -q --no-deps --disable-pip-version-check -d "$tmp" \
-       threadpoolctl==3.8.0 >"$tmp/log" 2>&1; then
-    echo "ERROR: PyPI is not reachable from this machine (pip download failed), so the venv" >&2
-    echo "       $VENV cannot be created or updated. pip said:" >&2
-    sed 's/^/         /' "$tmp/log" | tail -5 >&2
-    exit 1
-  fi
-  echo "== installing the pinned projection peers into $VENV" >&2
-  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "${PINS[@]}" >&2
-  pins_ok || { echo "ERROR: $VENV does not hold the pinned versions after pip install" >&2; exit 1; }
-fi
-
-# Smoke test: every library the benchmark uses imports.
-"$VENV/bin/python" -c "import numpy, scipy, sklearn.manifold, openTSNE, umap, numba, threadpoolctl" \
-  || { echo "ERROR: the benchmark's libraries do not import in $VENV" >&2; exit 1; }
-echo "$VENV/bin/python"
+exec "$(dirname "$0")/pinned-venv.sh" "$VENV" "import numpy, scipy, sklearn.manifold, openTSNE, umap, numba, threadpoolctl" "${PINS[@]}"
