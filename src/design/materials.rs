@@ -5,14 +5,11 @@ use leptos::prelude::*;
 use mixlab_core::design::{DesignSpec, DomainRule, Limit};
 
 use super::DesignJob;
+use crate::platform::browser::number;
 use crate::state::State;
 
 /// Past this many materials the table is not drawn (the JSON holds their limits).
 const TABLE_MAX: usize = 200;
-
-fn number(ev: &web_sys::Event) -> Option<f64> {
-    event_target_value(ev).trim().parse().ok()
-}
 
 fn allowed(spec: &DesignSpec, name: &str) -> bool {
     spec.allowed

@@ -10,7 +10,7 @@ use mixlab_core::projection::{Method, Spec};
 use crate::explorer::{Explorer, Job};
 use crate::state::{BUNDLED, Source, State};
 
-use super::section::number;
+use crate::platform::browser::number;
 
 fn colour_key(c: &Colour) -> String {
     match c {

@@ -4,13 +4,9 @@ use leptos::prelude::*;
 use mixlab_core::neighbours::Distance;
 
 use crate::explorer::{Explorer, Job};
-use crate::platform::browser;
+use crate::platform::browser::{self, number};
 
 use super::controls::{ColourControls, ProjectionControls, TrainingSteps};
-
-pub(super) fn number<T: std::str::FromStr>(ev: &web_sys::Event) -> Option<T> {
-    event_target_value(ev).trim().parse().ok()
-}
 
 #[component]
 pub fn ExplorerSection() -> impl IntoView {

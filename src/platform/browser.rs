@@ -130,3 +130,8 @@ pub fn files_of(list: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     let Some(list) = list else { return Vec::new() };
     (0..list.length()).filter_map(|i| list.get(i)).collect()
 }
+
+/// The number typed in the input an event came from (`None` when empty or not a number).
+pub fn number<T: std::str::FromStr>(ev: &web_sys::Event) -> Option<T> {
+    leptos::prelude::event_target_value(ev).trim().parse().ok()
+}

@@ -67,18 +67,6 @@ fn recipe_of(ds: &Dataset, r: usize) -> Recipe {
         .collect()
 }
 
-/// L1 distance between two recipes (2 = nothing in common).
-fn distance(a: &Recipe, b: &Recipe) -> f64 {
-    let of = |r: &Recipe, m: usize| r.iter().find(|x| x.0 == m).map_or(0.0, |x| x.1);
-    let mut d: f64 = a.iter().map(|&(m, f)| (f - of(b, m)).abs()).sum();
-    d += b
-        .iter()
-        .filter(|x| !a.iter().any(|y| y.0 == x.0))
-        .map(|x| x.1)
-        .sum::<f64>();
-    d
-}
-
 struct World {
     /// The generator's recipes: the first `start` are measured at the outset; the rest are
     /// what random picking draws from, in order.
@@ -161,7 +149,7 @@ fn campaign(world: &World, strategy: Strategy, seed: u64, a: &Args) -> Option<us
                     found
                         .into_iter()
                         .map(|c| c.recipe)
-                        .filter(|r| measured.iter().all(|m| distance(r, &m.0) >= 0.04))
+                        .filter(|r| measured.iter().all(|m| design::distance(r, &m.0) >= 0.04))
                         .take(a.batch)
                         .collect()
                 }

@@ -122,19 +122,25 @@ impl HostModel {
                 })
             })
             .collect();
+        // In material order, so a recipe's prediction does not depend on how its entries are
+        // listed (f64 sums differ in the last bit otherwise).
+        let recipes: Vec<Vec<(usize, f64)>> = rows
+            .iter()
+            .map(|r| {
+                let mut recipe = r.recipe.clone();
+                recipe.sort_by_key(|e| e.0);
+                recipe
+            })
+            .collect();
         let c = m.conditions.len();
         let hidden = m.architecture.hidden_activation;
         self.members
             .iter()
             .map(|member| {
                 let mut raw = Vec::with_capacity(rows.len() * m.targets.len());
-                for (r, row) in rows.iter().enumerate() {
+                for (r, recipe) in recipes.iter().enumerate() {
                     let mut x = vec![0.0f64; d];
-                    // In material order, so a recipe's prediction does not depend on how its
-                    // entries are listed (f64 sums differ in the last bit otherwise).
-                    let mut recipe = row.recipe.clone();
-                    recipe.sort_by_key(|r| r.0);
-                    for &(i, f) in &recipe {
+                    for &(i, f) in recipe {
                         for (xk, rk) in x.iter_mut().zip(&member.reps[i * d..(i + 1) * d]) {
                             *xk += f * rk;
                         }

@@ -22,7 +22,7 @@ pub use spec::{
     LinearLimit,
 };
 pub use suggest::{
-    Measured, Reason, Suggestion, best_measured, measured_from, read_measured, suggest,
+    Measured, Reason, Suggestion, best_measured, distance, measured_from, read_measured, suggest,
     suggestions_csv,
 };
 

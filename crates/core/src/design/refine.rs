@@ -10,17 +10,20 @@
 //! spread may still fall), which pairwise or random moves only stumble on. microlp solves it:
 //! a few dozen variables, pure Rust, the same answer in wasm.
 
+use std::collections::HashMap;
+
 use microlp::{ComparisonOp, OptimizationDirection, Problem as Lp, SolveOutcome};
 
 use super::goal::{Ramp, Shape};
 use super::problem::{CondVar, Problem};
 
 /// Every member's predictions near a recipe: outputs `[member × target]` at the recipe and
-/// their slopes per pool variable and per condition (per unit of the condition).
+/// their slopes per probed pool variable (a few of possibly thousands) and per condition
+/// (per unit of the condition).
 #[derive(Clone)]
 pub(super) struct Linear {
     pub base: Vec<f64>,
-    pub dx: Vec<Vec<f64>>,
+    pub dx: HashMap<usize, Vec<f64>>,
     pub dc: Vec<Vec<f64>>,
 }
 
@@ -104,7 +107,7 @@ pub(super) fn step(
     let coords = support.len() + conds.len();
     let slope = |m: usize, t: usize, c: usize| -> f64 {
         if c < support.len() {
-            l.dx[support[c]][m * targets + t]
+            l.dx[&support[c]][m * targets + t]
         } else {
             let (j, min, max) = conds[c - support.len()];
             l.dc[j][m * targets + t] * (max - min)

@@ -17,6 +17,8 @@
 //! the gradient finds the amounts (it took concrete's best from 0.8994 to 1.0, where SciPy's
 //! SLSQP had shown the pairwise moves used before stopped short).
 
+use std::collections::HashMap;
+
 use super::goal::{combine, search_score};
 use super::problem::{CondVar, Problem, TOL};
 use super::refine::{self, Linear};
@@ -157,8 +159,8 @@ enum Pending {
     Trials,
     /// Which recipe and probe each row is.
     Probes(Vec<(usize, Probe)>),
-    /// One trial per recipe of `trial_owner`.
-    Steps,
+    /// The polished recipe each trial row is a step of.
+    Steps(Vec<usize>),
     /// The best recipe with a little of each material outside the working pool (rows in the
     /// order of the variables listed).
     Rescreen(Vec<usize>),
@@ -185,8 +187,8 @@ pub struct Search<'m> {
     polished: Vec<Scored>,
     /// Per polished recipe: its trust radius (0 when done).
     steps: Vec<f64>,
-    /// The polished recipe each refinement trial (in `trials`, amounts then conditions) is for.
-    trial_owner: Vec<usize>,
+    /// The refinement's next trial per polished recipe (from the last probes).
+    next_steps: Vec<(usize, Genome)>,
     /// Whether the refinement has screened the library around its best recipe.
     rescreened: bool,
     /// Every member's outputs of the last batch, when the driver gave them.
@@ -227,7 +229,7 @@ impl<'m> Search<'m> {
             archive: Vec::new(),
             polished: Vec::new(),
             steps: Vec::new(),
-            trial_owner: Vec::new(),
+            next_steps: Vec::new(),
             rescreened: false,
             members: None,
             evaluations: 0,
@@ -340,13 +342,9 @@ impl<'m> Search<'m> {
                         let (who, rows) = self.probes();
                         (Pending::Probes(who), rows)
                     } else {
-                        let n = self.problem.vars.len();
-                        let rows = self
-                            .trials
-                            .iter()
-                            .map(|g| (g[..n].to_vec(), g[n..].to_vec()))
-                            .collect();
-                        (Pending::Steps, rows)
+                        let (owners, rows) =
+                            std::mem::take(&mut self.next_steps).into_iter().unzip();
+                        (Pending::Steps(owners), rows)
                     };
                     if rows.is_empty() {
                         self.phase = Phase::Done;
@@ -484,8 +482,8 @@ impl<'m> Search<'m> {
                     .extend(gain.iter().take(RESCREEN_KEEP).map(|g| g.1));
                 self.pool.sort_unstable();
             }
-            Pending::Steps => {
-                self.take_trials(scored);
+            Pending::Steps(owners) => {
+                self.take_trials(&owners, scored);
                 if let Phase::Refine { round, probe } = &mut self.phase {
                     *round += 1;
                     *probe = true;
@@ -898,7 +896,7 @@ impl<'m> Search<'m> {
     /// best recipe under that model within the trust radius becomes the trial.
     fn take_probes(&mut self, who: &[(usize, Probe)], members: &[Vec<f64>]) {
         let pr = &self.problem;
-        let (n, nc) = (pr.vars.len(), pr.conditions.len());
+        let nc = pr.conditions.len();
         // Per recipe: base outputs and slopes, `[member × target]` flattened.
         let width = members.first().map_or(0, Vec::len);
         let mut local: Vec<Option<Linear>> = vec![None; self.polished.len()];
@@ -906,7 +904,7 @@ impl<'m> Search<'m> {
         for (row, &(i, probe)) in who.iter().enumerate() {
             let l = local[i].get_or_insert_with(|| Linear {
                 base: Vec::new(),
-                dx: vec![vec![0.0; width]; n],
+                dx: HashMap::new(),
                 dc: vec![vec![0.0; width]; nc],
             });
             let y = &members[row];
@@ -914,14 +912,16 @@ impl<'m> Search<'m> {
                 Probe::Base => l.base = y.clone(),
                 // (y(h) − y(0)) / h; the base is taken off once all rows are in.
                 Probe::Enter(k, h) => {
-                    for (d, v) in l.dx[k].iter_mut().zip(y) {
+                    let dx = l.dx.entry(k).or_insert_with(|| vec![0.0; width]);
+                    for (d, v) in dx.iter_mut().zip(y) {
                         *d += v / h;
                     }
                     entered[i].push((k, h));
                 }
                 // Half of the central difference (y(+h) − y(−h)) / 2h from each side.
                 Probe::Amount(k, side) => {
-                    for (d, v) in l.dx[k].iter_mut().zip(y) {
+                    let dx = l.dx.entry(k).or_insert_with(|| vec![0.0; width]);
+                    for (d, v) in dx.iter_mut().zip(y) {
                         *d += v / (2.0 * side);
                     }
                 }
@@ -932,15 +932,15 @@ impl<'m> Search<'m> {
                 }
             }
         }
-        self.trials = Vec::new();
-        self.trial_owner = Vec::new();
+        self.next_steps.clear();
         for (i, l) in local.into_iter().enumerate() {
             let Some(mut l) = l else { continue };
             if l.base.is_empty() {
                 continue;
             }
             for &(k, h) in &entered[i] {
-                for (d, b) in l.dx[k].iter_mut().zip(&l.base) {
+                let dx = l.dx.entry(k).or_insert_with(|| vec![0.0; width]);
+                for (d, b) in dx.iter_mut().zip(&l.base) {
                     *d -= b / h;
                 }
             }
@@ -957,10 +957,7 @@ impl<'m> Search<'m> {
                 targets,
                 self.steps[i],
             ) {
-                Some((x, c)) => {
-                    self.trial_owner.push(i);
-                    self.trials.push(x.into_iter().chain(c).collect());
-                }
+                Some(step) => self.next_steps.push((i, step)),
                 None => self.steps[i] = 0.0,
             }
         }
@@ -968,10 +965,8 @@ impl<'m> Search<'m> {
 
     /// The trials, predicted: keep each when it beats its recipe and widen the radius; else
     /// narrow it fourfold (done below `LAST_STEP`).
-    fn take_trials(&mut self, scored: Vec<Scored>) {
-        let owners = std::mem::take(&mut self.trial_owner);
-        self.trials.clear();
-        for (i, s) in owners.into_iter().zip(scored) {
+    fn take_trials(&mut self, owners: &[usize], scored: Vec<Scored>) {
+        for (&i, s) in owners.iter().zip(scored) {
             if s.better_than(&self.polished[i]) {
                 self.polished[i] = s;
                 self.steps[i] = (self.steps[i] * 2.0).min(0.2);

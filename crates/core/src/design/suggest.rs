@@ -145,7 +145,8 @@ pub struct Suggestion {
 /// Recipes closer than this (L1 over fractions) count as the same experiment.
 const SAME: f64 = 0.04;
 
-fn distance(a: &[(usize, f64)], b: &[(usize, f64)]) -> f64 {
+/// L1 distance between two recipes' fractions (2: nothing in common).
+pub fn distance(a: &[(usize, f64)], b: &[(usize, f64)]) -> f64 {
     let mut d = 0.0;
     for &(m, f) in a {
         d += (f - b.iter().find(|x| x.0 == m).map_or(0.0, |x| x.1)).abs();
