@@ -4,17 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
+use mixlab_core::describe::format_value;
 use mixlab_core::design::{ConditionRule, CostGoal, CostRule, DesignSpec, GroupLimit};
 
 use super::DesignJob;
+use crate::platform::browser::number;
 use crate::state::State;
 
 /// Metadata keys with few enough values to group by (a supplier per material is no group).
 const GROUP_VALUES_MAX: usize = 60;
-
-fn number(ev: &web_sys::Event) -> Option<f64> {
-    event_target_value(ev).trim().parse().ok()
-}
 
 fn shown(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -234,7 +232,7 @@ pub fn Conditions() -> impl IntoView {
                                 on:change=move |ev| { if let Some(v) = number(&ev) { set(b.clone(), Some(ConditionRule::Free { min: lo, max: v })); } }/>
                         }.into_any()
                     }
-                    None => view! { <span class="note">{format!("trained on {min} – {max}")}</span> }.into_any(),
+                    None => view! { <span class="note">{format!("trained on {} – {}", format_value(min), format_value(max))}</span> }.into_any(),
                 }}</td>
             </tr>
         }
