@@ -81,6 +81,11 @@ pub enum Command {
     /// cost, conditions; see docs/formats.md) and write them ranked as CSV. Contradictory
     /// limits are named before any search.
     Design(DesignArgs),
+    /// Column roles for a CSV: what each header is to the bundle (material, condition, target,
+    /// id, ignored) — exact names, names recognised despite case, spacing, units or an alias
+    /// in the model's metadata, and ranked suggestions for the rest. Writes a mapping (JSON)
+    /// to review and pass to `score --mapping`.
+    Map(MapArgs),
     /// The next experiments: from measured recipes (a CSV with the model's target columns),
     /// a batch of recipes to make next, each marked exploit (predicted to beat the best
     /// measured) or explore (uncertain enough that it may), with its expected improvement.
@@ -334,6 +339,27 @@ pub struct ScoreArgs {
     /// Score the other rows when some cannot be scored (negative, non-numeric, empty...).
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Column roles (a mapping JSON from `mixlab map` or the app's "Export mapping").
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct MapArgs {
+    #[command(flatten)]
+    pub bundle: BundleArg,
+    /// The CSV whose header to map.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// A mapping to start from (its roles are kept).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Give unknown columns their best suggestion (else they are ignored).
+    #[arg(long)]
+    pub take_suggestions: bool,
+    /// Where to write the mapping (standard output when absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -19,6 +19,7 @@ pub mod history;
 pub mod host_model;
 pub mod link;
 pub mod maps;
+pub mod mapping;
 pub mod metrics;
 pub mod model;
 pub mod saved;

@@ -5,6 +5,7 @@ mod design;
 mod evaluate;
 mod fit_material;
 mod link;
+mod map;
 mod neighbours;
 mod predict;
 mod project;
@@ -22,6 +23,16 @@ use mixlab_core::{Bundle, Device};
 use crate::args::{BackendOpt, Command, DataOpts, ModelOpts};
 use crate::error::{CliError, file_error, io_error, read_bytes};
 
+/// A mapping file checked against `manifest`.
+pub(crate) fn read_mapping(
+    path: &Path,
+    manifest: &mixlab_core::Manifest,
+) -> Result<mixlab_core::mapping::Mapping, CliError> {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    mixlab_core::mapping::Mapping::from_json(&text, manifest)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
+
 pub fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Train(a) => train::run(a),
@@ -35,6 +46,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Predict(a) => predict::run(a),
         Command::Design(a) => design::run(a),
         Command::Suggest(a) => suggest::run(a),
+        Command::Map(a) => map::run(a),
     }
 }
 

@@ -10,7 +10,25 @@ use crate::error::{CliError, io_error};
 pub fn run(a: ScoreArgs) -> Result<(), CliError> {
     let bundle = read_bundle(&a.bundle.bundle)?;
     let open = || std::fs::File::open(&a.data).map_err(io_error(&a.data));
-    let plan = scoring::check(&bundle.manifest, BufReader::new(open()?), &a.carry, |_| {})?;
+    let mapping = match &a.mapping {
+        Some(path) => Some(super::read_mapping(path, &bundle.manifest)?),
+        None => None,
+    };
+    let plan = scoring::check(
+        &bundle.manifest,
+        BufReader::new(open()?),
+        &a.carry,
+        mapping.as_ref(),
+        |_| {},
+    )?;
+    for note in &plan.report.notes {
+        eprintln!("note: {note}");
+    }
+    for c in (plan.report.columns.iter()).filter(|c| c.how == mixlab_core::mapping::How::Recognised) {
+        if let Some(role) = &c.role {
+            eprintln!("note: column {:?} read as {}", c.header, role.describe());
+        }
+    }
     let decisions = decisions(&plan.report, &a)?;
     let model = MixModel::new(&bundle, &Device::flex());
     let input = BufReader::new(open()?);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Format;
 use crate::bundle::Manifest;
+use crate::mapping::{self, Column, Mapping, MappingError, Role};
 use crate::data::{LONG_AMOUNT, LONG_ID, LONG_MATERIAL};
 use crate::table::Dialect;
 
@@ -135,6 +136,12 @@ pub struct Report {
     pub carried: Vec<String>,
     /// Targets whose true values are in the file (for the parity plot and metrics).
     pub truth: Vec<String>,
+    /// Each header's role and how it was found, with suggestions for unknown ones (wide).
+    #[serde(default)]
+    pub columns: Vec<Column>,
+    /// How the file was read: encoding if not UTF-8, titles, units row, rows set aside.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -170,6 +177,8 @@ pub(crate) enum Col {
 pub struct Layout {
     pub format: Format,
     pub header: Vec<String>,
+    /// Each header's role and how it was found (wide files).
+    pub columns: Vec<Column>,
     pub(crate) cols: Vec<Col>,
     pub(crate) id: Option<usize>,
     /// Per column: an unknown column found to hold only numbers (known after the first pass).
@@ -180,7 +189,14 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn new(manifest: &Manifest, header: Vec<String>, carry: &[String]) -> Layout {
+    /// What each column is: for a wide file, the mapping's roles, then exact and recognised
+    /// names (see [`mapping::resolve`]); `carry` names unknown columns to copy through.
+    pub fn new(
+        manifest: &Manifest,
+        header: Vec<String>,
+        carry: &[String],
+        mapping: Option<&Mapping>,
+    ) -> Result<Layout, MappingError> {
         // The header was checked by `table::records` (not blank, no name twice).
         let has = |name: &str| header.iter().any(|h| h == name);
         let format = if has(LONG_ID) && has(LONG_MATERIAL) && has(LONG_AMOUNT) {
@@ -188,32 +204,50 @@ impl Layout {
         } else {
             Format::Wide
         };
+        let columns = match format {
+            Format::Wide => mapping::resolve(manifest, &header, mapping)?,
+            Format::Long => Vec::new(),
+        };
         let cols: Vec<Col> = header
             .iter()
-            .map(|h| {
-                if h.eq_ignore_ascii_case("id") || h == LONG_ID {
-                    Col::Id
-                } else if format == Format::Long && h == LONG_MATERIAL {
-                    Col::LongMaterial
-                } else if format == Format::Long && h == LONG_AMOUNT {
-                    Col::LongAmount
-                } else if let Some(k) = manifest.conditions.iter().position(|c| &c.name == h) {
-                    Col::Condition(k)
-                } else if let Some(k) = manifest.targets.iter().position(|t| &t.name == h) {
-                    Col::Target(k)
-                } else if carry.contains(h) {
-                    Col::Carried
-                } else if format == Format::Wide
-                    && let Some(k) = manifest.material_index(h)
-                {
-                    Col::Material(k)
-                } else {
-                    Col::Unknown
+            .enumerate()
+            .map(|(i, h)| match format {
+                Format::Long => {
+                    if h == LONG_ID {
+                        Col::Id
+                    } else if h == LONG_MATERIAL {
+                        Col::LongMaterial
+                    } else if h == LONG_AMOUNT {
+                        Col::LongAmount
+                    } else if let Some(k) = manifest.conditions.iter().position(|c| &c.name == h) {
+                        Col::Condition(k)
+                    } else if let Some(k) = manifest.targets.iter().position(|t| &t.name == h) {
+                        Col::Target(k)
+                    } else if carry.contains(h) {
+                        Col::Carried
+                    } else {
+                        Col::Unknown
+                    }
                 }
+                Format::Wide => match &columns[i].role {
+                    Some(Role::Id) => Col::Id,
+                    Some(Role::Ignore) => Col::Carried,
+                    Some(Role::Material(n)) => {
+                        manifest.material_index(n).map_or(Col::Unknown, Col::Material)
+                    }
+                    Some(Role::Condition(n)) => (manifest.conditions.iter())
+                        .position(|c| &c.name == n)
+                        .map_or(Col::Unknown, Col::Condition),
+                    Some(Role::Target(n)) => (manifest.targets.iter())
+                        .position(|t| &t.name == n)
+                        .map_or(Col::Unknown, Col::Target),
+                    None if carry.contains(h) => Col::Carried,
+                    None => Col::Unknown,
+                },
             })
             .collect();
         let position = |want: Col| cols.iter().position(|&c| c == want);
-        Layout {
+        Ok(Layout {
             format,
             id: match format {
                 Format::Long => header.iter().position(|h| h == LONG_ID),
@@ -228,7 +262,8 @@ impl Layout {
                 .collect(),
             cols,
             header,
-        }
+            columns,
+        })
     }
 
     fn issue(&self, row: usize, c: usize, problem: String) -> Issue {
@@ -651,11 +686,18 @@ impl<'m> Checker<'m> {
                 for (c, &is) in self.layout.unknown_material.iter().enumerate() {
                     if is {
                         let name = &self.layout.header[c];
+                        let ranked = (self.layout.columns[c].suggestions.iter())
+                            .filter_map(|s| match &s.role {
+                                Role::Material(n) => Some(n.clone()),
+                                _ => None,
+                            })
+                            .take(3)
+                            .collect();
                         unknown_materials.push(UnknownMaterial {
                             name: name.clone(),
                             column: Some(c + 1),
                             formulations: users[c],
-                            suggestions: suggestions(m, name),
+                            suggestions: ranked,
                         });
                     }
                 }
@@ -741,6 +783,8 @@ impl<'m> Checker<'m> {
             missing_conditions,
             carried,
             truth,
+            columns: self.layout.columns.clone(),
+            notes: Vec::new(),
         };
         Plan {
             layout: self.layout,

@@ -20,6 +20,7 @@ pub use run::{
 };
 
 use crate::bundle::Manifest;
+use crate::mapping::{Mapping, MappingError};
 pub use crate::data::Format;
 use crate::table::{ReadError, records};
 
@@ -36,18 +37,22 @@ pub enum ScoreError {
     MissingCondition(String),
     #[error("the model could not score a batch: {0}")]
     Predict(String),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
 }
 
 /// The first pass over `input`: the report and the plan for [`Run`]. `carry` names columns
-/// to copy through even if they hold numbers; `progress` is told the rows read so far.
+/// to copy through even if they hold numbers; `mapping` gives headers their roles (see
+/// [`crate::mapping`]); `progress` is told the rows read so far.
 pub fn check(
     manifest: &Manifest,
     input: impl Read,
     carry: &[String],
+    mapping: Option<&Mapping>,
     mut progress: impl FnMut(usize),
 ) -> Result<Plan, ScoreError> {
     let mut records = records(input)?;
-    let layout = Layout::new(manifest, records.header.clone(), carry);
+    let layout = Layout::new(manifest, records.header.clone(), carry, mapping)?;
     let mut checker = Checker::new(manifest, layout, records.dialect);
     while let Some((row, record)) = records.next_record()? {
         checker.record(record, row);
@@ -55,10 +60,12 @@ pub fn check(
             progress(row - 1);
         }
     }
-    if records.row == 1 {
+    if records.data_rows == 0 {
         return Err(ReadError::NoRows.into());
     }
-    Ok(checker.finish())
+    let mut plan = checker.finish();
+    plan.report.notes = records.notes();
+    Ok(plan)
 }
 
 /// The scoring pass on the native CPU path (blocking readback): `input` is the same file again.

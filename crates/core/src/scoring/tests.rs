@@ -6,12 +6,12 @@ use crate::model::{Batch, reference_predict};
 use crate::table::ReadError;
 
 fn plan_of(text: &str) -> Plan {
-    check(&tiny().manifest, text.as_bytes(), &[], |_| {}).unwrap()
+    check(&tiny().manifest, text.as_bytes(), &[], None, |_| {}).unwrap()
 }
 
 fn score_text(bundle: &crate::Bundle, text: &str, decisions: Decisions) -> (Results, String) {
     let model = MixModel::new(bundle, &Device::flex());
-    let plan = check(&bundle.manifest, text.as_bytes(), &[], |_| {}).unwrap();
+    let plan = check(&bundle.manifest, text.as_bytes(), &[], None, |_| {}).unwrap();
     let mut out = Vec::new();
     let results = score(&model, &plan, text.as_bytes(), decisions, &mut out).unwrap();
     (results, String::from_utf8(out).unwrap())
@@ -25,7 +25,7 @@ fn close(a: f64, b: f64) -> bool {
 fn a_clean_file_scores_every_row_like_the_model() {
     let bundle = tiny_ensemble();
     let text = "id,water,salt,oil,age,viscosity\nA,70,30,0,7,120\nB,0.5,0.25,0.25,28,\n";
-    let plan = check(&bundle.manifest, text.as_bytes(), &[], |_| {}).unwrap();
+    let plan = check(&bundle.manifest, text.as_bytes(), &[], None, |_| {}).unwrap();
     assert!(!plan.report.needs_decision(), "{:?}", plan.report);
     assert_eq!((plan.report.formulations, plan.report.clean), (2, 2));
     assert_eq!(plan.report.truth, ["viscosity"]);
@@ -165,7 +165,7 @@ fn decisions_choose_which_rows_score_and_the_rest_are_listed_as_skipped() {
 fn a_missing_condition_needs_a_value_and_is_filled_with_it() {
     let bundle = tiny();
     let text = "id,water,salt\nA,0.7,0.3\n";
-    let plan = check(&bundle.manifest, text.as_bytes(), &[], |_| {}).unwrap();
+    let plan = check(&bundle.manifest, text.as_bytes(), &[], None, |_| {}).unwrap();
     assert_eq!(plan.report.missing_conditions.len(), 1);
     assert_eq!(plan.report.missing_conditions[0].name, "age");
     assert!(plan.report.needs_decision());
@@ -251,7 +251,7 @@ fn the_report_lists_the_first_hundred_and_counts_all() {
 #[test]
 fn whole_file_problems_are_errors() {
     let m = tiny().manifest;
-    let err = |t: &str| check(&m, t.as_bytes(), &[], |_| {}).err();
+    let err = |t: &str| check(&m, t.as_bytes(), &[], None, |_| {}).err();
     assert_eq!(err(""), Some(ScoreError::Read(ReadError::NoHeader)));
     assert_eq!(err("id,water\n"), Some(ScoreError::Read(ReadError::NoRows)));
     assert_eq!(
