@@ -29,8 +29,12 @@ use crate::platform::backend::{Choice, choose_device};
 pub enum ToWorker {
     /// Load the bundle in `manifest`/`weights` on `backend` ("webgpu" or "cpu").
     Model { backend: String },
-    /// First pass over `file`.
-    Check { carry: Vec<String> },
+    /// First pass over `file`, its headers given roles by `mapping` when there is one.
+    Check {
+        carry: Vec<String>,
+        #[serde(default)]
+        mapping: Option<mixlab_core::mapping::Mapping>,
+    },
     /// Second pass over the checked file.
     Score { decisions: Decisions },
     /// Project the `[rows, cols]` matrix that travels as `data` (a Float64Array).
@@ -226,8 +230,8 @@ async fn serve() {
     while let Some(r) = QUEUE.with_borrow_mut(|q| q.pop_front()) {
         let outcome = match r.request {
             ToWorker::Model { backend } => load_model(r.manifest, r.weights, &backend).await,
-            ToWorker::Check { carry } => match r.file {
-                Some(file) => check(file, &carry),
+            ToWorker::Check { carry, mapping } => match r.file {
+                Some(file) => check(file, &carry, mapping.as_ref()),
                 None => Err("no file came with the request".into()),
             },
             ToWorker::Score { decisions } => score(decisions).await,
@@ -339,12 +343,16 @@ impl Progress {
     }
 }
 
-fn check(file: File, carry: &[String]) -> Result<(), String> {
+fn check(
+    file: File,
+    carry: &[String],
+    mapping: Option<&mixlab_core::mapping::Mapping>,
+) -> Result<(), String> {
     let model = model()?;
     let t0 = now();
     let mut progress = Progress::new(file.size());
     let input = BlobReader::new(&file, progress.done.clone())?;
-    let plan = scoring::check(&model.manifest, input, carry, |rows| {
+    let plan = scoring::check(&model.manifest, input, carry, mapping, |rows| {
         progress.tell(rows, false)
     })
     .map_err(|e| format!("{}: {e}", file.name()))?;

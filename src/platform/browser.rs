@@ -96,6 +96,12 @@ pub fn store_item(key: &str, value: &str) -> Result<(), String> {
         .map_err(|e| format!("could not save in the browser: {}", js_message(&e)))
 }
 
+pub fn remove_item(key: &str) {
+    if let Ok(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+}
+
 /// Offer `text` as a file download.
 pub fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));

@@ -13,6 +13,7 @@ use crate::platform::workers::{message_of, spawn_module_worker};
 use crate::state::State;
 use crate::worker::{FromWorker, ToWorker};
 
+mod columns;
 mod results;
 pub mod section;
 
@@ -52,6 +53,9 @@ pub struct BatchState {
     pub report: RwSignal<Option<Arc<Report>>>,
     pub check_ms: RwSignal<f64>,
     pub scored: RwSignal<Option<Arc<Scored>>>,
+    /// The column mapping the file was checked with (the one remembered for the model, or
+    /// the one just applied).
+    pub mapping: RwSignal<Option<mixlab_core::mapping::Mapping>>,
     /// Generation of the worker (bumped on every restart; stale messages are ignored).
     generation: StoredValue<u64>,
     /// The page's model, which the worker is given.
@@ -67,6 +71,8 @@ thread_local! {
     // A thread-local, not a stored value: `mixlab_fault` (the crash tests' hook) reaches it
     // from JavaScript, outside the component tree.
     static WORKER: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    // The file being scored, kept to check it again with another column mapping.
+    static FILE: RefCell<Option<web_sys::File>> = const { RefCell::new(None) };
 }
 
 impl BatchState {
@@ -80,6 +86,7 @@ impl BatchState {
             report: RwSignal::new(None),
             check_ms: RwSignal::new(0.0),
             scored: RwSignal::new(None),
+            mapping: RwSignal::new(None),
             generation: StoredValue::new(0),
         }
     }
@@ -118,8 +125,52 @@ impl BatchState {
         );
     }
 
-    /// Check a file (first pass).
+    /// The name the model's remembered mapping is kept under.
+    fn model_name(&self) -> Option<String> {
+        self.state
+            .compute
+            .engine()
+            .map(|e| e.bundle.manifest.name.clone())
+    }
+
+    /// Check a file (first pass), with the column mapping remembered for the model.
     pub fn check(self, file: web_sys::File) {
+        let remembered = self
+            .model_name()
+            .and_then(|m| crate::platform::storage::load_mapping(&m));
+        self.mapping.set(remembered);
+        FILE.with_borrow_mut(|f| *f = Some(file.clone()));
+        self.run_check(file);
+    }
+
+    /// Check the file again with `mapping`, which is remembered for the model's next files.
+    pub fn remap(self, mapping: mixlab_core::mapping::Mapping) {
+        let Some(file) = FILE.with_borrow(|f| f.clone()) else {
+            return;
+        };
+        if let Some(model) = self.model_name()
+            && let Err(e) = crate::platform::storage::store_mapping(&model, &mapping)
+        {
+            return self
+                .phase
+                .set(Phase::Failed(format!("The mapping was not kept: {e}")));
+        }
+        self.mapping.set(Some(mapping));
+        self.run_check(file);
+    }
+
+    /// Forget the model's remembered mapping and check the file without one.
+    pub fn forget_mapping(self) {
+        if let Some(model) = self.model_name() {
+            crate::platform::storage::forget_mapping(&model);
+        }
+        self.mapping.set(None);
+        if let Some(file) = FILE.with_borrow(|f| f.clone()) {
+            self.run_check(file);
+        }
+    }
+
+    fn run_check(self, file: web_sys::File) {
         if self.busy() {
             self.cancel();
         }
@@ -135,7 +186,11 @@ impl BatchState {
         self.scored.set(None);
         self.progress.set(None);
         self.phase.set(Phase::Checking);
-        post(&ToWorker::Check { carry: vec![] }, &[("file", file.into())]);
+        let request = ToWorker::Check {
+            carry: vec![],
+            mapping: self.mapping.get_untracked(),
+        };
+        post(&request, &[("file", file.into())]);
     }
 
     /// Score the checked file with the user's decisions (second pass).

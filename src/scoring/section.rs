@@ -10,6 +10,7 @@ use mixlab_core::scoring::{
     Decisions, DuplicateChoice, Format, IssueGroup, IssueKind, Report, SumChoice, UnknownChoice,
 };
 
+use super::columns::ColumnsView;
 use super::results::ResultsView;
 use crate::platform::browser;
 use crate::scoring::{BatchState, Phase};
@@ -82,11 +83,11 @@ pub fn BatchSection() -> impl IntoView {
             data-phase=phase_id data-worker=move || batch.ready.get().unwrap_or_default()
             data-file=move || batch.file_name.get()>
             <h2 id="batch-title">"Score a file"</h2>
-            <p class="note">"A CSV of formulations: wide (an id column, a column per material, the conditions; amounts as fractions, percentages or masses) or long (formulation_id, material, amount). Comma or semicolon separated; with semicolons, decimal commas are read. The file is read here, in your browser: nothing is uploaded."</p>
+            <p class="note">"A CSV of formulations, as spreadsheets export it: wide (an id column, a column per material, the conditions; amounts as fractions, percentages or masses) or long (formulation_id, material, amount). Comma, semicolon or tab separated, decimal points or commas, UTF-8, UTF-16 or Windows-1252; headers that name the model's columns differently can be mapped. The file is read here, in your browser: nothing is uploaded."</p>
             <div id="batch-drop" class="drop-zone" on:dragover=|ev: web_sys::DragEvent| ev.prevent_default() on:drop=dropped>
                 <span>"Drop a CSV here, or "</span>
                 <label class="file-button">"choose a file…"
-                    <input id="batch-file" type="file" accept=".csv,.txt,text/csv" on:change=chosen/>
+                    <input id="batch-file" type="file" accept=".csv,.txt,.tsv,text/csv,text/plain" on:change=chosen/>
                 </label>
             </div>
             {move || state.loaded.with(|l| matches!(l.as_ref().map(|l| &l.source), Some(Source::Url(u)) if u == DEFAULT_MODEL)).then(|| view! {
@@ -252,15 +253,21 @@ fn ReportView(report: Arc<Report>) -> impl IntoView {
     };
     let r = report.clone();
     let format = format!(
-        "{}, {}",
+        "{}, {} separated{}",
         match r.format {
             Format::Wide => "wide",
             Format::Long => "long",
         },
+        match r.dialect.delimiter {
+            b';' => "semicolon",
+            b'\t' => "tab",
+            b'|' => "pipe",
+            _ => "comma",
+        },
         if r.dialect.decimal_comma {
-            "semicolon separated, decimal commas read"
+            ", decimal commas read"
         } else {
-            "comma separated"
+            ""
         }
     );
     let skipped_kinds: Vec<IssueGroup> = r
@@ -279,6 +286,12 @@ fn ReportView(report: Arc<Report>) -> impl IntoView {
                 batch.file_name.get_untracked(), grouped(r.lines), grouped(r.formulations), grouped(r.clean),
                 if r.truth.is_empty() { String::new() } else { format!("; true values of {} found", truth_titles(state, &r.truth)) },
             )}</p>
+            {(!r.notes.is_empty()).then(|| view! {
+                <ul id="batch-notes" class="note">
+                    {r.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}
+                </ul>
+            })}
+            <ColumnsView report=report.clone()/>
             {(!r.carried.is_empty()).then(|| view! {
                 <p class="note" id="batch-carried">{format!("Not inputs of this model, copied to the output as they are: {}.", r.carried.join(", "))}</p>
             })}

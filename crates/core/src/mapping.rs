@@ -62,7 +62,9 @@ pub enum MappingError {
     Version(u32),
     #[error("the mapping sends column {column:?} to {role}, which this model does not have")]
     Unknown { column: String, role: String },
-    #[error("columns {first} ({a:?}) and {second} ({b:?}) are both {role}: map one of them elsewhere")]
+    #[error(
+        "columns {first} ({a:?}) and {second} ({b:?}) are both {role}: map one of them elsewhere"
+    )]
     Twice {
         first: usize,
         a: String,
@@ -84,7 +86,8 @@ impl Mapping {
 
     /// Read and check a mapping against `manifest` (every role it names exists).
     pub fn from_json(text: &str, manifest: &Manifest) -> Result<Mapping, MappingError> {
-        let m: Mapping = serde_json::from_str(text).map_err(|e| MappingError::Json(e.to_string()))?;
+        let m: Mapping =
+            serde_json::from_str(text).map_err(|e| MappingError::Json(e.to_string()))?;
         if m.format != FORMAT {
             return Err(MappingError::Format(m.format));
         }
@@ -177,7 +180,11 @@ pub fn resolve(
                 column.role = Some(role.clone());
                 column.how = How::Mapped;
             } else if h.is_empty() {
-                column.role = Some(if i == 0 && !has_id { Role::Id } else { Role::Ignore });
+                column.role = Some(if i == 0 && !has_id {
+                    Role::Id
+                } else {
+                    Role::Ignore
+                });
                 column.how = How::Unnamed;
             } else if let Some(role) = exact(manifest, h) {
                 column.role = Some(role);
@@ -203,8 +210,10 @@ pub fn resolve(
             by_role.entry(role).or_default().push(i);
         }
     }
-    let mut shared: Vec<(Role, Vec<usize>)> =
-        by_role.into_iter().filter(|(_, cols)| cols.len() > 1).collect();
+    let mut shared: Vec<(Role, Vec<usize>)> = by_role
+        .into_iter()
+        .filter(|(_, cols)| cols.len() > 1)
+        .collect();
     shared.sort_by_key(|(_, cols)| cols[0]);
     for (role, cols) in shared {
         let given: Vec<usize> = cols
@@ -240,9 +249,7 @@ fn exact(manifest: &Manifest, h: &str) -> Option<Role> {
     if manifest.targets.iter().any(|t| t.name == h) {
         return Some(Role::Target(h.into()));
     }
-    manifest
-        .material_index(h)
-        .map(|_| Role::Material(h.into()))
+    manifest.material_index(h).map(|_| Role::Material(h.into()))
 }
 
 /// Metadata keys whose values are other names for a material.
@@ -259,14 +266,32 @@ const ALIAS_KEYS: [&str; 8] = [
 
 /// Units and words written beside a name that do not change what it names.
 const NOISE: [&str; 26] = [
-    "kg", "g", "mg", "m3", "m", "per", "mpa", "gpa", "cp", "mpas", "ntu", "days", "day", "d",
-    "wt", "w", "percent", "pct", "qs", "q", "s", "ad", "phr", "ppm", "c", "k",
+    "kg", "g", "mg", "m3", "m", "per", "mpa", "gpa", "cp", "mpas", "ntu", "days", "day", "d", "wt",
+    "w", "percent", "pct", "qs", "q", "s", "ad", "phr", "ppm", "c", "k",
 ];
 
 /// What people call the id column (normalised), recognised in the first column.
-const ID_WORDS: [&str; 12] = [
-    "id", "sample", "sample id", "name", "formulation", "formulation id", "recipe", "mix",
-    "mix id", "batch", "code", "no",
+const ID_WORDS: [&str; 20] = [
+    "id",
+    "sample",
+    "sample id",
+    "sample no",
+    "sample name",
+    "name",
+    "formulation",
+    "formulation id",
+    "formulation no",
+    "recipe",
+    "recipe id",
+    "recipe no",
+    "mix",
+    "mix id",
+    "mix no",
+    "batch",
+    "batch no",
+    "code",
+    "no",
+    "nr",
 ];
 
 /// A header or name reduced to what identifies it: lower case, bracketed parts and anything
@@ -297,7 +322,8 @@ pub fn normalise(text: &str) -> String {
 
 /// The model's names and aliases, normalised, with the role each names.
 struct Keys {
-    keys: Vec<(String, Role, &'static str)>,
+    /// (normalised key, role, what it is, only for suggestions).
+    keys: Vec<(String, Role, &'static str, bool)>,
 }
 
 impl Keys {
@@ -305,36 +331,58 @@ impl Keys {
         let mut keys = Vec::new();
         for m in &manifest.materials {
             let role = Role::Material(m.name.clone());
-            keys.push((normalise(&m.name), role.clone(), "the name"));
+            keys.push((normalise(&m.name), role.clone(), "the name", false));
             for (k, v) in &m.metadata {
                 if ALIAS_KEYS.contains(&k.as_str()) {
                     for alias in v.split(['|', ';']) {
-                        let why = if k.starts_with("inci") { "its INCI name" } else { "an alias in the model" };
-                        keys.push((normalise(alias), role.clone(), why));
+                        let why = if k.starts_with("inci") {
+                            "its INCI name"
+                        } else {
+                            "an alias in the model"
+                        };
+                        keys.push((normalise(alias), role.clone(), why, false));
                     }
+                } else if k == "description" {
+                    // Words in brackets count here: `fine aggregate (sand)`.
+                    let loose = v.replace(['(', ')', '[', ']', '/', ','], " ");
+                    keys.push((normalise(&loose), role.clone(), "its description", true));
                 }
             }
         }
         for c in &manifest.conditions {
             let role = Role::Condition(c.name.clone());
-            keys.push((normalise(&c.name), role.clone(), "the name"));
-            keys.push((normalise(&c.label), role, "its label"));
+            keys.push((normalise(&c.name), role.clone(), "the name", false));
+            keys.push((normalise(&c.label), role, "its label", false));
         }
         for t in &manifest.targets {
             let role = Role::Target(t.name.clone());
-            keys.push((normalise(&t.name), role.clone(), "the name"));
-            keys.push((normalise(&t.label), role, "its label"));
+            keys.push((normalise(&t.name), role.clone(), "the name", false));
+            keys.push((normalise(&t.label), role, "its label", false));
         }
         keys.retain(|k| !k.0.is_empty());
         Keys { keys }
     }
 
     /// The one role whose normalised name or alias equals the header's, if exactly one.
+    /// Failing that, the one role with a name of two words or more that all appear in the
+    /// header (`Concrete compressive strength` → `Compressive strength`).
     fn recognise(&self, header: &str) -> Option<Role> {
         let n = normalise(header);
-        let mut roles = self.keys.iter().filter(|k| k.0 == n).map(|k| &k.1);
-        let first = roles.next()?;
-        roles.all(|r| r == first).then(|| first.clone())
+        let unique = |roles: Vec<&Role>| -> Option<Role> {
+            let first = *roles.first()?;
+            roles.iter().all(|r| *r == first).then(|| first.clone())
+        };
+        let named = || self.keys.iter().filter(|k| !k.3);
+        let same: Vec<&Role> = named().filter(|k| k.0 == n).map(|k| &k.1).collect();
+        if !same.is_empty() {
+            return unique(same);
+        }
+        let words: Vec<&str> = n.split(' ').collect();
+        let within: Vec<&Role> = named()
+            .filter(|k| k.0.contains(' ') && k.0.split(' ').all(|w| words.contains(&w)))
+            .map(|k| &k.1)
+            .collect();
+        unique(within)
     }
 
     /// Up to five roles ranked by similarity to the header (≥ 0.5), each with why.
@@ -342,10 +390,19 @@ impl Keys {
         let n = normalise(header);
         let squash = |s: &str| s.replace(' ', "");
         let words: Vec<&str> = n.split(' ').filter(|w| !w.is_empty()).collect();
+        // `GGBS`, `SLES`: letters that may be a name's initials.
+        let acronym = {
+            let t = header.trim();
+            ((2..=6).contains(&t.len()) && t.chars().all(|c| c.is_ascii_uppercase()))
+                .then(|| t.to_ascii_lowercase())
+        };
         let mut best: Vec<Suggestion> = Vec::new();
-        for (key, role, alias) in &self.keys {
+        for (key, role, alias, _) in &self.keys {
             let (score, why) = if *key == n {
-                (1.0, format!("same as {alias} but for case, spacing or units"))
+                (
+                    1.0,
+                    format!("same as {alias} but for case, spacing or units"),
+                )
             } else {
                 let edit = strsim::normalized_levenshtein(&squash(&n), &squash(key));
                 let theirs: Vec<&str> = key.split(' ').collect();
@@ -358,6 +415,21 @@ impl Keys {
                 }
                 if contains && score < 0.75 {
                     (score, why) = (0.75, format!("contains or is contained in {alias}"));
+                }
+                let word = words.iter().any(|w| {
+                    w.len() >= 4 && w.chars().all(char::is_alphabetic) && theirs.contains(w)
+                });
+                if word && score < 0.6 {
+                    (score, why) = (0.6, format!("a word of {alias}"));
+                }
+                let initials: String = theirs.iter().filter_map(|w| w.chars().next()).collect();
+                if let Some(a) = &acronym
+                    && initials.len() <= a.len() + 1
+                    && initials.starts_with(&a[..1])
+                    && is_subsequence(a, &initials)
+                    && score < 0.7
+                {
+                    (score, why) = (0.7, format!("the initials of {alias}"));
                 }
                 (score, why)
             };
@@ -383,11 +455,20 @@ impl Keys {
     }
 }
 
+/// Whether the letters of `short` appear in `long` in order.
+fn is_subsequence(short: &str, long: &str) -> bool {
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
+}
+
 /// A mapping holding every column's resolved role (unknown columns with their best
 /// suggestion when `take_suggestions`, else ignored): what `mixlab map` writes for review.
 pub fn mapping_of(model: &str, columns: &[Column], take_suggestions: bool) -> Mapping {
     let mut m = Mapping::new(model);
-    for c in columns.iter().filter(|c| c.how != How::Exact && c.how != How::Unnamed) {
+    for c in columns
+        .iter()
+        .filter(|c| c.how != How::Exact && c.how != How::Unnamed)
+    {
         let role = match (&c.role, c.suggestions.first()) {
             (Some(r), _) => r.clone(),
             (None, Some(s)) if take_suggestions => s.role.clone(),
@@ -426,7 +507,10 @@ mod tests {
         assert_eq!(normalise("Cement (kg/m3)"), "cement");
         assert_eq!(normalise("Water, kg/m3"), "water");
         assert_eq!(normalise("  PLANTACARE  818 "), "plantacare 818");
-        assert_eq!(normalise("Cement (component 1)(kg in a m^3 mixture)"), "cement");
+        assert_eq!(
+            normalise("Cement (component 1)(kg in a m^3 mixture)"),
+            "cement"
+        );
         assert_eq!(normalise("strength_mpa"), "strength");
         assert_eq!(normalise("Fly ash [kg/m³]"), "fly ash");
         assert_eq!(normalise("Water q.s."), "water");
@@ -437,7 +521,14 @@ mod tests {
         let m = concrete();
         let got = roles(
             &m,
-            &["Mix", "Cement (kg/m3)", "Age (days)", "Compressive strength (MPa)", "Fly ash [kg/m3]", "Coarse agg."],
+            &[
+                "Mix",
+                "Cement (kg/m3)",
+                "Age (days)",
+                "Compressive strength (MPa)",
+                "Fly ash [kg/m3]",
+                "Coarse agg.",
+            ],
             None,
         );
         assert_eq!(got[0], Some(Role::Id));
@@ -448,7 +539,29 @@ mod tests {
         assert_eq!(got[5], None);
         let header = vec!["Coarse agg.".to_string()];
         let c = &resolve(&m, &header, None).unwrap()[0];
-        assert_eq!(c.suggestions[0].role, Role::Material("coarse_aggregate".into()));
+        assert_eq!(
+            c.suggestions[0].role,
+            Role::Material("coarse_aggregate".into())
+        );
+        // The description's words and initials suggest, never decide.
+        let header = vec!["Sand".to_string(), "GGBS".to_string()];
+        let got = resolve(&m, &header, None).unwrap();
+        assert_eq!(got[0].role, None);
+        assert_eq!(
+            got[0].suggestions[0].role,
+            Role::Material("fine_aggregate".into())
+        );
+        assert_eq!(
+            got[1].suggestions[0].role,
+            Role::Material("blast_furnace_slag".into())
+        );
+        // All the words of a label: recognised.
+        let long = roles(
+            &m,
+            &["Concrete compressive strength(MPa, megapascals) "],
+            None,
+        );
+        assert_eq!(long[0], Some(Role::Target("strength_mpa".into())));
         // The UCI source's long names are aliases in the model's metadata.
         let uci = roles(&m, &["Water  (component 4)(kg in a m^3 mixture)"], None);
         assert_eq!(uci[0], Some(Role::Material("water".into())));
@@ -458,17 +571,25 @@ mod tests {
     fn a_mapping_decides_and_two_columns_cannot_share_a_role() {
         let m = concrete();
         let mut map = Mapping::new("concrete");
-        map.columns
-            .insert("Mix".into(), Role::Id);
-        map.columns
-            .insert("Coarse agg.".into(), Role::Material("coarse_aggregate".into()));
+        map.columns.insert("Mix".into(), Role::Id);
+        map.columns.insert(
+            "Coarse agg.".into(),
+            Role::Material("coarse_aggregate".into()),
+        );
         let got = roles(&m, &["Mix", "Coarse agg."], Some(&map));
-        assert_eq!(got, vec![Some(Role::Id), Some(Role::Material("coarse_aggregate".into()))]);
+        assert_eq!(
+            got,
+            vec![
+                Some(Role::Id),
+                Some(Role::Material("coarse_aggregate".into()))
+            ]
+        );
         // Recognised twice: neither is taken.
         let got = roles(&m, &["Cement (kg)", "cement [kg/m3]"], None);
         assert_eq!(got, vec![None, None]);
         // Exact and mapped to the same: an error naming both.
-        map.columns.insert("Cement (kg)".into(), Role::Material("cement".into()));
+        map.columns
+            .insert("Cement (kg)".into(), Role::Material("cement".into()));
         let header = vec!["cement".to_string(), "Cement (kg)".to_string()];
         let err = resolve(&m, &header, Some(&map)).unwrap_err().to_string();
         assert!(err.contains("columns 1 (\"cement\") and 2"), "{err}");
@@ -476,9 +597,21 @@ mod tests {
         let back = Mapping::from_json(&map.to_json(), &m).unwrap();
         assert_eq!(back, map);
         let bad = map.to_json().replace("coarse_aggregate", "gravel");
-        assert!(Mapping::from_json(&bad, &m).unwrap_err().to_string().contains("\"gravel\""));
+        assert!(
+            Mapping::from_json(&bad, &m)
+                .unwrap_err()
+                .to_string()
+                .contains("\"gravel\"")
+        );
         // Unnamed columns: pandas' index is the id.
         let got = roles(&m, &["", "cement", ""], None);
-        assert_eq!(got, vec![Some(Role::Id), Some(Role::Material("cement".into())), Some(Role::Ignore)]);
+        assert_eq!(
+            got,
+            vec![
+                Some(Role::Id),
+                Some(Role::Material("cement".into())),
+                Some(Role::Ignore)
+            ]
+        );
     }
 }

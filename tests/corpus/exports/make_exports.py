@@ -369,6 +369,20 @@ def make_reads():
     head.append(VISC)
     write("header-inci.csv", utf8(text(s_table(head=head), ",", "\n")))
     reg("header-inci.csv", "shampoo", "Headers are INCI names (unique ones) instead of trade names, UTF-8", "read")
+    # 30b site jargon no rule can recognise: the mapping table's test file, with the mapping
+    # a user confirms (header-foreign.mapping.json, what the app exports and `score --mapping` reads)
+    head = ["Mix no.", "OPC", "GGBS", "PFA", "H2O", "SP", "Gravel 20mm", "Sand", "Test age",
+            "Density", "fc 28d"]
+    write("header-foreign.csv", utf8(text(c_table(head=head), ",", "\n")))
+    reg("header-foreign.csv", "concrete", "Site jargon for every column (OPC, GGBS, PFA, SP...): needs a mapping", "read")
+    roles = [("id", None)] + [("material", m) for m in C_MATS] + [
+        ("condition", "age_days"), ("condition", "total_mass_kg_per_m3"), ("target", "strength_mpa")]
+    columns = {}
+    for h, (role, name) in zip(head, roles):
+        columns[h] = {"role": role} if name is None else {"role": role, "name": name}
+    mapping = {"format": "mixlab-mapping", "version": 1, "model": "concrete",
+               "columns": dict(sorted(columns.items()))}
+    write("header-foreign.mapping.json", (json.dumps(mapping, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
 # --------------------------------------------------------------------------
@@ -641,7 +655,7 @@ def main():
     make_canonical()
     make_reads()
     make_refuse()
-    assert len(FILES) == 40, len(FILES)
+    assert len(FILES) == 41, len(FILES)
     with open(os.path.join(HERE, "files.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(FILES, f, ensure_ascii=False, indent=1)
         f.write("\n")

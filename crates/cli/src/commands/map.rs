@@ -14,7 +14,13 @@ pub fn run(a: MapArgs) -> Result<(), CliError> {
         None => None,
     };
     let file = std::fs::File::open(&a.data).map_err(io_error(&a.data))?;
-    let plan = scoring::check(&bundle.manifest, BufReader::new(file), &[], start.as_ref(), |_| {})?;
+    let plan = scoring::check(
+        &bundle.manifest,
+        BufReader::new(file),
+        &[],
+        start.as_ref(),
+        |_| {},
+    )?;
     let columns = &plan.report.columns;
     if columns.is_empty() {
         return Err(CliError::Usage(

@@ -24,7 +24,8 @@ pub fn run(a: ScoreArgs) -> Result<(), CliError> {
     for note in &plan.report.notes {
         eprintln!("note: {note}");
     }
-    for c in (plan.report.columns.iter()).filter(|c| c.how == mixlab_core::mapping::How::Recognised) {
+    for c in (plan.report.columns.iter()).filter(|c| c.how == mixlab_core::mapping::How::Recognised)
+    {
         if let Some(role) = &c.role {
             eprintln!("note: column {:?} read as {}", c.header, role.describe());
         }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Format;
 use crate::bundle::Manifest;
-use crate::mapping::{self, Column, Mapping, MappingError, Role};
 use crate::data::{LONG_AMOUNT, LONG_ID, LONG_MATERIAL};
+use crate::mapping::{self, Column, Mapping, MappingError, Role};
 use crate::table::Dialect;
 
 /// How many issues of each kind the report lists (all are counted).
@@ -232,9 +232,9 @@ impl Layout {
                 Format::Wide => match &columns[i].role {
                     Some(Role::Id) => Col::Id,
                     Some(Role::Ignore) => Col::Carried,
-                    Some(Role::Material(n)) => {
-                        manifest.material_index(n).map_or(Col::Unknown, Col::Material)
-                    }
+                    Some(Role::Material(n)) => manifest
+                        .material_index(n)
+                        .map_or(Col::Unknown, Col::Material),
                     Some(Role::Condition(n)) => (manifest.conditions.iter())
                         .position(|c| &c.name == n)
                         .map_or(Col::Unknown, Col::Condition),

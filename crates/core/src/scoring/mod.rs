@@ -20,8 +20,8 @@ pub use run::{
 };
 
 use crate::bundle::Manifest;
-use crate::mapping::{Mapping, MappingError};
 pub use crate::data::Format;
+use crate::mapping::{Mapping, MappingError};
 use crate::table::{ReadError, records};
 
 /// Problems with the file as a whole (a row's problems are [`Issue`]s in the report).

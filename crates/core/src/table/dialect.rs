@@ -181,9 +181,7 @@ impl<R: Read> Read for LineLimit<R> {
 /// without its byte-order mark, sniff the dialect from the decoded head, and give back a reader
 /// that yields all the decoded text (the head is replayed first), with a note on the encoding
 /// when it was not UTF-8, and stops at an over-long line.
-pub fn open<R: Read>(
-    mut input: R,
-) -> std::io::Result<(Dialect, Option<&'static str>, impl Read)> {
+pub fn open<R: Read>(mut input: R) -> std::io::Result<(Dialect, Option<&'static str>, impl Read)> {
     let mut raw = Vec::with_capacity(SNIFF_BYTES);
     (&mut input)
         .take(SNIFF_BYTES as u64)
@@ -263,7 +261,11 @@ mod tests {
         // Excel "Unicode Text": UTF-16LE with a BOM, tabs.
         let utf16: Vec<u8> = [0xFF, 0xFE]
             .into_iter()
-            .chain("id\tCrème\r\nA\t1\r\n".encode_utf16().flat_map(u16::to_le_bytes))
+            .chain(
+                "id\tCrème\r\nA\t1\r\n"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes),
+            )
             .collect();
         assert_eq!(read(&utf16), ('\t', true, "id\tCrème\nA\t1\n".into()));
         // Excel "CSV (Comma delimited)": Windows-1252.

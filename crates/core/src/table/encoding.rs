@@ -70,12 +70,14 @@ fn container(head: &[u8]) -> Option<String> {
 
 /// Which ZIP-packaged document this is, from its first entry's name (and an ODF's mimetype).
 fn zip_kind(head: &[u8]) -> &'static str {
-    let u16_at = |i: usize| head.get(i..i + 2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]));
+    let u16_at = |i: usize| {
+        head.get(i..i + 2)
+            .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
+    };
     let (name_len, extra) = (u16_at(26) as usize, u16_at(28) as usize);
     let name = head.get(30..30 + name_len).unwrap_or(b"");
     let body = head.get(30 + name_len + extra..).unwrap_or(b"");
-    if name == b"mimetype" && body.starts_with(b"application/vnd.oasis.opendocument.spreadsheet")
-    {
+    if name == b"mimetype" && body.starts_with(b"application/vnd.oasis.opendocument.spreadsheet") {
         "a ZIP archive (an OpenDocument .ods spreadsheet), not CSV text"
     } else if name.starts_with(b"Index/") || name.starts_with(b"Metadata/") {
         "a ZIP archive (an Apple Numbers document), not CSV text"
@@ -161,7 +163,9 @@ fn single_byte(head: &[u8]) -> Option<Encoding> {
     }
     // Bytes Windows-1252 leaves undefined are letters in Mac Roman (Å ç è ê ù); CR-only line
     // ends are what classic Mac software wrote.
-    let mac_bytes = head.iter().any(|b| [0x81, 0x8D, 0x8F, 0x90, 0x9D].contains(b));
+    let mac_bytes = head
+        .iter()
+        .any(|b| [0x81, 0x8D, 0x8F, 0x90, 0x9D].contains(b));
     Some(if mac_bytes || cr_only(head) {
         Encoding::MacRoman
     } else {
@@ -222,7 +226,8 @@ impl<R: Read> Decoder<R> {
                         self.out.push(b);
                     } else {
                         let c = table[usize::from(b - 0x80)];
-                        self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        self.out
+                            .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                     }
                 }
             }
@@ -250,7 +255,8 @@ impl<R: Read> Decoder<R> {
                 let mut buf = [0u8; 4];
                 for c in char::decode_utf16(units) {
                     let c = c.unwrap_or(char::REPLACEMENT_CHARACTER);
-                    self.out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    self.out
+                        .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
             }
         }
@@ -362,7 +368,10 @@ mod tests {
         assert!(problem(b"id,x\n\x7fELF\0\0\x01\x02junk junk junk junk").contains("binary data"));
         // "이름" in CP949 on line 2; "試作1" in Shift-JIS.
         let cp949 = problem(b"id,x\n\xC0\xCC\xB8\xA7,1\n");
-        assert!(cp949.contains("line 2") && cp949.contains("CP949"), "{cp949}");
+        assert!(
+            cp949.contains("line 2") && cp949.contains("CP949"),
+            "{cp949}"
+        );
         assert!(problem(b"id,x\n\x8E\x8E\x8D\xEC1,1\n").contains("Shift-JIS"));
         // A character cut by the sniffing window is not a problem; at the file's end it is.
         assert_eq!(detect(&"id,이".as_bytes()[..5], false), Ok(Encoding::Utf8));

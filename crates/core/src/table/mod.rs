@@ -55,9 +55,28 @@ pub enum ReadError {
 /// Labels of summary rows spreadsheets add below the data (compared in lower case, without a
 /// trailing colon).
 const SUMMARY_LABELS: [&str; 22] = [
-    "total", "totals", "sum", "summe", "somme", "totale", "totaal", "average", "avg", "mean",
-    "mittelwert", "durchschnitt", "moyenne", "media", "std", "stdev", "std dev", "sd", "min",
-    "max", "median", "count",
+    "total",
+    "totals",
+    "sum",
+    "summe",
+    "somme",
+    "totale",
+    "totaal",
+    "average",
+    "avg",
+    "mean",
+    "mittelwert",
+    "durchschnitt",
+    "moyenne",
+    "media",
+    "std",
+    "stdev",
+    "std dev",
+    "sd",
+    "min",
+    "max",
+    "median",
+    "count",
 ];
 
 /// Labels of a units row's first cell.
@@ -158,7 +177,11 @@ impl<R: Read> Records<R> {
             }
             let columns = self.header.len();
             if self.record.len() > columns
-                && self.record.iter().skip(columns).all(|f| f.trim_ascii().is_empty())
+                && self
+                    .record
+                    .iter()
+                    .skip(columns)
+                    .all(|f| f.trim_ascii().is_empty())
             {
                 self.record.truncate(columns);
             }
@@ -231,7 +254,11 @@ impl<R: Read> Records<R> {
             out.push(format!(
                 "{}{}: summary or note rows, not read as formulations",
                 listed.join(", "),
-                if more > 0 { format!(" and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
             ));
         }
         if self.blank_rows > 0 {
@@ -252,7 +279,7 @@ fn line_of(lines: &RefCell<Lines>, record: &csv::ByteRecord, last: usize) -> usi
     // Line ends before the position, then those of blank lines right at it.
     let mut at = pos.byte();
     while let Some(&end) = l.ends.front() {
-        if end < at || end == at {
+        if end <= at {
             at += u64::from(end == at);
             l.ends.pop_front();
             l.passed += 1;
@@ -265,7 +292,10 @@ fn line_of(lines: &RefCell<Lines>, record: &csv::ByteRecord, last: usize) -> usi
 
 /// Whether `cell` reads as a unit (`%`, `kg/m³`, `[cP]`, `mPa·s`), not a name or a number.
 fn is_unit(cell: &str) -> bool {
-    let t = cell.trim().trim_start_matches(['(', '[']).trim_end_matches([')', ']']);
+    let t = cell
+        .trim()
+        .trim_start_matches(['(', '['])
+        .trim_end_matches([')', ']']);
     if t.is_empty() || t.chars().count() > 16 || number::parse(t, false).is_ok() {
         return false;
     }
@@ -347,10 +377,20 @@ pub fn records(input: impl Read) -> Result<Records<impl Read>, ReadError> {
     let head = ahead.pop_front().unwrap_or_default();
     let header_row = line_of(&lines, &head, 0);
     if let Some(first) = titles.first() {
-        notes.push(format!(
-            "row(s) above the header (row {header_row}) skipped as a title: {:?}",
-            String::from_utf8_lossy(first.get(0).unwrap_or(b"")).trim()
-        ));
+        let cells: Vec<String> = first
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).trim().to_string())
+            .collect();
+        let delimiter = char::from(dialect.delimiter);
+        let text = cells.join(&delimiter.to_string());
+        notes.push(if cells[0].starts_with("sep=") {
+            format!("row 1 is Excel's \"sep={delimiter}\" line: the delimiter, not data")
+        } else {
+            format!(
+                "row(s) above the header (row {header_row}) skipped as a title: {:?}",
+                text.trim_end_matches(delimiter)
+            )
+        });
     }
     let header: Vec<String> = head
         .iter()
@@ -405,9 +445,10 @@ pub fn records(input: impl Read) -> Result<Records<impl Read>, ReadError> {
             .filter(|c| !c.is_empty())
             .take(6)
             .collect();
-        records
-            .notes
-            .push(format!("row {row} holds units ({}), not data", units.join(", ")));
+        records.notes.push(format!(
+            "row {row} holds units ({}), not data",
+            units.join(", ")
+        ));
         records.row = row;
         records.ahead.pop_front();
     }
@@ -466,7 +507,12 @@ mod tests {
         }
         assert_eq!(got, vec![(6, "a".to_string()), (9, "b".to_string())]);
         let notes = r.notes().join("\n");
-        for want in ["\"Report\"", "row 5 holds units (%, cP)", "row 11 (\"Total\"), row 12", "1 blank row"] {
+        for want in [
+            "\"Report\"",
+            "row 5 holds units (%, cP)",
+            "row 11 (\"Total\"), row 12",
+            "1 blank row",
+        ] {
             assert!(notes.contains(want), "{want:?} not in {notes}");
         }
     }

@@ -13,7 +13,15 @@ const MISSING: [&str; 7] = ["na", "n/a", "n.a.", "-", "\u{2013}", "\u{2014}", "-
 
 /// Excel's error values, written into a CSV as text.
 const SPREADSHEET_ERRORS: [&str; 10] = [
-    "#div/0!", "#value!", "#ref!", "#name?", "#num!", "#null!", "#n/a", "#spill!", "#calc!",
+    "#div/0!",
+    "#value!",
+    "#ref!",
+    "#name?",
+    "#num!",
+    "#null!",
+    "#n/a",
+    "#spill!",
+    "#calc!",
     "#getting_data",
 ];
 
@@ -74,7 +82,11 @@ pub fn parse(raw: &str, decimal_comma: bool) -> Result<Option<f64>, String> {
 /// `body` (no sign) as a plain `1234.5e-3` string: the decimal mark made `.`, valid digit
 /// grouping removed; `None` when it is not a number written this way.
 fn normalise(body: &str, decimal_comma: bool) -> Option<String> {
-    let (mark, other) = if decimal_comma { (',', '.') } else { ('.', ',') };
+    let (mark, other) = if decimal_comma {
+        (',', '.')
+    } else {
+        ('.', ',')
+    };
     let (mantissa, exponent) = match body.find(['e', 'E']) {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
         None => (body, None),
@@ -150,7 +162,9 @@ pub fn decimal_vote(cell: &str) -> Option<bool> {
     let t = t.trim_start_matches(['-', '+', '\u{2212}']);
     let t = t.trim_end_matches('%').trim_end_matches(is_space);
     if t.is_empty()
-        || !t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',' || GROUPING.contains(&c))
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',' || GROUPING.contains(&c))
         || !t.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == ',')
     {
         return None;
