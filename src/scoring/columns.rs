@@ -180,7 +180,7 @@ pub fn ColumnsView(report: Arc<Report>) -> impl IntoView {
     };
     let remembered = move || batch.mapping.get().is_some();
     view! {
-        <section id="batch-columns" class="issue-group" data-shown=shown.len()>
+        <section id="batch-columns" class="columns-group" data-shown=shown.len()>
             <h3>"Columns"</h3>
             <p class="note">{format!(
                 "{exact} column(s) carry the model's own names. Check the others: choose what each one is, then apply — the file is checked again, and the mapping is remembered for this model's next files."

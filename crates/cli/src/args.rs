@@ -104,8 +104,8 @@ pub struct BundleArg {
 #[derive(Args)]
 pub struct DataOpts {
     /// Formulation CSV, wide (id, one column per material, condition and target columns) or
-    /// long (formulation_id, material, amount rows; recognised by those column names);
-    /// comma or semicolon separated (with semicolons, decimal commas are read).
+    /// long (formulation_id, material, amount rows; recognised by those column names); what
+    /// spreadsheets export is read (delimiter, decimal mark, encoding; see docs/formats.md).
     #[arg(long)]
     pub data: PathBuf,
     /// For a long CSV: a wide CSV of conditions and targets keyed by an id column
@@ -122,6 +122,10 @@ pub struct DataOpts {
     /// Columns to ignore, comma separated.
     #[arg(long, value_delimiter = ',')]
     pub drop: Vec<String>,
+    /// Column roles (a mapping JSON from `mixlab map` or the app): mapped headers are renamed
+    /// to the names they map to (which --targets and --conditions then use), ignored ones dropped.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
 }
 
 choice! {

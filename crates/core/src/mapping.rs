@@ -84,8 +84,8 @@ impl Mapping {
         }
     }
 
-    /// Read and check a mapping against `manifest` (every role it names exists).
-    pub fn from_json(text: &str, manifest: &Manifest) -> Result<Mapping, MappingError> {
+    /// Read a mapping (format and version checked), for data without a model (training).
+    pub fn parse(text: &str) -> Result<Mapping, MappingError> {
         let m: Mapping =
             serde_json::from_str(text).map_err(|e| MappingError::Json(e.to_string()))?;
         if m.format != FORMAT {
@@ -94,6 +94,12 @@ impl Mapping {
         if m.version != VERSION {
             return Err(MappingError::Version(m.version));
         }
+        Ok(m)
+    }
+
+    /// Read and check a mapping against `manifest` (every role it names exists).
+    pub fn from_json(text: &str, manifest: &Manifest) -> Result<Mapping, MappingError> {
+        let m = Mapping::parse(text)?;
         for (column, role) in &m.columns {
             if !exists(manifest, role) {
                 return Err(MappingError::Unknown {

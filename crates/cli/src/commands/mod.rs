@@ -62,12 +62,19 @@ fn write_bundle(bundle: &Bundle, out: &Path) -> Result<(), CliError> {
 /// it with the file's bytes (for the bundle's fingerprint of the data).
 fn load(opts: &DataOpts) -> Result<(Dataset, Vec<u8>), CliError> {
     let bytes = read_bytes(&opts.data)?;
-    let spec = WideSpec {
+    let mut spec = WideSpec {
         id_column: None,
         targets: opts.targets.clone(),
         conditions: opts.conditions.iter().map(|c| c.name.clone()).collect(),
         drop: opts.drop.clone(),
+        rename: Vec::new(),
     };
+    if let Some(path) = &opts.mapping {
+        let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+        let mapping = mixlab_core::mapping::Mapping::parse(&text)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        spec = spec.with_mapping(&mapping);
+    }
     let props = opts.properties.as_deref().map(read_bytes).transpose()?;
     let mut props = props.as_deref();
     let ds = read_dataset(

@@ -60,6 +60,26 @@ pub struct WideSpec {
     pub targets: Vec<TargetSpec>,
     pub conditions: Vec<String>,
     pub drop: Vec<String>,
+    /// Headers renamed before anything else (a column mapping's roles: header → name).
+    pub rename: Vec<(String, String)>,
+}
+
+impl WideSpec {
+    /// The mapping's roles as renames (material, condition and target columns get their
+    /// names, the id column `id`) and drops (ignored columns).
+    pub fn with_mapping(mut self, mapping: &crate::mapping::Mapping) -> Self {
+        use crate::mapping::Role;
+        for (header, role) in &mapping.columns {
+            match role {
+                Role::Material(n) | Role::Condition(n) | Role::Target(n) => {
+                    self.rename.push((header.clone(), n.clone()))
+                }
+                Role::Id => self.rename.push((header.clone(), "id".into())),
+                Role::Ignore => self.drop.push(header.clone()),
+            }
+        }
+        self
+    }
 }
 
 /// A table of formulations in model order. Fractions are stored sparsely (a recipe uses a
@@ -234,7 +254,7 @@ pub fn read_dataset(
     properties: Option<&mut dyn Read>,
     spec: &WideSpec,
 ) -> Result<Dataset, DataError> {
-    let records = records(input)?;
+    let records = renamed(records(input)?, spec);
     if is_long_header(&records.header) {
         long_from(records, properties, spec)
     } else if properties.is_some() {
@@ -247,7 +267,17 @@ pub fn read_dataset(
 /// Read a wide CSV. Every row's amounts are normalised to sum to 1, so fractions, percentages
 /// and masses all work.
 pub fn read_wide(input: impl Read, spec: &WideSpec) -> Result<Dataset, DataError> {
-    wide_from(records(input)?, spec)
+    wide_from(renamed(records(input)?, spec), spec)
+}
+
+/// The records with the spec's renames applied to their header.
+fn renamed<R: Read>(mut records: Records<R>, spec: &WideSpec) -> Records<R> {
+    for h in records.header.iter_mut() {
+        if let Some((_, to)) = spec.rename.iter().find(|(from, _)| from == h) {
+            *h = to.clone();
+        }
+    }
+    records
 }
 
 fn wide_from<R: Read>(mut records: Records<R>, spec: &WideSpec) -> Result<Dataset, DataError> {
@@ -508,7 +538,33 @@ mod tests {
             }],
             conditions: vec!["age".into()],
             drop: vec!["note".into()],
+            rename: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_mapping_renames_and_drops_columns() {
+        let mut m = crate::mapping::Mapping::new("x");
+        m.columns.insert(
+            "Water (%)".into(),
+            crate::mapping::Role::Material("water".into()),
+        );
+        m.columns
+            .insert("Visc.".into(), crate::mapping::Role::Target("visc".into()));
+        m.columns
+            .insert("Remark".into(), crate::mapping::Role::Ignore);
+        let csv = "id,Water (%),salt,age,Visc.,note,Remark\nA,70,30,7,120,x,y\n";
+        assert!(
+            read_wide(csv.as_bytes(), &spec()).is_err(),
+            "no column visc without it"
+        );
+        let ds = read_dataset(csv.as_bytes(), None, &spec().with_mapping(&m)).unwrap();
+        assert_eq!(
+            ds,
+            read_wide(csv.as_bytes(), &spec().with_mapping(&m)).unwrap()
+        );
+        assert_eq!(ds.materials, vec!["water", "salt"]);
+        assert_eq!(ds.target_values, vec![120.0]);
     }
 
     #[test]

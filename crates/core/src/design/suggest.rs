@@ -20,6 +20,7 @@ use super::{Candidate, to_csv_with};
 use crate::bundle::Manifest;
 use crate::data::{DataError, Dataset, TargetSpec, WideSpec, read_dataset};
 use crate::host_model::{HostModel, Row};
+use crate::mapping::{self, How, Mapping, Role};
 use crate::model::Prediction;
 use crate::table::records;
 
@@ -36,7 +37,22 @@ pub struct Measured {
 /// targets and conditions as columns where the file has them.
 pub fn read_measured(bytes: &[u8], manifest: &Manifest) -> Result<Vec<Measured>, DesignError> {
     let bad = |e: DataError| DesignError::Spec(format!("the measured recipes: {e}"));
-    let header = records(bytes).map_err(|e| bad(e.into()))?.header;
+    let mut header = records(bytes).map_err(|e| bad(e.into()))?.header;
+    // Headers that name the model's columns another way (case, units, aliases) are read as
+    // them, as when scoring.
+    let mut roles = Mapping::new(&manifest.name);
+    if !crate::data::is_long_header(&header) {
+        let columns = mapping::resolve(manifest, &header, None)
+            .map_err(|e| DesignError::Spec(format!("the measured recipes: {e}")))?;
+        for (h, c) in header.iter_mut().zip(columns) {
+            if let (How::Recognised | How::Unnamed, Some(role)) = (c.how, c.role) {
+                if let Role::Material(n) | Role::Condition(n) | Role::Target(n) = &role {
+                    *h = n.clone();
+                }
+                roles.columns.insert(c.header, role);
+            }
+        }
+    }
     let wide = WideSpec {
         id_column: None,
         targets: manifest
@@ -56,7 +72,9 @@ pub fn read_measured(bytes: &[u8], manifest: &Manifest) -> Result<Vec<Measured>,
             .map(|c| c.name.clone())
             .collect(),
         drop: Vec::new(),
-    };
+        rename: Vec::new(),
+    }
+    .with_mapping(&roles);
     let ds = read_dataset(bytes, None, &wide).map_err(bad)?;
     measured_from(&ds, manifest)
 }
