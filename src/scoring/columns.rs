@@ -19,6 +19,9 @@ use crate::state::State;
 /// options per column helps nobody).
 const LISTED_MATERIALS: usize = 1000;
 
+/// Rows of the table at most.
+const SHOWN_COLUMNS: usize = 100;
+
 /// A role as a select value: `material:cement`, `id`, `ignore`.
 fn value_of(role: &Role) -> String {
     match role {
@@ -60,18 +63,26 @@ pub fn ColumnsView(report: Arc<Report>) -> impl IntoView {
         return ().into_any();
     };
     let manifest = Arc::new(engine.bundle.manifest.clone());
-    let shown: Vec<_> = report
+    let mut shown: Vec<_> = report
         .columns
         .iter()
         .filter(|c| c.how != How::Exact)
         .cloned()
         .collect();
+    // The unknown ones first; past a hundred rows a table helps nobody (a mapping file does).
+    shown.sort_by_key(|c| c.how != How::Unknown);
+    let hidden = shown.len().saturating_sub(SHOWN_COLUMNS);
+    shown.truncate(SHOWN_COLUMNS);
     if report.format != Format::Wide
         || (shown.is_empty() && batch.mapping.get_untracked().is_none())
     {
         return ().into_any();
     }
-    let exact = report.columns.len() - shown.len();
+    let exact = report
+        .columns
+        .iter()
+        .filter(|c| c.how == How::Exact)
+        .count();
     let rows: Vec<(String, RwSignal<String>)> = shown
         .iter()
         .map(|c| {
@@ -209,6 +220,9 @@ pub fn ColumnsView(report: Arc<Report>) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            {(hidden > 0).then(|| view! {
+                <p class="note" id="batch-columns-hidden">{format!("{hidden} more columns are not listed: give them roles in a mapping file (mixlab map writes one) and load it here.")}</p>
+            })}
             <div class="actions">
                 <button id="batch-apply-mapping" class="primary" on:click=apply>"Apply mapping"</button>
                 <button id="batch-export-mapping" on:click=export>"Export mapping"</button>

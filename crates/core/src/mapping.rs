@@ -201,8 +201,20 @@ pub fn resolve(
             } else {
                 column.suggestions = keys.rank(h);
                 if let Some(role) = keys.recognise(h) {
-                    column.role = Some(role);
-                    column.how = How::Recognised;
+                    // A condition or target in other units than the model's is not the same
+                    // column (`Age (weeks)` is not `age_days`): suggested, with why.
+                    match other_unit(manifest, &role, h) {
+                        Some(why) => {
+                            if let Some(s) = column.suggestions.iter_mut().find(|s| s.role == role)
+                            {
+                                s.why = why;
+                            }
+                        }
+                        None => {
+                            column.role = Some(role);
+                            column.how = How::Recognised;
+                        }
+                    }
                 }
             }
             column
@@ -242,6 +254,60 @@ pub fn resolve(
         }
     }
     Ok(out)
+}
+
+/// The unit a header states: in brackets, or after a comma (`Age (weeks)`, `Strength, psi`).
+fn stated_unit(header: &str) -> Option<String> {
+    let after_comma = header.split_once(',').map(|(_, u)| u);
+    // `(MPa, megapascals)`: the unit, then words about it.
+    let bracketed = header.rfind(['(', '[']).map(|i| {
+        let inside = header[i + 1..].trim_end_matches([')', ']', ' ']);
+        inside.split(',').next().unwrap_or(inside)
+    });
+    let unit = bracketed.or(after_comma)?.trim();
+    (!unit.is_empty()).then(|| unit_key(unit))
+}
+
+/// A unit reduced for comparison: `kg/m³` = `kg/m3`, `days` = `d`, `mPa·s` = `cp`.
+fn unit_key(unit: &str) -> String {
+    let u: String = unit
+        .to_lowercase()
+        .replace('³', "3")
+        .replace('²', "2")
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '^' | '.' | '·' | '*'))
+        .collect();
+    let same = [
+        (&["d", "day", "days"][..], "d"),
+        (&["h", "hr", "hrs", "hour", "hours"][..], "h"),
+        (&["min", "mins", "minute", "minutes"][..], "min"),
+        (&["°c", "degc", "c", "celsius"][..], "°c"),
+        (&["cp", "mpas", "centipoise"][..], "cp"),
+        (&["%", "percent", "pct", "wt%"][..], "%"),
+        (&["mpa", "n/mm2"][..], "mpa"),
+    ];
+    for (names, key) in same {
+        if names.contains(&u.as_str()) {
+            return key.to_string();
+        }
+    }
+    u
+}
+
+/// Why a recognised condition or target is not taken: the header states another unit than
+/// the model's.
+fn other_unit(manifest: &Manifest, role: &Role, header: &str) -> Option<String> {
+    let unit = match role {
+        Role::Condition(n) => &manifest.conditions.iter().find(|c| &c.name == n)?.unit,
+        Role::Target(n) => &manifest.targets.iter().find(|t| &t.name == n)?.unit,
+        _ => return None,
+    };
+    let stated = stated_unit(header)?;
+    (!unit.is_empty() && stated != unit_key(unit)).then(|| {
+        format!(
+            "the same name, but in {stated} where the model uses {unit}: convert the values first"
+        )
+    })
 }
 
 /// The header as the model names a column.
@@ -560,6 +626,19 @@ mod tests {
         assert_eq!(
             got[1].suggestions[0].role,
             Role::Material("blast_furnace_slag".into())
+        );
+        // Another unit than the model's: only suggested, with why.
+        let header = vec!["Age (weeks)".to_string(), "Strength, psi".to_string()];
+        let got = resolve(&m, &header, None).unwrap();
+        assert_eq!((got[0].role.clone(), got[1].role.clone()), (None, None));
+        assert!(
+            got[0].suggestions[0]
+                .why
+                .contains("in weeks where the model uses days")
+        );
+        assert_eq!(
+            roles(&m, &["Age [d]"], None)[0],
+            Some(Role::Condition("age_days".into()))
         );
         // All the words of a label: recognised.
         let long = roles(

@@ -248,7 +248,7 @@ impl<R: Read> Records<R> {
         let mut out = self.notes.clone();
         if !self.set_aside.is_empty() {
             let listed: Vec<String> = (self.set_aside.iter().take(5))
-                .map(|(row, first)| format!("row {row} ({first:?})"))
+                .map(|(row, first)| format!("row {row} ({:?})", clip(first)))
                 .collect();
             let more = self.set_aside.len().saturating_sub(5);
             out.push(format!(
@@ -288,6 +288,15 @@ fn line_of(lines: &RefCell<Lines>, record: &csv::ByteRecord, last: usize) -> usi
         }
     }
     (l.passed + 1).max(last + 1)
+}
+
+/// Text from the file quoted in a note, cut so that notes stay short whatever the input.
+fn clip(text: &str) -> String {
+    const MAX: usize = 60;
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 /// Whether `cell` reads as a unit (`%`, `kg/m³`, `[cP]`, `mPa·s`), not a name or a number.
@@ -388,7 +397,7 @@ pub fn records(input: impl Read) -> Result<Records<impl Read>, ReadError> {
         } else {
             format!(
                 "row(s) above the header (row {header_row}) skipped as a title: {:?}",
-                text.trim_end_matches(delimiter)
+                clip(text.trim_end_matches(delimiter))
             )
         });
     }
@@ -507,6 +516,9 @@ mod tests {
         }
         assert_eq!(got, vec![(6, "a".to_string()), (9, "b".to_string())]);
         let notes = r.notes().join("\n");
+        let long = format!("{}\nid,x\n", "Title ".repeat(1000));
+        let n = records(long.as_bytes()).unwrap().notes().join("");
+        assert!(n.len() < 200 && n.contains('…'), "{n}");
         for want in [
             "\"Report\"",
             "row 5 holds units (%, cP)",
