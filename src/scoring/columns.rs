@@ -22,29 +22,6 @@ const LISTED_MATERIALS: usize = 1000;
 /// Rows of the table at most.
 const SHOWN_COLUMNS: usize = 100;
 
-/// A role as a select value: `material:cement`, `id`, `ignore`.
-fn value_of(role: &Role) -> String {
-    match role {
-        Role::Material(n) => format!("material:{n}"),
-        Role::Condition(n) => format!("condition:{n}"),
-        Role::Target(n) => format!("target:{n}"),
-        Role::Id => "id".into(),
-        Role::Ignore => "ignore".into(),
-    }
-}
-
-fn role_of(value: &str) -> Option<Role> {
-    let (kind, name) = value.split_once(':').unwrap_or((value, ""));
-    Some(match kind {
-        "material" => Role::Material(name.into()),
-        "condition" => Role::Condition(name.into()),
-        "target" => Role::Target(name.into()),
-        "id" => Role::Id,
-        "ignore" => Role::Ignore,
-        _ => return None,
-    })
-}
-
 fn how_text(how: How) -> &'static str {
     match how {
         How::Exact => "the model's name",
@@ -90,7 +67,7 @@ pub fn ColumnsView(report: Arc<Report>) -> impl IntoView {
                 .role
                 .as_ref()
                 .or(c.suggestions.first().map(|s| &s.role))
-                .map(value_of)
+                .map(Role::token)
                 .unwrap_or_default();
             (c.header.clone(), RwSignal::new(start))
         })
@@ -104,7 +81,7 @@ pub fn ColumnsView(report: Arc<Report>) -> impl IntoView {
                 .get_untracked()
                 .unwrap_or_else(|| Mapping::new(&model));
             for (header, v) in &rows {
-                match role_of(&v.get_untracked()) {
+                match Role::from_token(&v.get_untracked()) {
                     Some(role) => m.columns.insert(header.clone(), role),
                     None => m.columns.remove(header),
                 };
@@ -157,31 +134,26 @@ pub fn ColumnsView(report: Arc<Report>) -> impl IntoView {
             ("id".into(), "the id".into()),
             ("ignore".into(), "ignored (copied to the output)".into()),
         ];
-        if listed {
-            all.extend(manifest.materials.iter().map(|m| {
-                (
-                    format!("material:{}", m.name),
-                    format!("material {}", m.name),
-                )
-            }));
-        }
-        all.extend(manifest.conditions.iter().map(|c| {
-            (
-                format!("condition:{}", c.name),
-                format!("condition {}", c.name),
+        let materials = manifest.materials.iter().filter(|_| listed);
+        let roles = (materials.map(|m| Role::Material(m.name.clone())))
+            .chain(
+                manifest
+                    .conditions
+                    .iter()
+                    .map(|c| Role::Condition(c.name.clone())),
             )
-        }));
-        all.extend(
-            manifest
-                .targets
-                .iter()
-                .map(|t| (format!("target:{}", t.name), format!("target {}", t.name))),
-        );
+            .chain(
+                manifest
+                    .targets
+                    .iter()
+                    .map(|t| Role::Target(t.name.clone())),
+            );
+        all.extend(roles.map(|r| (r.token(), r.describe())));
         view! {
             {option(String::new(), "not mapped (read as it is)".into())}
             {(!suggested.is_empty()).then(|| view! {
                 <optgroup label="Suggested">
-                    {suggested.into_iter().map(|(r, label)| option(value_of(&r), label)).collect_view()}
+                    {suggested.into_iter().map(|(r, label)| option(r.token(), label)).collect_view()}
                 </optgroup>
             })}
             <optgroup label="All roles">

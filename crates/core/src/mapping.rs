@@ -28,6 +28,30 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role as one word, for a form's value: `material:cement`, `id`, `ignore`.
+    pub fn token(&self) -> String {
+        match self {
+            Role::Material(n) => format!("material:{n}"),
+            Role::Condition(n) => format!("condition:{n}"),
+            Role::Target(n) => format!("target:{n}"),
+            Role::Id => "id".into(),
+            Role::Ignore => "ignore".into(),
+        }
+    }
+
+    /// The role a [`Role::token`] stands for; `None` for anything else (such as "").
+    pub fn from_token(token: &str) -> Option<Role> {
+        let (kind, name) = token.split_once(':').unwrap_or((token, ""));
+        Some(match kind {
+            "material" => Role::Material(name.into()),
+            "condition" => Role::Condition(name.into()),
+            "target" => Role::Target(name.into()),
+            "id" => Role::Id,
+            "ignore" => Role::Ignore,
+            _ => return None,
+        })
+    }
+
     /// "material cement", "the id", "ignored".
     pub fn describe(&self) -> String {
         match self {
@@ -678,6 +702,10 @@ mod tests {
         let header = vec!["cement".to_string(), "Cement (kg)".to_string()];
         let err = resolve(&m, &header, Some(&map)).unwrap_err().to_string();
         assert!(err.contains("columns 1 (\"cement\") and 2"), "{err}");
+        for role in map.columns.values() {
+            assert_eq!(Role::from_token(&role.token()).as_ref(), Some(role));
+        }
+        assert_eq!(Role::from_token(""), None);
         // Round trip, and a role the model lacks is refused.
         let back = Mapping::from_json(&map.to_json(), &m).unwrap();
         assert_eq!(back, map);
