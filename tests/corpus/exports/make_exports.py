@@ -383,6 +383,15 @@ def make_reads():
     mapping = {"format": "mixlab-mapping", "version": 1, "model": "concrete",
                "columns": dict(sorted(columns.items()))}
     write("header-foreign.mapping.json", (json.dumps(mapping, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    # 30c Excel booleans: a binary target written TRUE/FALSE (what Excel writes for logical cells)
+    stable = ["TRUE", "FALSE", "TRUE", "TRUE", "FALSE", "TRUE"]
+    rows = [S_HEAD + ["stable"]] + [r + [b] for r, b in zip(fmt_rows(S_ROWS), stable)]
+    write("excel-boolean-target.csv", utf8(text(rows, ",", "\r\n"), bom=True))
+    reg("excel-boolean-target.csv", "shampoo", "Excel CSV UTF-8 with a logical column (binary target) written TRUE/FALSE", "read")
+    # 30d a trailing delimiter on the header line only (some exporters end every field with one)
+    rows = [S_HEAD + [""]] + fmt_rows(S_ROWS)
+    write("header-trailing-delimiter.csv", utf8(text(rows, ",", "\n")))
+    reg("header-trailing-delimiter.csv", "shampoo", "Header line ends with a delimiter, data rows do not", "read")
 
 
 # --------------------------------------------------------------------------
@@ -655,7 +664,7 @@ def main():
     make_canonical()
     make_reads()
     make_refuse()
-    assert len(FILES) == 41, len(FILES)
+    assert len(FILES) == 43, len(FILES)
     with open(os.path.join(HERE, "files.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump(FILES, f, ensure_ascii=False, indent=1)
         f.write("\n")

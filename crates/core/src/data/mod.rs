@@ -9,6 +9,7 @@ use thiserror::Error;
 
 use crate::bundle::{TargetKind, Transform};
 use crate::model::Batch;
+use crate::table::number::boolean;
 use crate::table::{ReadError, Records, records};
 
 mod folds;
@@ -333,7 +334,14 @@ fn wide_from<R: Read>(mut records: Records<R>, spec: &WideSpec) -> Result<Datase
         }
         let mut targets = Vec::with_capacity(target_cols.len());
         for (t, &c) in spec.targets.iter().zip(&target_cols) {
-            targets.push(target_value(t, number(c)?).map_err(|p| cell_err(c, p))?);
+            // A binary target may be written TRUE/FALSE (Excel), yes/no...
+            let v = match number(c) {
+                Err(_) if t.kind == TargetKind::Binary && boolean(record[c]).is_some() => {
+                    boolean(record[c])
+                }
+                v => v?,
+            };
+            targets.push(target_value(t, v).map_err(|p| cell_err(c, p))?);
         }
         ds.push_row(id, &fractions, &conds, &targets);
     }

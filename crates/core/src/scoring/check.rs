@@ -10,6 +10,7 @@ use crate::bundle::Manifest;
 use crate::data::{LONG_AMOUNT, LONG_ID, LONG_MATERIAL};
 use crate::mapping::{self, Column, Mapping, MappingError, Role};
 use crate::table::Dialect;
+use crate::table::number::boolean;
 
 /// How many issues of each kind the report lists (all are counted).
 pub const LISTED: usize = 100;
@@ -183,6 +184,8 @@ pub struct Layout {
     pub(crate) id: Option<usize>,
     /// Per column: an unknown column found to hold only numbers (known after the first pass).
     pub(crate) unknown_material: Vec<bool>,
+    /// Per model target: whether it is binary (its truth may be written TRUE/FALSE).
+    pub(crate) binary: Vec<bool>,
     /// Condition index → column, `None` when the file lacks it.
     pub(crate) condition_cols: Vec<Option<usize>>,
     pub(crate) truth_cols: Vec<Option<usize>>,
@@ -254,6 +257,9 @@ impl Layout {
                 Format::Wide => position(Col::Id),
             },
             unknown_material: vec![false; cols.len()],
+            binary: (manifest.targets.iter())
+                .map(|t| t.kind == crate::bundle::TargetKind::Binary)
+                .collect(),
             condition_cols: (0..manifest.conditions.len())
                 .map(|k| position(Col::Condition(k)))
                 .collect(),
@@ -388,8 +394,10 @@ pub(crate) fn read_wide_row(
                 let issue = layout.issue(row, c, "the condition is empty".into());
                 out.fatal.push((IssueKind::EmptyCell, issue));
             }
-            // A truth cell that is not a number is treated as missing: the row still scores.
+            // A truth cell that is not a number is treated as missing: the row still scores
+            // (a binary one may say TRUE/FALSE, yes/no).
             (Col::Target(k), Ok(v)) => out.truth[k] = v,
+            (Col::Target(k), Err(_)) if layout.binary[k] => out.truth[k] = boolean(&raw),
             _ => {}
         }
     }

@@ -185,6 +185,16 @@ impl<R: Read> Records<R> {
             {
                 self.record.truncate(columns);
             }
+            // A header ending in unnamed columns (a trailing delimiter) over shorter rows.
+            if self.record.len() < columns
+                && self.header[self.record.len()..]
+                    .iter()
+                    .all(String::is_empty)
+            {
+                while self.record.len() < columns {
+                    self.record.push_field(b"");
+                }
+            }
             let filled: Vec<usize> = (0..self.record.len())
                 .filter(|&c| !self.record[c].trim_ascii().is_empty())
                 .collect();
@@ -404,7 +414,9 @@ pub fn records(input: impl Read) -> Result<Records<impl Read>, ReadError> {
     let header: Vec<String> = head
         .iter()
         .map(|h| {
+            // Zero-width characters and stray byte-order marks (files pasted together) go.
             String::from_utf8_lossy(h)
+                .replace(['\u{feff}', '\u{200b}', '\u{200c}', '\u{200d}'], "")
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -527,6 +539,14 @@ mod tests {
         ] {
             assert!(notes.contains(want), "{want:?} not in {notes}");
         }
+    }
+
+    #[test]
+    fn a_trailing_delimiter_on_the_header_and_stray_marks_are_harmless() {
+        let got = rows("id,\u{feff}x,y,\na,1,2\nb,3,4,\n").unwrap();
+        assert_eq!(got[0], vec!["id", "x", "y", ""]);
+        assert_eq!(got[1], vec!["a", "1", "2", ""]);
+        assert_eq!(got[2], vec!["b", "3", "4", ""]);
     }
 
     #[test]

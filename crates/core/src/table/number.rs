@@ -155,6 +155,33 @@ fn could_group(parts: &[&str]) -> bool {
         && parts[1..].iter().all(|g| g.len() == 3)
 }
 
+/// Yes/no words spreadsheets write for a binary value (`TRUE`, `FALSCH`, `VRAI`, `yes`...), as
+/// 1 or 0; `None` for anything else.
+pub fn boolean(raw: &str) -> Option<f64> {
+    const TRUE: [&str; 9] = [
+        "true",
+        "wahr",
+        "vrai",
+        "verdadero",
+        "vero",
+        "yes",
+        "ja",
+        "oui",
+        "y",
+    ];
+    const FALSE: [&str; 9] = [
+        "false", "falsch", "faux", "falso", "falso", "no", "nein", "non", "n",
+    ];
+    let t = raw.trim().to_lowercase();
+    if TRUE.contains(&t.as_str()) {
+        Some(1.0)
+    } else if FALSE.contains(&t.as_str()) {
+        Some(0.0)
+    } else {
+        None
+    }
+}
+
 /// What a cell says about the file's decimal mark: `Some(true)` for a comma, `Some(false)`
 /// for a point, `None` when it says nothing (`1,040` could be either).
 pub fn decimal_vote(cell: &str) -> Option<bool> {
@@ -244,6 +271,13 @@ mod tests {
         assert!(point("540 kg").unwrap_err().contains("unit in the header"));
         assert!(comma("28 d").unwrap_err().contains("unit in the header"));
         assert!(point("1 2").is_err());
+    }
+
+    #[test]
+    fn reads_yes_and_no_words() {
+        assert_eq!(boolean(" TRUE "), Some(1.0));
+        assert_eq!(boolean("Falsch"), Some(0.0));
+        assert_eq!(boolean("maybe"), None);
     }
 
     #[test]
