@@ -46,7 +46,13 @@ pub enum ToWorker {
     /// Search recipes for a design spec with the loaded model.
     Design { spec: Box<DesignSpec> },
     /// The next `n` experiments after the measured recipes in `file`.
-    Suggest { spec: Box<DesignSpec>, n: usize },
+    Suggest {
+        spec: Box<DesignSpec>,
+        n: usize,
+        /// The column mapping remembered for the model, for the measured recipes' headers.
+        #[serde(default)]
+        mapping: Option<mixlab_core::mapping::Mapping>,
+    },
     /// Panic on purpose (`mixlab_fault`): the tests' way to prove a crash is survived.
     Fault,
 }
@@ -237,8 +243,8 @@ async fn serve() {
             ToWorker::Score { decisions } => score(decisions).await,
             ToWorker::Project { spec, rows, cols } => project(r.data, rows, cols, spec),
             ToWorker::Design { spec } => design(*spec).await,
-            ToWorker::Suggest { spec, n } => match r.file {
-                Some(file) => suggest(*spec, n, file),
+            ToWorker::Suggest { spec, n, mapping } => match r.file {
+                Some(file) => suggest(*spec, n, file, mapping),
                 None => Err("no file came with the request".into()),
             },
             ToWorker::Fault => panic!("a fault injected by mixlab_fault(\"worker\")"),
@@ -560,7 +566,12 @@ async fn design(spec: DesignSpec) -> Result<(), String> {
 }
 
 /// The next experiments after the measured recipes of `file`.
-fn suggest(spec: DesignSpec, n: usize, file: File) -> Result<(), String> {
+fn suggest(
+    spec: DesignSpec,
+    n: usize,
+    file: File,
+    mapping: Option<mixlab_core::mapping::Mapping>,
+) -> Result<(), String> {
     let model = WORKER
         .with_borrow(|w| w.host.clone())
         .ok_or("the worker has no model yet")?;
@@ -576,7 +587,7 @@ fn suggest(spec: DesignSpec, n: usize, file: File) -> Result<(), String> {
         };
         post(&FromWorker::DesignRefused { conflicts }, None);
     };
-    let measured = match design::read_measured(&bytes, &model.manifest) {
+    let measured = match design::read_measured(&bytes, &model.manifest, mapping.as_ref()) {
         Ok(m) => m,
         Err(e) => {
             refuse(e);

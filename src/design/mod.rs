@@ -186,6 +186,9 @@ impl DesignJob {
             ToWorker::Suggest {
                 spec: Box::new(spec),
                 n,
+                // The headers of measured recipes are read as the scoring page reads them.
+                mapping: (self.state.compute.engine())
+                    .and_then(|e| crate::platform::storage::load_mapping(&e.bundle.manifest.name)),
             },
             &[("file", file.into())],
         );

@@ -97,7 +97,7 @@ describe('importer corpus', () => {
     }
   });
 
-  test('a foreign header without its mapping is named, with suggestions, not guessed', () => {
+  test('a foreign header without its mapping is named, with suggestions, not guessed; mapped or recognised headers read alike for suggest', () => {
     const c = EXPORTS.find((x) => x.mapping);
     const r = cli(scoreArgs(c, path(c.file), { mapping: false }));
     assert.notEqual(r.status, 0);
@@ -107,6 +107,13 @@ describe('importer corpus', () => {
     contains(m.stderr, ['column 9 "Test age": unknown', 'suggested: condition "age_days"'], 'map');
     const bad = cli([...scoreArgs(c, path(c.file), { mapping: false }), '--mapping', path('exports/canonical-concrete.csv')]);
     contains(bad.stderr, ['is not valid JSON for a Mixlab mapping'], 'bad mapping');
+    // The same importer reads design's measured recipes and training data.
+    const suggest = (data, extra = []) => cli(['suggest', '--bundle', model(c), '--measured', data, '--n', '2', '--seed', '3', ...extra]);
+    const mapped = suggest(path(c.file), ['--mapping', path(c.mapping)]);
+    assert.equal(mapped.status, 0, mapped.stderr);
+    assert.equal(mapped.stdout, suggest(path(c.same_as)).stdout, 'suggest from mapped headers');
+    const uci = EXPORTS.find((x) => x.id === 'export-header-uci-original');
+    assert.equal(suggest(path(uci.file)).stdout, suggest(path(c.same_as)).stdout, 'suggest from recognised headers');
   });
 
   describe('in the app', () => {

@@ -574,4 +574,7 @@ pub struct SuggestArgs {
     /// Overrides the spec's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Column roles for the measured recipes (a mapping JSON, as for `score --mapping`).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
 }

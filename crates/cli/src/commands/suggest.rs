@@ -33,8 +33,12 @@ pub fn run(a: SuggestArgs) -> Result<(), CliError> {
     if let Some(seed) = a.seed {
         spec.seed = seed;
     }
+    let mapping = match &a.mapping {
+        Some(path) => Some(super::read_mapping(path, m)?),
+        None => None,
+    };
     let bytes = read_bytes(&a.measured)?;
-    let measured = design::read_measured(&bytes, m).map_err(|e| {
+    let measured = design::read_measured(&bytes, m, mapping.as_ref()).map_err(|e| {
         CliError::Design(DesignError::Spec(format!("{}: {e}", a.measured.display())))
     })?;
     let model = HostModel::new(&bundle);

@@ -33,19 +33,23 @@ pub struct Measured {
     pub values: Vec<Option<f64>>,
 }
 
-/// Read a measured-recipes CSV (wide or long, any dialect the core reads) with the model's
-/// targets and conditions as columns where the file has them.
-pub fn read_measured(bytes: &[u8], manifest: &Manifest) -> Result<Vec<Measured>, DesignError> {
+/// Read a measured-recipes CSV (wide or long, as spreadsheets export it) with the model's
+/// targets and conditions as columns where the file has them; `user` is a column mapping.
+pub fn read_measured(
+    bytes: &[u8],
+    manifest: &Manifest,
+    user: Option<&Mapping>,
+) -> Result<Vec<Measured>, DesignError> {
     let bad = |e: DataError| DesignError::Spec(format!("the measured recipes: {e}"));
     let mut header = records(bytes).map_err(|e| bad(e.into()))?.header;
-    // Headers that name the model's columns another way (case, units, aliases) are read as
-    // them, as when scoring.
+    // Headers that name the model's columns another way (case, units, aliases) or that the
+    // user's mapping gives a role are read as them, as when scoring.
     let mut roles = Mapping::new(&manifest.name);
     if !crate::data::is_long_header(&header) {
-        let columns = mapping::resolve(manifest, &header, None)
+        let columns = mapping::resolve(manifest, &header, user)
             .map_err(|e| DesignError::Spec(format!("the measured recipes: {e}")))?;
         for (h, c) in header.iter_mut().zip(columns) {
-            if let (How::Recognised | How::Unnamed, Some(role)) = (c.how, c.role) {
+            if let (How::Recognised | How::Unnamed | How::Mapped, Some(role)) = (c.how, c.role) {
                 if let Role::Material(n) | Role::Condition(n) | Role::Target(n) = &role {
                     *h = n.clone();
                 }
