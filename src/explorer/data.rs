@@ -16,6 +16,8 @@ pub struct ModelData {
     pub d: usize,
     pub fingerprint: String,
     pub influence: Vec<f64>,
+    /// What the influence colour scale is titled (it says when doses are scaled).
+    pub influence_title: &'static str,
     pub usage: Vec<f64>,
     pub metadata_keys: Vec<String>,
     pub hover: Vec<String>,
@@ -45,6 +47,9 @@ impl ModelData {
                     t.push_str(&format!("<br>{}: {}", plot::escape(k), plot::escape(v)));
                 }
                 t.push_str(&format!("<br>used in {} formulations", mat.usage_count));
+                if mat.dose_scale != 1.0 {
+                    t.push_str(&format!("<br>dose scale {:.3} %", mat.dose_scale * 100.0));
+                }
                 t
             })
             .collect();
@@ -60,6 +65,13 @@ impl ModelData {
                 .collect(),
             names,
             influence: colour::influence(&reps, n, d),
+            influence_title: if m.dose_multipliers().is_some() {
+                // Doses are pooled divided by their training spread: the norm is how far one
+                // spread of the dose moves the mixture, which is what makes materials comparable.
+                "influence ‖act(code)‖ per training spread of the dose"
+            } else {
+                "influence ‖act(code)‖"
+            },
             usage: m.materials.iter().map(|x| x.usage_count as f64).collect(),
             metadata_keys: colour::metadata_keys(m),
             fingerprint: view::fingerprint(&b.weights().codes),

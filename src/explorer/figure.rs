@@ -45,7 +45,7 @@ pub(super) fn colours(ex: Explorer, md: &ModelData, v: &View) -> (Paint, Vec<Str
         (Paint::Scale(values.to_vec(), title.to_string()), Vec::new())
     };
     match &v.colour {
-        Colour::Influence => continuous(&md.influence, "influence ‖act(code)‖"),
+        Colour::Influence => continuous(&md.influence, md.influence_title),
         Colour::Usage => continuous(&md.usage, "formulations using it"),
         Colour::Cluster(k) => {
             let labels = colour::kmeans(&md.reps, md.n, md.d, *k, 1);

@@ -319,6 +319,22 @@ describe('editor rules, warnings, keyboard and tools (WebGPU)', () => {
     await page.waitForFunction(() => /Steels/.test(document.querySelector('#model-name')?.textContent));
     await page.waitForSelector('#predictions tr[data-target="yield_strength_mpa"]');
     assertClose(assert, await shownPredictions(page), nativePrediction(steels).predictions);
+    // The same weights with dose scales (fractions pooled divided by them): the page pools as
+    // the CLI does, and the predictions move.
+    const scaled = mkdtempSync(join(tmpdir(), 'mixlab-dose-'));
+    const manifest = JSON.parse(readFileSync(join(steels, 'manifest.json'), 'utf8'));
+    manifest.name = 'Steels, dose-scaled';
+    manifest.materials.forEach((m, i) => { m.dose_scale = 0.02 + 0.01 * i; });
+    writeFileSync(join(scaled, 'manifest.json'), JSON.stringify(manifest));
+    writeFileSync(join(scaled, 'weights.safetensors'), readFileSync(join(steels, 'weights.safetensors')));
+    const plain = await shownPredictions(page);
+    await page.setInputFiles('#open-bundle', [join(scaled, 'manifest.json'), join(scaled, 'weights.safetensors')]);
+    await page.waitForFunction(() => /dose-scaled/.test(document.querySelector('#model-name')?.textContent));
+    await page.waitForSelector('#predictions tr[data-target="yield_strength_mpa"]');
+    const shown = await shownPredictions(page);
+    assertClose(assert, shown, nativePrediction(scaled).predictions);
+    assert.notDeepEqual(shown, plain);
+    rmSync(scaled, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(errors, []);
     await page.close();

@@ -203,6 +203,11 @@ pub struct ModelOpts {
     /// Skip connections around hidden layers of equal width.
     #[arg(long)]
     pub residual: bool,
+    /// Pool each material's fraction divided by its spread over the training formulations
+    /// (stored in the bundle), so that low-dose materials move the mixture vector as far as
+    /// major ones.
+    #[arg(long)]
+    pub dose_scale: bool,
     /// Dropout rate on the hidden activations during training.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f64,
@@ -257,6 +262,11 @@ pub struct EvaluateArgs {
     /// CSV of official folds (columns id, fold); replaces the random splits.
     #[arg(long)]
     pub folds: Option<PathBuf>,
+    /// CSV of given test sets (columns split, id: each split's test ids; the rest trains),
+    /// such as the 20 standard concrete splits (data/concrete/pbp_test_splits.csv); replaces the
+    /// random splits. The report adds Eval RMSE as mean ± standard error, as the literature gives it.
+    #[arg(long, conflicts_with = "folds")]
+    pub test_ids: Option<PathBuf>,
     /// Keep rows with the same mixture (equal fractions) on one side of every split, as
     /// for concrete measured at several ages.
     #[arg(long)]

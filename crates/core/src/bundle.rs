@@ -125,6 +125,20 @@ pub struct Material {
     pub fraction_min: f64,
     #[serde(default)]
     pub fraction_max: f64,
+    /// Its fraction's spread over the training formulations (standard deviation, zeros
+    /// included) when the model pools doses scaled by it (`mixlab train --dose-scale`): the
+    /// mixture vector is Σ (fraction / dose_scale) · act(code), so a material dosed at 0.2 %
+    /// moves it as far as one dosed at 20 %. 1 (absent) in models without it.
+    #[serde(default = "unit_scale", skip_serializing_if = "is_unit_scale")]
+    pub dose_scale: f64,
+}
+
+fn unit_scale() -> f64 {
+    1.0
+}
+
+fn is_unit_scale(v: &f64) -> bool {
+    *v == 1.0
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -312,6 +326,13 @@ impl Manifest {
     }
 
     /// Position of a material by exact name.
+    /// Per material, what its fraction is multiplied by before pooling (1 / dose_scale);
+    /// `None` when every material's is 1 (the pooling is then the plain fraction-weighted sum).
+    pub fn dose_multipliers(&self) -> Option<Vec<f64>> {
+        (self.materials.iter().any(|m| m.dose_scale != 1.0))
+            .then(|| self.materials.iter().map(|m| 1.0 / m.dose_scale).collect())
+    }
+
     pub fn material_index(&self, name: &str) -> Option<usize> {
         self.materials.iter().position(|m| m.name == name)
     }
@@ -414,6 +435,14 @@ impl Manifest {
             return bad(format!("projection {:?} has {} dimensions", p.name, p.dims));
         }
         unique("material", self.materials.iter().map(|m| m.name.as_str()))?;
+        if let Some(m) =
+            (self.materials.iter()).find(|m| !(m.dose_scale.is_finite() && m.dose_scale > 0.0))
+        {
+            return bad(format!(
+                "material {:?} has dose_scale {} (must be > 0)",
+                m.name, m.dose_scale
+            ));
+        }
         unique("condition", self.conditions.iter().map(|c| c.name.as_str()))?;
         unique("target", self.targets.iter().map(|t| t.name.as_str()))?;
         for c in &self.conditions {
@@ -677,6 +706,7 @@ pub(crate) mod tests {
     /// a regression and a binary target.
     pub fn tiny() -> Bundle {
         let mat = |name: &str| Material {
+            dose_scale: 1.0,
             name: name.into(),
             metadata: BTreeMap::new(),
             usage_count: 10,

@@ -78,6 +78,7 @@ pub fn markdown_table(sweep: &[(usize, Vec<SplitResult>)]) -> String {
             (m, s) => format!("{} ± {}", sig(m), sig(s)),
         }
     };
+    let mut errors = String::new();
     for (d, splits) in sweep {
         let targets: Vec<String> = splits
             .first()
@@ -93,7 +94,25 @@ pub fn markdown_table(sweep: &[(usize, Vec<SplitResult>)]) -> String {
                 cell(splits, t, "eval", |s| s.r2),
                 cell(splits, t, "eval", |s| s.roc_auc),
             ));
+            // The literature's form (standard splits): mean ± standard error of the mean.
+            let rmse: Vec<f64> = (splits.iter())
+                .filter_map(|s| s.scores.get(t)?.get("eval").map(|x| x.rmse))
+                .collect();
+            let (m, sd) = mean_std(&rmse);
+            if rmse.len() > 1 && m.is_finite() {
+                let se = sd / (rmse.len() as f64).sqrt();
+                errors.push_str(&format!(
+                    "d={d} {t}: Eval RMSE {} ± {} (mean ± standard error over {} splits)\n",
+                    sig(m),
+                    sig(se),
+                    rmse.len()
+                ));
+            }
         }
+    }
+    if !errors.is_empty() {
+        md.push('\n');
+        md.push_str(&errors);
     }
     md
 }

@@ -134,6 +134,13 @@ fn align(bundle: &Bundle, name: &str, ds: &Dataset) -> Result<Dataset, FitError>
 
 /// Add material `name` to `bundle`, fitting its code (in every ensemble member) to the
 /// measured targets of `ds`'s formulations by Adam on that code alone.
+/// The median of the model's dose scales (1 when it does not scale doses).
+fn median_dose_scale(m: &crate::bundle::Manifest) -> f64 {
+    let mut scales: Vec<f64> = m.materials.iter().map(|x| x.dose_scale).collect();
+    scales.sort_by(f64::total_cmp);
+    scales.get(scales.len() / 2).copied().unwrap_or(1.0)
+}
+
 pub fn fit_material(
     bundle: &Bundle,
     name: &str,
@@ -190,6 +197,9 @@ pub fn fit_material(
         usage_count: used.len() as u64,
         fraction_min: used.iter().copied().fold(f64::INFINITY, f64::min),
         fraction_max: used.iter().copied().fold(0.0, f64::max),
+        // A few trials say little about a dose's spread: in a model that scales doses the
+        // newcomer gets the median material's scale (1 in one that does not).
+        dose_scale: median_dose_scale(m),
     });
     for (k, w) in grown.members.iter_mut().enumerate() {
         w.codes.extend_from_slice(&start[k * d..(k + 1) * d]);

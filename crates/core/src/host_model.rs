@@ -54,14 +54,17 @@ impl HostModel {
     pub fn new(bundle: &Bundle) -> HostModel {
         let m = &bundle.manifest;
         let act = m.architecture.code_activation;
+        let d = m.architecture.code_dim.max(1);
+        // Dose multipliers folded into the representations, as the tensor model pools.
+        let mult = m
+            .dose_multipliers()
+            .unwrap_or_else(|| vec![1.0; m.materials.len()]);
         let members = bundle
             .members
             .iter()
             .map(|w| Member {
-                reps: w
-                    .codes
-                    .iter()
-                    .map(|&c| code_act(act, f64::from(c)))
+                reps: (w.codes.iter().enumerate())
+                    .map(|(j, &c)| code_act(act, f64::from(c)) * mult[j / d])
                     .collect(),
                 layers: w
                     .layers

@@ -110,6 +110,11 @@ pub fn fold_splits(fold_of_row: &[usize]) -> Vec<Split> {
         .collect()
 }
 
+/// Splits from given test sets: every other row trains.
+pub fn test_set_splits(rows: usize, tests: Vec<Vec<usize>>) -> Vec<Split> {
+    tests.into_iter().map(|t| finish(rows, t)).collect()
+}
+
 fn group_members(rows: usize, groups: Option<&[String]>) -> Vec<Vec<usize>> {
     match groups {
         None => (0..rows).map(|r| vec![r]).collect(),

@@ -96,6 +96,24 @@ pub fn representations<const D: usize>(codes: Tensor<D>, act: CodeActivation) ->
     }
 }
 
+/// What the fractions are pooled with: `act(code)`, each material's row multiplied by its
+/// dose multiplier when the model scales doses (`[.., materials, code_dim]`, materials second
+/// to last).
+pub fn pooled_representations<const D: usize>(codes: Tensor<D>, manifest: &Manifest) -> Tensor<D> {
+    let reps = representations(codes, manifest.architecture.code_activation);
+    match manifest.dose_multipliers() {
+        None => reps,
+        Some(mult) => {
+            let n = mult.len();
+            let data: Vec<f32> = mult.iter().map(|&v| v as f32).collect();
+            let mut shape = [1usize; D];
+            shape[D - 2] = n;
+            let scale = Tensor::<D>::from_data(TensorData::new(data, shape), &reps.device());
+            reps * scale
+        }
+    }
+}
+
 fn hidden_act<const D: usize>(x: Tensor<D>, act: HiddenActivation) -> Tensor<D> {
     match act {
         HiddenActivation::Relu => relu(x),
@@ -126,7 +144,7 @@ pub fn forward_with(
     mut after_hidden: impl FnMut(Tensor<2>) -> Tensor<2>,
 ) -> Tensor<2> {
     let arch = &manifest.architecture;
-    let reps = representations(params.codes.clone(), arch.code_activation);
+    let reps = pooled_representations(params.codes.clone(), manifest);
     let mut x = fractions.matmul(reps);
     if let Some(c) = conditions {
         x = Tensor::cat(vec![x, c], 1);
@@ -381,7 +399,7 @@ impl Stacked {
         let arch = &manifest.architecture;
         let [k, _, _] = self.codes.dims();
         let rows = fractions.dims()[0];
-        let reps = representations(self.codes.clone(), arch.code_activation);
+        let reps = pooled_representations(self.codes.clone(), manifest);
         let mut x = fractions
             .unsqueeze_dim::<3>(0)
             .repeat_dim(0, k)
@@ -518,11 +536,12 @@ fn reference_member(m: &Manifest, weights: &Weights, batch: &Batch) -> Predictio
     };
     let conds = standardise_conditions(m, &batch.conditions).unwrap_or_default();
     let c = m.conditions.len();
+    let mult = m.dose_multipliers().unwrap_or_else(|| vec![1.0; n]);
     let mut raw = Vec::new();
     for r in 0..batch.rows {
         let mut x = vec![0.0f64; d];
-        for i in 0..n {
-            let f = f64::from(batch.fractions[r * n + i]);
+        for (i, m_i) in mult.iter().enumerate() {
+            let f = f64::from(batch.fractions[r * n + i]) * m_i;
             for (k, xk) in x.iter_mut().enumerate() {
                 *xk += f * act(f64::from(weights.codes[i * d + k]));
             }

@@ -44,6 +44,9 @@ pub struct TrainConfig {
     pub snapshot_steps: Vec<usize>,
     /// Condition columns fed to the model as log10 (values must be > 0).
     pub log_conditions: Vec<String>,
+    /// Pool fractions divided by each material's training spread (see
+    /// [`crate::bundle::Material::dose_scale`]).
+    pub dose_scale: bool,
     pub schedule: Schedule,
     /// Where training runs: the CPU (Flex; bit-identical for a seed) or a GPU device
     /// (`Device::wgpu_options().init()` with the `wgpu` feature). Metrics and the bundle's
@@ -115,6 +118,7 @@ impl Default for TrainConfig {
             members: 1,
             snapshot_steps: Vec::new(),
             log_conditions: Vec::new(),
+            dose_scale: false,
             schedule: Schedule::Cosine,
             device: Device::flex(),
         }
@@ -139,6 +143,13 @@ fn transformed(v: f64, t: Transform) -> f64 {
 }
 
 /// The manifest a dataset and config give, before any weights exist.
+/// A material's dose scale from the mean and mean square of its fraction over the training
+/// rows (zeros included): the standard deviation, or 1 for one that never varies.
+pub fn dose_scale(mean: f64, mean_square: f64) -> f64 {
+    let sd = (mean_square - mean * mean).max(0.0).sqrt();
+    if sd > 1e-9 { sd } else { 1.0 }
+}
+
 fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manifest {
     let c = ds.conditions.len();
     let t = ds.targets.len();
@@ -151,8 +162,10 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
             usage_count: 0,
             fraction_min: f64::INFINITY,
             fraction_max: 0.0,
+            dose_scale: 1.0,
         })
         .collect();
+    let (mut sum, mut sum2) = (vec![0.0f64; materials.len()], vec![0.0f64; materials.len()]);
     for &r in train_rows {
         for &(i, f) in ds.row(r) {
             let m = &mut materials[i as usize];
@@ -160,10 +173,16 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
             m.usage_count += 1;
             m.fraction_min = m.fraction_min.min(f);
             m.fraction_max = m.fraction_max.max(f);
+            sum[i as usize] += f;
+            sum2[i as usize] += f * f;
         }
     }
-    for m in &mut materials {
+    let rows = train_rows.len().max(1) as f64;
+    for (i, m) in materials.iter_mut().enumerate() {
         m.fraction_min = m.fraction_min.min(1.0);
+        if cfg.dose_scale {
+            m.dose_scale = dose_scale(sum[i] / rows, sum2[i] / rows);
+        }
     }
     let conditions = ds
         .conditions
@@ -1061,6 +1080,66 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back, bundle);
+    }
+
+    #[test]
+    fn dose_scales_are_the_training_spreads_and_every_path_pools_with_them() {
+        let ds = synthetic();
+        let (bundle, _) = train(
+            &ds,
+            &TrainConfig {
+                steps: 50,
+                dose_scale: true,
+                ..cfg()
+            },
+            |_, _| {},
+        );
+        let m = &bundle.manifest;
+        // The spread of material 0's fraction over the training rows, as computed here.
+        let rows: Vec<f64> = (0..ds.rows())
+            .map(|r| f64::from(ds.dense_row(r)[0]))
+            .collect();
+        assert!(
+            m.materials
+                .iter()
+                .all(|x| x.dose_scale > 0.0 && x.dose_scale < 1.0)
+        );
+        let mean = rows.iter().sum::<f64>() / rows.len() as f64;
+        let sd = (rows.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / rows.len() as f64).sqrt();
+        assert!(
+            (m.materials[0].dose_scale - sd).abs() < 0.05 * sd,
+            "{} vs {sd}",
+            m.materials[0].dose_scale
+        );
+        let back = Bundle::from_bytes(m.to_json().as_bytes(), &bundle.weights_bytes()).unwrap();
+        assert_eq!(back, bundle);
+        let batch = crate::model::Batch::default_of(m);
+        let got = crate::model::MixModel::new(&bundle, &Device::flex())
+            .predict(&batch)
+            .unwrap();
+        let want = crate::model::reference_predict(&bundle, &batch);
+        let host = crate::host_model::HostModel::new(&bundle)
+            .predict(&batch)
+            .unwrap();
+        for ((g, w), h) in got.values.iter().zip(&want.values).zip(&host.values) {
+            assert!((g - w).abs() <= 1e-5 * w.abs().max(1e-3), "{g} vs {w}");
+            assert!((h - w).abs() <= 1e-6 * w.abs().max(1e-3), "{h} vs {w}");
+        }
+        // The scale changes the model: the same weights without it predict otherwise.
+        let mut plain = bundle.clone();
+        plain
+            .manifest
+            .materials
+            .iter_mut()
+            .for_each(|x| x.dose_scale = 1.0);
+        let other = crate::model::reference_predict(&plain, &batch);
+        assert!(
+            other
+                .values
+                .iter()
+                .zip(&want.values)
+                .any(|(a, b)| (a - b).abs() > 1e-6)
+        );
     }
 
     #[test]

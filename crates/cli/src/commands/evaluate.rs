@@ -1,6 +1,6 @@
-use mixlab_core::data::read_folds;
+use mixlab_core::data::{read_folds, read_test_ids};
 use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
-use mixlab_core::metrics::{fold_splits, random_splits};
+use mixlab_core::metrics::{fold_splits, random_splits, test_set_splits};
 
 use super::load;
 use crate::args::EvaluateArgs;
@@ -9,11 +9,15 @@ use crate::{progress, report_html};
 
 pub fn run(a: EvaluateArgs) -> Result<(), CliError> {
     let (ds, _) = load(&a.data)?;
-    let split_list = match &a.folds {
-        Some(path) => fold_splits(
+    let split_list = match (&a.folds, &a.test_ids) {
+        (Some(path), _) => fold_splits(
             &read_folds(read_bytes(path)?.as_slice(), &ds.ids).map_err(file_error(path))?,
         ),
-        None => {
+        (None, Some(path)) => test_set_splits(
+            ds.rows(),
+            read_test_ids(read_bytes(path)?.as_slice(), &ds.ids).map_err(file_error(path))?,
+        ),
+        (None, None) => {
             let groups = a.group_by_mixture.then(|| ds.mixture_keys());
             let seed = a.model.seed;
             random_splits(

@@ -129,6 +129,7 @@ impl ModelOpts {
             members: self.members,
             snapshot_steps: Vec::new(),
             log_conditions: log_conditions(data),
+            dose_scale: self.dose_scale,
             schedule: self.schedule.into(),
         })
     }

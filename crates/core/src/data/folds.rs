@@ -38,6 +38,49 @@ pub fn read_folds(input: impl Read, ids: &[String]) -> Result<Vec<usize>, DataEr
         .collect()
 }
 
+/// Given test sets (a CSV with columns `split` and `id`: the test ids of each split, as the
+/// literature's standard splits are published) as row indices of `ids`, split by split.
+pub fn read_test_ids(input: impl Read, ids: &[String]) -> Result<Vec<Vec<usize>>, DataError> {
+    let mut records = records(input)?;
+    let split_col = records.require("split")?;
+    let id_col = records.require("id")?;
+    let row_of: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(r, id)| (id.as_str(), r))
+        .collect();
+    let mut tests: Vec<Vec<usize>> = Vec::new();
+    while let Some((row, cells)) = records.next_row()? {
+        let cell = |column: usize, problem: String| DataError::Cell {
+            row,
+            column: column + 1,
+            name: records_name(column, split_col),
+            problem,
+        };
+        let split: usize = cells[split_col].parse().map_err(|_| {
+            cell(
+                split_col,
+                format!("split {:?} is not a whole number", cells[split_col]),
+            )
+        })?;
+        let r = *row_of
+            .get(cells[id_col])
+            .ok_or_else(|| cell(id_col, format!("id {:?} is not in the data", cells[id_col])))?;
+        if split >= tests.len() {
+            tests.resize_with(split + 1, Vec::new);
+        }
+        tests[split].push(r);
+    }
+    if tests.is_empty() {
+        return Err(ReadError::NoRows.into());
+    }
+    Ok(tests)
+}
+
+fn records_name(column: usize, split_col: usize) -> String {
+    if column == split_col { "split" } else { "id" }.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +92,18 @@ mod tests {
         assert_eq!(folds, vec![0, 1]);
         let folds = read_folds("fold;id\n2;a\n0;b, c\n".as_bytes(), &ids).unwrap();
         assert_eq!(folds, vec![2, 0]);
+    }
+
+    #[test]
+    fn test_ids_by_split() {
+        let ids = ["1", "2", "3", "4"].map(String::from);
+        let tests = read_test_ids("split,id\n0,2\n1,4\n0,3\n".as_bytes(), &ids).unwrap();
+        assert_eq!(tests, vec![vec![1, 2], vec![3]]);
+        let err = read_test_ids("split,id\n0,9\n".as_bytes(), &ids).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "row 2, column 2 (\"id\"): id \"9\" is not in the data"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod folds;
 mod spec;
 mod write;
 
-pub use folds::read_folds;
+pub use folds::{read_folds, read_test_ids};
 pub use spec::{ConditionSpec, SpecError, TargetSpec};
 pub use write::{sha256_hex, write_csv};
 

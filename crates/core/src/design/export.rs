@@ -125,6 +125,9 @@ pub fn peer_problem(problem: &Problem, bundle: &Bundle) -> PeerProblem {
         p
     });
     let act = m.architecture.code_activation;
+    let mult = m
+        .dose_multipliers()
+        .unwrap_or_else(|| vec![1.0; m.materials.len()]);
     PeerProblem {
         materials: pool.iter().map(|&i| m.materials[i].name.clone()).collect(),
         lo: problem.vars.iter().map(|v| v.lo).collect(),
@@ -183,12 +186,13 @@ pub fn peer_problem(problem: &Problem, bundle: &Bundle) -> PeerProblem {
                 .members
                 .iter()
                 .map(|w| PeerMember {
+                    // With the dose multipliers folded in: the peer pools fractions plainly.
                     reps: pool
                         .iter()
                         .map(|&i| {
                             w.codes[i * d..(i + 1) * d]
                                 .iter()
-                                .map(|&c| code_act(act, f64::from(c)))
+                                .map(|&c| code_act(act, f64::from(c)) * mult[i])
                                 .collect()
                         })
                         .collect(),
