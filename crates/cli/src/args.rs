@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use mixlab_core::bundle::{CodeActivation, HiddenActivation};
+use mixlab_core::bundle::{CodeActivation, HiddenActivation, LossKind};
 use mixlab_core::data::{ConditionSpec, TargetSpec};
 use mixlab_core::neighbours::Distance;
 use mixlab_core::projection::Method;
@@ -137,6 +137,14 @@ choice! {
 }
 
 choice! {
+    LossOpt => LossKind {
+        Mse,
+        L1,
+        Huber,
+    }
+}
+
+choice! {
     HiddenAct => HiddenActivation {
         Relu,
         Gelu,
@@ -208,6 +216,9 @@ pub struct ModelOpts {
     /// major ones.
     #[arg(long)]
     pub dose_scale: bool,
+    /// The regression loss on standardised targets: mse, l1 (when the score is a MAE) or huber.
+    #[arg(long, value_enum, default_value = "mse")]
+    pub loss: LossOpt,
     /// Dropout rate on the hidden activations during training.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f64,

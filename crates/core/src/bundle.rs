@@ -84,6 +84,22 @@ pub enum HiddenActivation {
     Tanh,
 }
 
+/// What the regression targets were trained to minimise (on standardised values): squared
+/// error, absolute error (when the score is a MAE), or Huber (squared within one standard
+/// deviation, absolute beyond). Binary targets always use cross-entropy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LossKind {
+    #[default]
+    Mse,
+    L1,
+    Huber,
+}
+
+fn is_mse(l: &LossKind) -> bool {
+    *l == LossKind::Mse
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Architecture {
     /// Length of each material's code.
@@ -105,6 +121,9 @@ pub struct Architecture {
     /// uncertainty their spread.
     #[serde(default = "one_member")]
     pub members: usize,
+    /// The regression loss it was trained with (fit-material uses the same).
+    #[serde(default, skip_serializing_if = "is_mse")]
+    pub loss: LossKind,
 }
 
 fn one_member() -> usize {
@@ -757,6 +776,7 @@ pub(crate) mod tests {
                 residual: false,
                 dropout: 0.0,
                 members: 1,
+                loss: LossKind::Mse,
             },
             dataset: DatasetInfo::default(),
             metrics: BTreeMap::new(),

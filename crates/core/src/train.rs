@@ -11,7 +11,8 @@ use serde_json::json;
 
 use crate::bundle::{
     Architecture, Bundle, CodeActivation, Condition, DatasetInfo, Dense, Example, FORMAT,
-    HiddenActivation, Manifest, Material, SCHEMA_VERSION, Target, TargetKind, Transform, Weights,
+    HiddenActivation, LossKind, Manifest, Material, SCHEMA_VERSION, Target, TargetKind, Transform,
+    Weights,
 };
 use crate::data::Dataset;
 use crate::model::{Params, forward, forward_with, standardise_conditions};
@@ -47,6 +48,8 @@ pub struct TrainConfig {
     /// Pool fractions divided by each material's training spread (see
     /// [`crate::bundle::Material::dose_scale`]).
     pub dose_scale: bool,
+    /// The regression loss.
+    pub loss: LossKind,
     pub schedule: Schedule,
     /// Where training runs: the CPU (Flex; bit-identical for a seed) or a GPU device
     /// (`Device::wgpu_options().init()` with the `wgpu` feature). Metrics and the bundle's
@@ -119,6 +122,7 @@ impl Default for TrainConfig {
             snapshot_steps: Vec::new(),
             log_conditions: Vec::new(),
             dose_scale: false,
+            loss: LossKind::Mse,
             schedule: Schedule::Cosine,
             device: Device::flex(),
         }
@@ -251,6 +255,7 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
             residual: cfg.residual,
             dropout: cfg.dropout,
             members: cfg.members.max(1),
+            loss: cfg.loss,
         },
         dataset: DatasetInfo::default(),
         metrics: BTreeMap::new(),
@@ -399,10 +404,20 @@ pub(crate) fn loss(
         .collect();
     let bin = Tensor::<1>::from_data(TensorData::new(is_binary, [t]), device).unsqueeze_dim::<2>(0);
     let reg = bin.clone().neg().add_scalar(1.0);
-    let sq = (out.clone() - y.clone()).square();
+    let err = out.clone() - y.clone();
+    let regression = match m.architecture.loss {
+        LossKind::Mse => err.square(),
+        LossKind::L1 => err.abs(),
+        LossKind::Huber => {
+            // ½e² within one standard deviation, |e| − ½ beyond.
+            let a = err.abs();
+            let q = a.clone().clamp_max(1.0);
+            q.clone().square().mul_scalar(0.5) + (a - q)
+        }
+    };
     // log(1 + e^z) - y z, written stably.
     let bce = relu(out.clone()) - out.clone() * y + out.abs().neg().exp().log1p();
-    let per = sq * reg + bce * bin;
+    let per = regression * reg + bce * bin;
     let counts = mask.clone().sum_dim(0).clamp_min(1.0);
     ((per * mask).sum_dim(0) / counts).sum()
 }
@@ -1080,6 +1095,56 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back, bundle);
+    }
+
+    #[test]
+    fn losses_are_squared_absolute_or_huber_and_the_bundle_keeps_which() {
+        let ds = synthetic();
+        let rows: Vec<usize> = (0..ds.rows()).collect();
+        let device = Device::flex();
+        let mut m = manifest_for(&ds, &cfg(), &rows);
+        let t = m.targets.len();
+        // (Binary targets always use cross-entropy: here every target counts as regression.)
+        m.targets.iter_mut().for_each(|x| x.kind = TargetKind::Regression);
+        let tensor = |v: [f32; 2]| {
+            let data: Vec<f32> = v.iter().flat_map(|&x| std::iter::repeat_n(x, t)).collect();
+            Tensor::<2>::from_data(TensorData::new(data, [2, t]), &device)
+        };
+        // Errors 1 and 3 in every target: per target mean 5 (squared), 2 (absolute), 1.5 (Huber).
+        for (kind, want) in [
+            (LossKind::Mse, 5.0),
+            (LossKind::L1, 2.0),
+            (LossKind::Huber, 1.5),
+        ] {
+            m.architecture.loss = kind;
+            let got = loss(
+                &m,
+                tensor([0.0, 3.0]),
+                tensor([1.0, 0.0]),
+                tensor([1.0, 1.0]),
+                &device,
+            );
+            let got = f64::from(got.into_scalar::<f32>());
+            assert!((got - want * t as f64).abs() < 1e-5, "{kind:?}: {got}");
+        }
+        // Each trains (the error falls) and is recorded in the bundle.
+        for kind in [LossKind::L1, LossKind::Huber] {
+            let (bundle, report) = train(
+                &ds,
+                &TrainConfig {
+                    steps: 300,
+                    loss: kind,
+                    ..cfg()
+                },
+                |_, _| {},
+            );
+            assert_eq!(bundle.manifest.architecture.loss, kind);
+            let back = Manifest::from_json(bundle.manifest.to_json().as_bytes()).unwrap();
+            assert_eq!(back.architecture.loss, kind);
+            let first = report.curve.first().map(|c| c.train).unwrap_or(f64::NAN);
+            let last = report.curve.last().map(|c| c.train).unwrap_or(f64::NAN);
+            assert!(last < first, "{kind:?}: {first} → {last}");
+        }
     }
 
     #[test]

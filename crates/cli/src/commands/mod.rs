@@ -130,6 +130,7 @@ impl ModelOpts {
             snapshot_steps: Vec::new(),
             log_conditions: log_conditions(data),
             dose_scale: self.dose_scale,
+            loss: self.loss.into(),
             schedule: self.schedule.into(),
         })
     }
