@@ -236,7 +236,11 @@ fn evaluate_writes_the_protocol_table_for_each_code_length() {
     ];
     let json = evaluate(&data, &out, &args);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    let rows: Vec<&str> = md.lines().skip(2).collect();
+    let rows: Vec<&str> = md
+        .lines()
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .collect();
     assert_eq!(rows.len(), 2, "{md}");
     assert!(
         rows[0].starts_with("| 2 | y | ") && rows[1].starts_with("| 3 | y | "),

@@ -1105,7 +1105,9 @@ mod tests {
         let mut m = manifest_for(&ds, &cfg(), &rows);
         let t = m.targets.len();
         // (Binary targets always use cross-entropy: here every target counts as regression.)
-        m.targets.iter_mut().for_each(|x| x.kind = TargetKind::Regression);
+        m.targets
+            .iter_mut()
+            .for_each(|x| x.kind = TargetKind::Regression);
         let tensor = |v: [f32; 2]| {
             let data: Vec<f32> = v.iter().flat_map(|&x| std::iter::repeat_n(x, t)).collect();
             Tensor::<2>::from_data(TensorData::new(data, [2, t]), &device)
