@@ -215,7 +215,15 @@ mod tests {
             }
         }
         let md = markdown_table(&sweep);
-        assert_eq!(md.lines().count(), 2 + 2);
+        // The table (header, rule, a row per code length), then RMSE ± standard error per row.
+        assert_eq!(md.lines().take_while(|l| l.starts_with('|')).count(), 2 + 2);
+        assert_eq!(
+            md.lines()
+                .filter(|l| l.contains("(mean ± standard error over"))
+                .count(),
+            2,
+            "{md}"
+        );
         assert!(md.lines().nth(2).unwrap().starts_with("| 2 | y | "), "{md}");
         assert!(md.contains(" ± "));
     }
