@@ -122,33 +122,36 @@ pub fn ColumnsView(report: Arc<Report>) -> impl IntoView {
             }
         });
     };
+    // Every role a column may take, as (value, label): the same list in each row's choice.
+    let listed = manifest.materials.len() <= LISTED_MATERIALS;
+    let materials = manifest.materials.iter().filter(|_| listed);
+    let roles = (materials.map(|m| Role::Material(m.name.clone())))
+        .chain(
+            manifest
+                .conditions
+                .iter()
+                .map(|c| Role::Condition(c.name.clone())),
+        )
+        .chain(
+            manifest
+                .targets
+                .iter()
+                .map(|t| Role::Target(t.name.clone())),
+        );
+    let mut all: Vec<(String, String)> = vec![
+        ("id".into(), "the id".into()),
+        ("ignore".into(), "ignored (copied to the output)".into()),
+    ];
+    all.extend(roles.map(|r| (r.token(), r.describe())));
+    let all = Arc::new(all);
     // Each option knows whether it is chosen: a select's value set before its options exist
     // would not stick.
     let options = move |suggested: Vec<(Role, String)>, v: RwSignal<String>| {
-        let listed = manifest.materials.len() <= LISTED_MATERIALS;
         let option = move |value: String, label: String| {
             let chosen = value.clone();
             view! { <option value=value selected=move || v.get() == chosen>{label}</option> }
         };
-        let mut all: Vec<(String, String)> = vec![
-            ("id".into(), "the id".into()),
-            ("ignore".into(), "ignored (copied to the output)".into()),
-        ];
-        let materials = manifest.materials.iter().filter(|_| listed);
-        let roles = (materials.map(|m| Role::Material(m.name.clone())))
-            .chain(
-                manifest
-                    .conditions
-                    .iter()
-                    .map(|c| Role::Condition(c.name.clone())),
-            )
-            .chain(
-                manifest
-                    .targets
-                    .iter()
-                    .map(|t| Role::Target(t.name.clone())),
-            );
-        all.extend(roles.map(|r| (r.token(), r.describe())));
+        let all = all.clone();
         view! {
             {option(String::new(), "not mapped (read as it is)".into())}
             {(!suggested.is_empty()).then(|| view! {
@@ -157,7 +160,7 @@ pub fn ColumnsView(report: Arc<Report>) -> impl IntoView {
                 </optgroup>
             })}
             <optgroup label="All roles">
-                {all.into_iter().map(|(value, label)| option(value, label)).collect_view()}
+                {all.iter().map(|(value, label)| option(value.clone(), label.clone())).collect_view()}
             </optgroup>
         }
     };

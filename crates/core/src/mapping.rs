@@ -194,7 +194,11 @@ pub fn resolve(
     header: &[String],
     mapping: Option<&Mapping>,
 ) -> Result<Vec<Column>, MappingError> {
-    let keys = Keys::of(manifest);
+    // Built only when a header is not the model's own name (the usual file needs neither
+    // the aliases nor a per-header scan of thousands of materials).
+    let keys = std::cell::OnceCell::new();
+    let keys = || keys.get_or_init(|| Keys::of(manifest));
+    let materials = manifest.material_positions();
     let has_id = header.iter().any(|h| h.eq_ignore_ascii_case("id"));
     let mut out: Vec<Column> = header
         .iter()
@@ -216,15 +220,15 @@ pub fn resolve(
                     Role::Ignore
                 });
                 column.how = How::Unnamed;
-            } else if let Some(role) = exact(manifest, h) {
+            } else if let Some(role) = exact(manifest, &materials, h) {
                 column.role = Some(role);
                 column.how = How::Exact;
             } else if i == 0 && !has_id && ID_WORDS.contains(&normalise(h).as_str()) {
                 column.role = Some(Role::Id);
                 column.how = How::Recognised;
             } else {
-                column.suggestions = keys.rank(h);
-                if let Some(role) = keys.recognise(h) {
+                column.suggestions = keys().rank(h);
+                if let Some(role) = keys().recognise(h) {
                     // A condition or target in other units than the model's is not the same
                     // column (`Age (weeks)` is not `age_days`): suggested, with why.
                     match other_unit(manifest, &role, h) {
@@ -335,7 +339,7 @@ fn other_unit(manifest: &Manifest, role: &Role, header: &str) -> Option<String> 
 }
 
 /// The header as the model names a column.
-fn exact(manifest: &Manifest, h: &str) -> Option<Role> {
+fn exact(manifest: &Manifest, materials: &HashMap<&str, usize>, h: &str) -> Option<Role> {
     if h.eq_ignore_ascii_case("id") || h == crate::data::LONG_ID {
         return Some(Role::Id);
     }
@@ -345,7 +349,7 @@ fn exact(manifest: &Manifest, h: &str) -> Option<Role> {
     if manifest.targets.iter().any(|t| t.name == h) {
         return Some(Role::Target(h.into()));
     }
-    manifest.material_index(h).map(|_| Role::Material(h.into()))
+    materials.contains_key(h).then(|| Role::Material(h.into()))
 }
 
 /// Metadata keys whose values are other names for a material.

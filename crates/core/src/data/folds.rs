@@ -51,21 +51,23 @@ pub fn read_test_ids(input: impl Read, ids: &[String]) -> Result<Vec<Vec<usize>>
         .collect();
     let mut tests: Vec<Vec<usize>> = Vec::new();
     while let Some((row, cells)) = records.next_row()? {
-        let cell = |column: usize, problem: String| DataError::Cell {
+        let cell = |column: usize, name: &str, problem: String| DataError::Cell {
             row,
             column: column + 1,
-            name: records_name(column, split_col),
+            name: name.into(),
             problem,
         };
         let split: usize = cells[split_col].parse().map_err(|_| {
+            let problem = format!("split {:?} is not a whole number", cells[split_col]);
+            cell(split_col, "split", problem)
+        })?;
+        let r = *row_of.get(cells[id_col]).ok_or_else(|| {
             cell(
-                split_col,
-                format!("split {:?} is not a whole number", cells[split_col]),
+                id_col,
+                "id",
+                format!("id {:?} is not in the data", cells[id_col]),
             )
         })?;
-        let r = *row_of
-            .get(cells[id_col])
-            .ok_or_else(|| cell(id_col, format!("id {:?} is not in the data", cells[id_col])))?;
         if split >= tests.len() {
             tests.resize_with(split + 1, Vec::new);
         }
@@ -75,10 +77,6 @@ pub fn read_test_ids(input: impl Read, ids: &[String]) -> Result<Vec<Vec<usize>>
         return Err(ReadError::NoRows.into());
     }
     Ok(tests)
-}
-
-fn records_name(column: usize, split_col: usize) -> String {
-    if column == split_col { "split" } else { "id" }.into()
 }
 
 #[cfg(test)]

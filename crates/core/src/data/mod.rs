@@ -81,6 +81,13 @@ impl WideSpec {
         }
         self
     }
+
+    /// The name a header is read under: its rename, else itself.
+    pub fn name_of<'a>(&'a self, header: &'a str) -> &'a str {
+        (self.rename.iter())
+            .find(|(from, _)| from == header)
+            .map_or(header, |(_, to)| to.as_str())
+    }
 }
 
 /// A table of formulations in model order. Fractions are stored sparsely (a recipe uses a
@@ -274,9 +281,7 @@ pub fn read_wide(input: impl Read, spec: &WideSpec) -> Result<Dataset, DataError
 /// The records with the spec's renames applied to their header.
 fn renamed<R: Read>(mut records: Records<R>, spec: &WideSpec) -> Records<R> {
     for h in records.header.iter_mut() {
-        if let Some((_, to)) = spec.rename.iter().find(|(from, _)| from == h) {
-            *h = to.clone();
-        }
+        *h = spec.name_of(h).to_string();
     }
     records
 }

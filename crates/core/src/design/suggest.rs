@@ -20,7 +20,7 @@ use super::{Candidate, to_csv_with};
 use crate::bundle::Manifest;
 use crate::data::{DataError, Dataset, TargetSpec, WideSpec, read_dataset};
 use crate::host_model::{HostModel, Row};
-use crate::mapping::{self, How, Mapping, Role};
+use crate::mapping::{self, How, Mapping};
 use crate::model::Prediction;
 use crate::table::records;
 
@@ -41,44 +41,33 @@ pub fn read_measured(
     user: Option<&Mapping>,
 ) -> Result<Vec<Measured>, DesignError> {
     let bad = |e: DataError| DesignError::Spec(format!("the measured recipes: {e}"));
-    let mut header = records(bytes).map_err(|e| bad(e.into()))?.header;
+    let header = records(bytes).map_err(|e| bad(e.into()))?.header;
     // Headers that name the model's columns another way (case, units, aliases) or that the
     // user's mapping gives a role are read as them, as when scoring.
     let mut roles = Mapping::new(&manifest.name);
     if !crate::data::is_long_header(&header) {
         let columns = mapping::resolve(manifest, &header, user)
             .map_err(|e| DesignError::Spec(format!("the measured recipes: {e}")))?;
-        for (h, c) in header.iter_mut().zip(columns) {
+        for c in columns {
             if let (How::Recognised | How::Unnamed | How::Mapped, Some(role)) = (c.how, c.role) {
-                if let Role::Material(n) | Role::Condition(n) | Role::Target(n) = &role {
-                    *h = n.clone();
-                }
                 roles.columns.insert(c.header, role);
             }
         }
     }
-    let wide = WideSpec {
-        id_column: None,
-        targets: manifest
-            .targets
-            .iter()
-            .filter(|t| header.contains(&t.name))
-            .map(|t| TargetSpec {
-                name: t.name.clone(),
-                kind: t.kind,
-                transform: t.transform,
-            })
-            .collect(),
-        conditions: manifest
-            .conditions
-            .iter()
-            .filter(|c| header.contains(&c.name))
-            .map(|c| c.name.clone())
-            .collect(),
-        drop: Vec::new(),
-        rename: Vec::new(),
-    }
-    .with_mapping(&roles);
+    let mut wide = WideSpec::default().with_mapping(&roles);
+    let names: Vec<String> = header.iter().map(|h| wide.name_of(h).to_string()).collect();
+    wide.targets = (manifest.targets.iter())
+        .filter(|t| names.contains(&t.name))
+        .map(|t| TargetSpec {
+            name: t.name.clone(),
+            kind: t.kind,
+            transform: t.transform,
+        })
+        .collect();
+    wide.conditions = (manifest.conditions.iter())
+        .filter(|c| names.contains(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
     let ds = read_dataset(bytes, None, &wide).map_err(bad)?;
     measured_from(&ds, manifest)
 }

@@ -211,6 +211,7 @@ impl Layout {
             Format::Wide => mapping::resolve(manifest, &header, mapping)?,
             Format::Long => Vec::new(),
         };
+        let materials = manifest.material_positions();
         let cols: Vec<Col> = header
             .iter()
             .enumerate()
@@ -235,9 +236,9 @@ impl Layout {
                 Format::Wide => match &columns[i].role {
                     Some(Role::Id) => Col::Id,
                     Some(Role::Ignore) => Col::Carried,
-                    Some(Role::Material(n)) => manifest
-                        .material_index(n)
-                        .map_or(Col::Unknown, Col::Material),
+                    Some(Role::Material(n)) => materials
+                        .get(n.as_str())
+                        .map_or(Col::Unknown, |&k| Col::Material(k)),
                     Some(Role::Condition(n)) => (manifest.conditions.iter())
                         .position(|c| &c.name == n)
                         .map_or(Col::Unknown, Col::Condition),

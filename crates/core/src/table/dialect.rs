@@ -46,20 +46,23 @@ impl Dialect {
             Some(end) if end + 1 < head.len() => &head[..=end],
             _ => head,
         };
-        let delimiter = sep_line(head).unwrap_or_else(|| {
-            let mut best = (b',', 0usize, 0usize);
-            for d in DELIMITERS {
-                let (width, score) = fit(head, d);
-                if (score, width) > (best.2, best.1) {
-                    best = (d, width, score);
-                }
-            }
-            best.0
-        });
-        let (width, _) = fit(head, delimiter);
+        // The records as the chosen delimiter splits them, kept for the vote below.
+        let (delimiter, records) = match sep_line(head) {
+            Some(d) => (d, sample(head, d)),
+            // The best fit; on a tie the earlier delimiter in the list (`max_by_key` keeps
+            // the last of equals, hence the reversal).
+            None => (DELIMITERS.into_iter().rev())
+                .map(|d| (d, sample(head, d)))
+                .max_by_key(|(_, records)| {
+                    let (width, score) = fit(records);
+                    (score, width)
+                })
+                .unwrap_or((b',', Vec::new())),
+        };
+        let (width, _) = fit(&records);
         let (mut commas, mut points) = (0usize, 0usize);
         let mut header_seen = false;
-        for record in sample(head, delimiter) {
+        for record in records {
             // Cells before and in the header (the first full-width record) are names.
             if !header_seen {
                 header_seen = record.len() == width;
@@ -127,10 +130,10 @@ fn sample(head: &[u8], delimiter: u8) -> Vec<Vec<String>> {
     out
 }
 
-/// The usual record width under `delimiter` (most frequent, > 1) and how many records have it.
-fn fit(head: &[u8], delimiter: u8) -> (usize, usize) {
+/// The usual width of `records` (most frequent, > 1) and how many records have it.
+fn fit(records: &[Vec<String>]) -> (usize, usize) {
     let mut counts = std::collections::HashMap::<usize, usize>::new();
-    for record in sample(head, delimiter) {
+    for record in records {
         if record.len() > 1 {
             *counts.entry(record.len()).or_default() += 1;
         }

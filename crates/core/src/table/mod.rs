@@ -52,8 +52,8 @@ pub enum ReadError {
     MissingColumn(String),
 }
 
-/// Labels of summary rows spreadsheets add below the data (compared in lower case, without a
-/// trailing colon).
+/// Labels of summary rows spreadsheets add below the data (compared ignoring ASCII case,
+/// without a trailing colon).
 const SUMMARY_LABELS: [&str; 22] = [
     "total",
     "totals",
@@ -100,7 +100,7 @@ pub struct Records<R: Read> {
     reader: csv::Reader<R>,
     record: csv::ByteRecord,
     /// Records read ahead while looking for the header, served first.
-    ahead: std::collections::VecDeque<csv::ByteRecord>,
+    ahead: VecDeque<csv::ByteRecord>,
     /// Spreadsheet row of the last record (the header's when none was read yet).
     pub row: usize,
     /// Data records handed out.
@@ -167,12 +167,10 @@ impl<R: Read> Records<R> {
                 .position(|f| std::str::from_utf8(f).is_err())
             {
                 return Err(ReadError::NotText(format!(
-                    "row {}, column {}: {}",
+                    "row {}, column {}: the cell is not UTF-8 text: the file is in a legacy \
+                     encoding such as CP949 (Korean) or Windows-1252; {RESAVE}",
                     self.row,
                     c + 1,
-                    "the cell is not UTF-8 text: the file is in a legacy encoding such as \
-                     CP949 (Korean) or Windows-1252; save it from your spreadsheet as \
-                     \"CSV UTF-8\" and upload that"
                 )));
             }
             let columns = self.header.len();
@@ -195,22 +193,20 @@ impl<R: Read> Records<R> {
                     self.record.push_field(b"");
                 }
             }
-            let filled: Vec<usize> = (0..self.record.len())
-                .filter(|&c| !self.record[c].trim_ascii().is_empty())
-                .collect();
-            if filled.is_empty() {
+            if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
                 self.blank_rows += 1;
                 continue;
             }
-            let first = String::from_utf8_lossy(self.record[0].trim_ascii()).to_string();
-            let label = first.trim_end_matches(':').to_lowercase();
+            // Checked to be UTF-8 above; nothing is copied unless the row is set aside.
+            let first = std::str::from_utf8(self.record[0].trim_ascii()).unwrap_or("");
+            let label = first.trim_end_matches(':');
             // "End of report", "Exported by ...": one cell of words on a row of a wider table.
             let note_line = columns > 1
                 && self.record.len() == 1
                 && first.contains(' ')
                 && first.chars().any(char::is_alphabetic);
-            if SUMMARY_LABELS.contains(&label.as_str()) || note_line {
-                self.set_aside.push((self.row, first));
+            if SUMMARY_LABELS.iter().any(|l| label.eq_ignore_ascii_case(l)) || note_line {
+                self.set_aside.push((self.row, first.to_string()));
                 continue;
             }
             self.data_rows += 1;
@@ -391,7 +387,7 @@ pub fn records(input: impl Read) -> Result<Records<impl Read>, ReadError> {
     if seen.is_empty() {
         return Err(ReadError::NoHeader);
     }
-    let mut ahead: std::collections::VecDeque<csv::ByteRecord> = seen.into();
+    let mut ahead: VecDeque<csv::ByteRecord> = seen.into();
     let titles: Vec<csv::ByteRecord> = ahead.drain(..at).collect();
     let head = ahead.pop_front().unwrap_or_default();
     let header_row = line_of(&lines, &head, 0);

@@ -8,7 +8,7 @@
 /// no-break, figure) and apostrophes (Swiss).
 const GROUPING: [char; 6] = [' ', '\u{a0}', '\u{202f}', '\u{2007}', '\'', '\u{2019}'];
 
-/// Cells that mean "no value" (compared in lower case).
+/// Cells that mean "no value" (compared ignoring ASCII case).
 const MISSING: [&str; 7] = ["na", "n/a", "n.a.", "-", "\u{2013}", "\u{2014}", "--"];
 
 /// Excel's error values, written into a CSV as text.
@@ -32,11 +32,12 @@ fn is_space(c: char) -> bool {
 /// One cell: `Ok(None)` when empty or marked missing, else a finite number or what is wrong.
 pub fn parse(raw: &str, decimal_comma: bool) -> Result<Option<f64>, String> {
     let t = raw.trim_matches(is_space);
-    let lower = t.to_lowercase();
-    if t.is_empty() || MISSING.contains(&lower.as_str()) {
+    // Compared without a lower-cased copy: this runs for every cell of a file.
+    let one_of = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+    if t.is_empty() || one_of(&MISSING) {
         return Ok(None);
     }
-    if SPREADSHEET_ERRORS.contains(&lower.as_str()) {
+    if one_of(&SPREADSHEET_ERRORS) {
         return Err(format!(
             "{raw:?} is a spreadsheet error (a formula that failed), not a number"
         ));
@@ -68,8 +69,17 @@ pub fn parse(raw: &str, decimal_comma: bool) -> Result<Option<f64>, String> {
         }
     };
     // `inf`, `NaN`, `1e309` and the like.
-    if body.parse::<f64>().is_ok_and(|v| !v.is_finite()) {
+    let parsed = body.parse::<f64>();
+    if parsed.as_ref().is_ok_and(|v| !v.is_finite()) {
         return Err(format!("{raw:?} is not a finite number"));
+    }
+    // Plain digits (the usual cell) need no normalising; in a comma file a point may group
+    // digits (`1.040`), so those take the long way.
+    if let Ok(v) = parsed
+        && body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && !(decimal_comma && body.contains('.'))
+    {
+        return Ok(Some(if negative { -v } else { v }));
     }
     let plain = normalise(body, decimal_comma).ok_or_else(not_a_number)?;
     let value: f64 = plain.parse().map_err(|_| not_a_number())?;
@@ -271,6 +281,8 @@ mod tests {
         assert!(point("540 kg").unwrap_err().contains("unit in the header"));
         assert!(comma("28 d").unwrap_err().contains("unit in the header"));
         assert!(point("1 2").is_err());
+        // A doubled sign is not a number, whichever way it is read.
+        assert!(point("--5").is_err() && point("+-5").is_err() && point("++5").is_err());
     }
 
     #[test]
