@@ -198,6 +198,26 @@ describe('design', () => {
       assert.deepEqual(Object.keys(s.recipe).sort(), Object.keys(native[i].recipe).sort());
       for (const [m, f] of Object.entries(native[i].recipe)) assert.ok(Math.abs(s.recipe[m] - f) < 1e-12, `#${i + 1} ${m}`);
     });
+    // Measured recipes with site jargon for headers: read with the mapping the scoring page
+    // remembered for the model, equal to `mixlab suggest --mapping`.
+    const foreign = join(ROOT, 'tests/corpus/exports/header-foreign.csv');
+    const mapping = join(ROOT, 'tests/corpus/exports/header-foreign.mapping.json');
+    const mappedOut = join(dir, 'next-mapped.csv');
+    execFileSync(process.env.MIXLAB_CLI, ['suggest', '--bundle', join(ROOT, 'public/models/concrete'), '--measured', foreign,
+      '--mapping', mapping, '--spec', join(ROOT, 'public/examples/design-concrete.json'), '--n', '5', '--out', mappedOut], { stdio: 'pipe' });
+    const [mHead, ...mRows] = readFileSync(mappedOut, 'utf8').trim().split('\n').map(cells);
+    const mFirst = mHead.indexOf('active_limits') + 1;
+    const model = JSON.parse(readFileSync(join(ROOT, 'public/models/concrete/manifest.json'), 'utf8')).name;
+    await page.evaluate(([key, text]) => localStorage.setItem(key, text), [`mixlab.mapping.v1:${model}`, readFileSync(mapping, 'utf8')]);
+    await page.setInputFiles('#design-measured', foreign);
+    await page.waitForFunction(() => /after 5 measured recipes/.test(document.querySelector('#design-summary')?.textContent ?? ''), null, { timeout: 60_000 });
+    const mapped = await shownCandidates(page);
+    assert.equal(mapped.length, mRows.length);
+    mapped.forEach((s, i) => {
+      const want = Object.fromEntries(mHead.slice(mFirst).map((m, j) => [m, Number(mRows[i][mFirst + j]) / 100]).filter(([, f]) => f > 0));
+      assert.deepEqual(Object.keys(s.recipe).sort(), Object.keys(want).sort());
+      for (const [m, f] of Object.entries(want)) assert.ok(Math.abs(s.recipe[m] - f) < 1e-12, `mapped #${i + 1} ${m}`);
+    });
     // A file naming a material the model lacks: said, the page keeps working.
     writeFileSync(trials, 'cement,unobtainium,strength_mpa\n50,50,30\n');
     await page.setInputFiles('#design-measured', trials);
