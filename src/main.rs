@@ -14,6 +14,7 @@ mod model;
 mod platform;
 mod scoring;
 mod state;
+mod training;
 mod worker;
 
 #[cfg(target_arch = "wasm32")]

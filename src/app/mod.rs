@@ -16,6 +16,7 @@ use crate::explorer;
 use crate::model;
 use crate::platform::browser;
 use crate::scoring;
+use crate::training;
 use crate::state::{Notice, State, Status};
 
 pub use nav::Pages;
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
     provide_context(nav::Pages(page));
     let design = design::DesignJob::new(state);
     provide_context(design);
+    provide_context(training::TrainJob::new(state));
     if let Some(problem) = page_problem {
         state.notice.set(Some(Notice::Error(problem)));
     }
@@ -138,6 +140,9 @@ pub fn App() -> impl IntoView {
                     </div>
                     <div id="page-explore" class="page" hidden=move || page.get() != Page::Explore>
                         <explorer::ExplorerSection/>
+                    </div>
+                    <div id="page-train" class="page" hidden=move || page.get() != Page::Train>
+                        <training::section::TrainSection/>
                     </div>
                     <div id="page-model" class="page" hidden=move || page.get() != Page::Model>
                         <model::ModelCard/>

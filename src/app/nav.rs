@@ -1,4 +1,4 @@
-//! One page per task — Predict, Design, Score a file, Explore, Model — with the model, the backend and
+//! One page per task — Predict, Design, Score a file, Explore, New model, Model — with the model, the backend and
 //! the edited formulation shared across them. The page is in the address (`?page=…`); a link
 //! without one opens Predict, or Explore when its fragment holds an explorer view, so every
 //! link made before pages existed opens the same view.
@@ -13,15 +13,17 @@ pub enum Page {
     Design,
     Score,
     Explore,
+    Train,
     Model,
 }
 
 impl Page {
-    pub const ALL: [Page; 5] = [
+    pub const ALL: [Page; 6] = [
         Page::Predict,
         Page::Design,
         Page::Score,
         Page::Explore,
+        Page::Train,
         Page::Model,
     ];
 
@@ -32,6 +34,7 @@ impl Page {
             Page::Design => "design",
             Page::Score => "score",
             Page::Explore => "explore",
+            Page::Train => "train",
             Page::Model => "model",
         }
     }
@@ -42,6 +45,7 @@ impl Page {
             Page::Design => "Design",
             Page::Score => "Score a file",
             Page::Explore => "Explore materials",
+            Page::Train => "New model",
             Page::Model => "Model",
         }
     }
@@ -58,7 +62,7 @@ impl Page {
                 None => (
                     Page::Predict,
                     Some(format!(
-                        "The link's page {key:?} is not one of Mixlab's (predict, design, score, explore, model); showing Predict."
+                        "The link's page {key:?} is not one of Mixlab's (predict, design, score, explore, train, model); showing Predict."
                     )),
                 ),
             },

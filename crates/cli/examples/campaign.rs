@@ -127,7 +127,7 @@ fn campaign(world: &World, strategy: Strategy, seed: u64, a: &Args) -> Option<us
                     seed: seed * 1000 + round as u64,
                     ..TrainConfig::default()
                 };
-                let (bundle, _) = train(&ds, &cfg, |_, _| {});
+                let (bundle, _) = train(&ds, &cfg, |_| {});
                 let model = HostModel::new(&bundle);
                 if strategy == Strategy::Suggest {
                     let known: Vec<Measured> = measured
@@ -179,7 +179,7 @@ fn oracle(world_truth: &Truth, manifest_of: &Dataset, spec: &DesignSpec) -> f64 
         validation_fraction: 0.0,
         ..TrainConfig::default()
     };
-    let (bundle, _) = train(manifest_of, &cfg, |_, _| {});
+    let (bundle, _) = train(manifest_of, &cfg, |_| {});
     let problem = design::Problem::new(spec, &bundle.manifest).expect("oracle spec");
     let mut search = design::Search::new(problem, &bundle.manifest);
     while let Some(rows) = search.ask() {

@@ -50,6 +50,14 @@ impl DatasetNotes {
     }
 }
 
+/// Record where a trained model's data came from: the file's name, its rows and its SHA-256
+/// (so a bundle can be traced to the exact file).
+pub fn describe_dataset(manifest: &mut Manifest, file: &str, rows: usize, bytes: &[u8]) {
+    manifest.dataset.file = file.to_string();
+    manifest.dataset.rows = rows;
+    manifest.dataset.sha256 = crate::data::sha256_hex(bytes);
+}
+
 /// Copy each row of a materials table (first column the material's name, the others its
 /// metadata) into the manifest; returns the names the model does not have (skipped).
 pub fn add_material_metadata(

@@ -36,8 +36,8 @@ pub fn cross_validate(
         .enumerate()
         .map(|(i, split)| {
             let (bundle, report) =
-                train_on_rows(ds, cfg, &split.train, &split.test, |step, loss| {
-                    progress(i, step, loss)
+                train_on_rows(ds, cfg, &split.train, &split.test, |tick| {
+                    progress(i, tick.step, tick.loss)
                 });
             let model = MixModel::new(&bundle, &Device::flex());
             let mut scores = SplitScores::new();
@@ -242,7 +242,7 @@ mod tests {
             },
             &(0..100).collect::<Vec<_>>(),
             &[],
-            |_, _| {},
+            |_| {},
         );
         let model = MixModel::new(&bundle, &Device::flex());
         let s = score_rows(&model, &ds, &(100..120).collect::<Vec<_>>())["y"];

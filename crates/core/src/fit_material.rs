@@ -332,7 +332,7 @@ mod tests {
             snapshot_steps: vec![0, 1500],
             ..TrainConfig::default()
         };
-        let (bundle, _) = train(&rows(false, 300, 1), &cfg, |_, _| {});
+        let (bundle, _) = train(&rows(false, 300, 1), &cfg, |_| {});
         let few = rows(true, 12, 2);
         let (grown, report) =
             fit_material(&bundle, "sugar", &few, &FitConfig::default(), |_, _| {}).unwrap();

@@ -223,7 +223,7 @@ pub fn resolve(
             } else if let Some(role) = exact(manifest, &materials, h) {
                 column.role = Some(role);
                 column.how = How::Exact;
-            } else if i == 0 && !has_id && ID_WORDS.contains(&normalise(h).as_str()) {
+            } else if i == 0 && !has_id && is_id_name(h) {
                 column.role = Some(Role::Id);
                 column.how = How::Recognised;
             } else {
@@ -369,6 +369,11 @@ const NOISE: [&str; 26] = [
     "kg", "g", "mg", "m3", "m", "per", "mpa", "gpa", "cp", "mpas", "ntu", "days", "day", "d", "wt",
     "w", "percent", "pct", "qs", "q", "s", "ad", "phr", "ppm", "c", "k",
 ];
+
+/// Whether a header is what people call the id column (`Sample`, `Mix no.`, `ID`).
+pub fn is_id_name(header: &str) -> bool {
+    ID_WORDS.contains(&normalise(header).as_str())
+}
 
 /// What people call the id column (normalised), recognised in the first column.
 const ID_WORDS: [&str; 20] = [

@@ -1,13 +1,13 @@
 //! Error metrics and data splits for the evaluation protocol (k random splits, given folds,
 //! or group splits where rows of one group must not straddle train and test).
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::rng::Rng;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
 use crate::{bundle::TargetKind, data::Dataset, model::MixModel};
 
 /// Mean absolute error over pairs `(prediction, truth)`; NaN for no pairs.
@@ -163,7 +163,7 @@ pub struct Scores {
 
 /// Scores of every target of `model` on `rows` of `ds` (native: a blocking prediction); targets with no measured value in
 /// those rows are left out.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
 pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<String, Scores> {
     let t = ds.targets.len();
     let mut out = BTreeMap::new();

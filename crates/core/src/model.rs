@@ -5,7 +5,7 @@ use burn_tensor::activation::{gelu, relu, sigmoid, silu};
 use burn_tensor::{Device, Tensor, TensorData};
 use thiserror::Error;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
 use crate::bundle::Dense;
 use crate::bundle::{
     Bundle, CodeActivation, HiddenActivation, Manifest, TargetKind, Transform, Weights,
@@ -53,8 +53,9 @@ impl Params {
         Params { codes, layers }
     }
 
-    /// Read the numbers back to the host (native: blocking readback).
-    #[cfg(not(target_arch = "wasm32"))]
+    /// Read the numbers back to the host: a blocking readback, so native, or in wasm on the
+    /// CPU device only (training in a worker; WebGPU cannot block).
+    #[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
     pub fn to_weights(&self) -> Weights {
         let read = |t: Tensor<2>| {
             let data = t.into_data();
@@ -483,7 +484,7 @@ impl MixModel {
     }
 
     /// Predict a batch with a blocking readback (native only).
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
     pub fn predict(&self, batch: &Batch) -> Result<Prediction, PredictError> {
         let data = self.raw_outputs(batch)?.into_data();
         let raw = data

@@ -241,7 +241,7 @@ mod tests {
             validation_fraction: 0.1,
             ..TrainConfig::default()
         };
-        let (bundle, _) = train(&ds, &cfg, |_, _| {});
+        let (bundle, _) = train(&ds, &cfg, |_| {});
         let d = cfg.code_dim;
         let reps: Vec<Vec<f64>> = bundle
             .weights()
@@ -277,7 +277,7 @@ mod tests {
             learning_rate: 1e-2,
             ..TrainConfig::default()
         };
-        let (bundle, _) = train(&ds, &cfg, |_, _| {});
+        let (bundle, _) = train(&ds, &cfg, |_| {});
         let reps: Vec<Vec<f64>> = bundle
             .weights()
             .codes

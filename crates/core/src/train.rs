@@ -58,7 +58,8 @@ pub struct TrainConfig {
 }
 
 /// How the learning rate moves over the steps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Schedule {
     /// Cosine decay from the base rate to 10 % of it.
     #[default]
@@ -491,20 +492,46 @@ pub struct TrainReport {
 }
 
 /// One point of a learning curve (losses in the model's standardised units).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CurvePoint {
     pub step: usize,
     /// Mean mini-batch loss over the steps since the previous point.
     pub train: f64,
+    /// Loss on the validation rows, when some are held out.
+    pub validation: Option<f64>,
     /// Loss on the monitored rows (held-out test rows in `evaluate`), if any.
     pub monitor: Option<f64>,
 }
 
-/// Train a model on `ds`; `progress(step, loss)` is called every few steps.
+/// What training tells its caller every [`CHECK_EVERY`] steps (and at the last).
+pub struct Tick<'a> {
+    /// The ensemble member being trained (0-based).
+    pub member: usize,
+    /// Steps done over all members, and how many there are in all.
+    pub step: usize,
+    pub total: usize,
+    /// The last mini-batch loss.
+    pub loss: f64,
+    /// The learning curve's newest point (every member has its own curve).
+    pub point: CurvePoint,
+    /// The member's current codes `[materials, code_dim]` (raw, before the activation).
+    codes: &'a Tensor<2>,
+}
+
+impl Tick<'_> {
+    /// The current codes read back to the host (only when asked: a live view wants them, the
+    /// command line does not).
+    pub fn codes(&self) -> Vec<f32> {
+        let data = self.codes.clone().into_data();
+        data.as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()
+    }
+}
+
+/// Train a model on `ds`; `progress` hears of every check (see [`Tick`]).
 pub fn train(
     ds: &Dataset,
     cfg: &TrainConfig,
-    progress: impl FnMut(usize, f64),
+    progress: impl FnMut(&Tick),
 ) -> (Bundle, TrainReport) {
     let mut rng = Rng::new(cfg.seed);
     let mut order: Vec<usize> = (0..ds.rows()).collect();
@@ -532,7 +559,7 @@ pub fn train_on_rows(
     cfg: &TrainConfig,
     train_rows: &[usize],
     monitor_rows: &[usize],
-    progress: impl FnMut(usize, f64),
+    progress: impl FnMut(&Tick),
 ) -> (Bundle, TrainReport) {
     let mut rng = Rng::new(cfg.seed);
     let (fit_rows, validation_rows) = if cfg.early_stopping.is_some() {
@@ -618,7 +645,7 @@ fn fit(
     validation_rows: Vec<usize>,
     monitor_rows: &[usize],
     rng: &mut Rng,
-    mut progress: impl FnMut(usize, f64),
+    mut progress: impl FnMut(&Tick),
 ) -> (Bundle, TrainReport) {
     let device = cfg.device.clone();
     let mut cfg = cfg.clone();
@@ -628,7 +655,7 @@ fn fit(
     let cfg = &cfg;
     let mut manifest = manifest_for(ds, cfg, &train_rows);
     let (c, t) = (manifest.conditions.len(), manifest.targets.len());
-    let validation = (cfg.early_stopping.is_some() && !validation_rows.is_empty())
+    let validation = (!validation_rows.is_empty())
         .then(|| RowTensors::new(ds, &manifest, &validation_rows, &device));
     let monitor =
         (!monitor_rows.is_empty()).then(|| RowTensors::new(ds, &manifest, monitor_rows, &device));
@@ -650,7 +677,14 @@ fn fit(
             if member == 0 { monitor.as_ref() } else { None },
             snapshot_steps,
             &mut member_rng,
-            |step, loss| progress(member * cfg.steps + step, loss),
+            |tick: &Tick| {
+                progress(&Tick {
+                    member,
+                    step: member * cfg.steps + tick.step,
+                    total: k * cfg.steps,
+                    ..*tick
+                })
+            },
         ));
     }
     let bs = cfg.batch_size.clamp(1, train_rows.len().max(1));
@@ -738,7 +772,7 @@ fn fit_member(
     monitor: Option<&RowTensors>,
     snapshot_steps: &[usize],
     rng: &mut Rng,
-    mut progress: impl FnMut(usize, f64),
+    mut progress: impl FnMut(&Tick),
 ) -> Member {
     let device = cfg.device.clone();
     let ad = device.clone().autodiff();
@@ -835,17 +869,26 @@ fn fit_member(
         losses.push(loss_value);
         snap(step, &params[0]);
         if step % CHECK_EVERY == 0 || step == cfg.steps {
-            progress(step, loss_value);
             let since = curve.last().map_or(0, |p: &CurvePoint| p.step);
             let recent = &losses[since..];
             let plain: Vec<Tensor<2>> = params.iter().map(|p| p.clone().inner()).collect();
-            curve.push(CurvePoint {
+            let validation_loss = validation.map(|v| v.loss(&plain, manifest, &device));
+            let point = CurvePoint {
                 step,
                 train: recent.iter().sum::<f64>() / recent.len().max(1) as f64,
+                validation: validation_loss,
                 monitor: monitor.map(|m| m.loss(&plain, manifest, &device)),
+            };
+            curve.push(point);
+            progress(&Tick {
+                member: 0,
+                step,
+                total: cfg.steps,
+                loss: loss_value,
+                point,
+                codes: &plain[0],
             });
-            if let (Some(v), Some(patience)) = (validation, cfg.early_stopping) {
-                let v = v.loss(&plain, manifest, &device);
+            if let (Some(v), Some(patience)) = (validation_loss, cfg.early_stopping) {
                 if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
                     best = Some((v, step, plain));
                     checks_since_best = 0;
@@ -955,7 +998,7 @@ mod tests {
     #[test]
     fn training_learns_and_is_deterministic() {
         let ds = synthetic();
-        let (a, report) = train(&ds, &cfg(), |_, _| {});
+        let (a, report) = train(&ds, &cfg(), |_| {});
         let first: f64 = report.losses[..20].iter().sum::<f64>() / 20.0;
         let last: f64 = report.losses[report.losses.len() - 20..]
             .iter()
@@ -971,12 +1014,12 @@ mod tests {
             .as_f64()
             .unwrap();
         assert!(acc > 0.85, "train accuracy {acc}");
-        let (b, _) = train(&ds, &cfg(), |_, _| {});
+        let (b, _) = train(&ds, &cfg(), |_| {});
         assert_eq!(
             a.members, b.members,
             "same seed must give bit-identical weights"
         );
-        let (c, _) = train(&ds, &TrainConfig { seed: 2, ..cfg() }, |_, _| {});
+        let (c, _) = train(&ds, &TrainConfig { seed: 2, ..cfg() }, |_| {});
         assert_ne!(a.members, c.members);
     }
 
@@ -989,7 +1032,7 @@ mod tests {
             early_stopping: Some(3),
             ..cfg()
         };
-        let (bundle, report) = train(&ds, &long, |_, _| {});
+        let (bundle, report) = train(&ds, &long, |_| {});
         let best = bundle.manifest.training["best_step"].as_u64().unwrap() as usize;
         assert!(report.losses.len() < 20_000, "did not stop early");
         assert_eq!(
@@ -1005,14 +1048,14 @@ mod tests {
                 .map(|w| f64::from(*w).powi(2))
                 .sum()
         };
-        let (plain, _) = train(&ds, &cfg(), |_, _| {});
+        let (plain, _) = train(&ds, &cfg(), |_| {});
         let (decayed, _) = train(
             &ds,
             &TrainConfig {
                 weight_decay: 0.5,
                 ..cfg()
             },
-            |_, _| {},
+            |_| {},
         );
         assert!(
             norm(&decayed) < 0.9 * norm(&plain),
@@ -1037,8 +1080,8 @@ mod tests {
             ..short.clone()
         };
         assert_ne!(
-            train(&ds, &short, |_, _| {}).0.members,
-            train(&ds, &constant, |_, _| {}).0.members
+            train(&ds, &short, |_| {}).0.members,
+            train(&ds, &constant, |_| {}).0.members
         );
     }
 
@@ -1065,7 +1108,7 @@ mod tests {
             snapshot_steps: vec![200, 0, 50, 50, 5000],
             ..cfg()
         };
-        let (bundle, report) = train(&ds, &cfg, |_, _| {});
+        let (bundle, report) = train(&ds, &cfg, |_| {});
         assert_eq!(bundle.members.len(), 3);
         assert_ne!(bundle.members[0], bundle.members[1]);
         // Steps sorted, deduplicated, beyond-the-end dropped; one code matrix per step.
@@ -1087,7 +1130,7 @@ mod tests {
             .predict(&ds.batch(&[0, 1, 2]))
             .unwrap();
         assert!(pred.spread.iter().all(|s| *s > 0.0));
-        let (again, _) = train(&ds, &cfg, |_, _| {});
+        let (again, _) = train(&ds, &cfg, |_| {});
         assert_eq!(again, bundle);
         let back = Bundle::from_bytes(
             bundle.manifest.to_json().as_bytes(),
@@ -1138,7 +1181,7 @@ mod tests {
                     loss: kind,
                     ..cfg()
                 },
-                |_, _| {},
+                |_| {},
             );
             assert_eq!(bundle.manifest.architecture.loss, kind);
             let back = Manifest::from_json(bundle.manifest.to_json().as_bytes()).unwrap();
@@ -1159,7 +1202,7 @@ mod tests {
                 dose_scale: true,
                 ..cfg()
             },
-            |_, _| {},
+            |_| {},
         );
         let m = &bundle.manifest;
         // The spread of material 0's fraction over the training rows, as computed here.
@@ -1212,7 +1255,7 @@ mod tests {
     #[test]
     fn trained_bundle_round_trips_and_predicts_like_the_reference() {
         let ds = synthetic();
-        let (bundle, _) = train(&ds, &TrainConfig { steps: 50, ..cfg() }, |_, _| {});
+        let (bundle, _) = train(&ds, &TrainConfig { steps: 50, ..cfg() }, |_| {});
         let back = Bundle::from_bytes(
             bundle.manifest.to_json().as_bytes(),
             &bundle.weights_bytes(),

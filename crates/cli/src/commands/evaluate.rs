@@ -9,6 +9,7 @@ use crate::{progress, report_html};
 
 pub fn run(a: EvaluateArgs) -> Result<(), CliError> {
     let (ds, _) = load(&a.data)?;
+    ds.check_trainable().map_err(file_error(&a.data.data))?;
     let split_list = match (&a.folds, &a.test_ids) {
         (Some(path), _) => fold_splits(
             &read_folds(read_bytes(path)?.as_slice(), &ds.ids).map_err(file_error(path))?,

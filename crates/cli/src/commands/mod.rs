@@ -18,6 +18,7 @@ use std::path::Path;
 
 use mixlab_core::data::{Dataset, WideSpec, read_dataset};
 use mixlab_core::train::TrainConfig;
+use mixlab_core::train_setup::TrainOptions;
 use mixlab_core::{Bundle, Device};
 
 use crate::args::{BackendOpt, Command, DataOpts, ModelOpts};
@@ -104,15 +105,14 @@ fn log_conditions(opts: &DataOpts) -> Vec<String> {
 }
 
 impl ModelOpts {
-    /// The training configuration for `data` (epochs become steps), checked.
+    /// The training configuration for `data` (epochs become steps), checked by the same rules
+    /// as the app's training page.
     fn config(&self, data: &DataOpts, rows: usize) -> Result<TrainConfig, CliError> {
-        self.check()?;
         let steps = match self.epochs {
             Some(e) => (e * rows).div_ceil(self.batch_size.max(1)).max(1),
             None => self.steps,
         };
-        Ok(TrainConfig {
-            device: backend_device(self.backend)?,
+        let options = TrainOptions {
             code_dim: self.code_dim,
             code_activation: self.code_activation.into(),
             hidden: self.hidden.clone(),
@@ -125,37 +125,20 @@ impl ModelOpts {
             weight_decay: self.weight_decay,
             early_stopping: self.early_stopping,
             residual: self.residual,
-            dropout: self.dropout,
-            members: self.members,
-            snapshot_steps: Vec::new(),
-            log_conditions: log_conditions(data),
             dose_scale: self.dose_scale,
             loss: self.loss.into(),
+            dropout: self.dropout,
+            members: self.members,
             schedule: self.schedule.into(),
+            snapshots: 0,
+        };
+        let cfg = options
+            .config(log_conditions(data))
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        Ok(TrainConfig {
+            device: backend_device(self.backend)?,
+            ..cfg
         })
-    }
-
-    fn check(&self) -> Result<(), CliError> {
-        let bad = |m: String| Err(CliError::Usage(m));
-        if !(1..=128).contains(&self.code_dim) {
-            return bad(format!("--code-dim {} is outside 1..=128", self.code_dim));
-        }
-        if !(1..=64).contains(&self.members) {
-            return bad(format!("--members {} is outside 1..=64", self.members));
-        }
-        if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!("--dropout {} is outside 0..1", self.dropout));
-        }
-        if self.steps == 0 || self.batch_size == 0 {
-            return bad("--steps and --batch-size must be at least 1".into());
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad(format!(
-                "--learning-rate {} must be > 0",
-                self.learning_rate
-            ));
-        }
-        Ok(())
     }
 }
 

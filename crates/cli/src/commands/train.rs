@@ -1,5 +1,4 @@
-use mixlab_core::data::sha256_hex;
-use mixlab_core::describe::{DatasetNotes, add_material_metadata};
+use mixlab_core::describe::{DatasetNotes, add_material_metadata, describe_dataset};
 use mixlab_core::train::{log_spaced_steps, train};
 
 use super::{load, write_bundle};
@@ -9,12 +8,13 @@ use crate::progress;
 
 pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let (ds, bytes) = load(&a.data)?;
+    ds.check_trainable().map_err(file_error(&a.data.data))?;
     let mut cfg = a.model.config(&a.data, ds.rows())?;
     cfg.snapshot_steps = log_spaced_steps(cfg.steps, a.snapshots);
     let bar = progress::steps(cfg.steps * cfg.members);
-    let (mut bundle, _report) = train(&ds, &cfg, |step, loss| {
-        bar.set_position(step as u64);
-        bar.set_message(format!("{loss:.4}"));
+    let (mut bundle, _report) = train(&ds, &cfg, |tick| {
+        bar.set_position(tick.step as u64);
+        bar.set_message(format!("{:.4}", tick.loss));
     });
     bar.finish();
     let m = &mut bundle.manifest;
@@ -25,11 +25,10 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         m.training
             .insert("backend".into(), serde_json::json!("wgpu"));
     }
-    m.dataset.file = (a.data.data.file_name())
+    let file = (a.data.data.file_name())
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    m.dataset.rows = ds.rows();
-    m.dataset.sha256 = sha256_hex(&bytes);
+    describe_dataset(m, &file, ds.rows(), &bytes);
     if let Some(path) = &a.dataset_info {
         let text = String::from_utf8_lossy(&read_bytes(path)?).into_owned();
         DatasetNotes::from_json(&text)

@@ -13,6 +13,7 @@ use crate::table::number::boolean;
 use crate::table::{ReadError, Records, records};
 
 mod folds;
+pub mod profile;
 mod spec;
 mod write;
 
@@ -37,6 +38,17 @@ pub enum DataError {
          material, amount columns); this file is wide: put them in its own columns"
     )]
     PropertiesNeedLong,
+    #[error("only {0} formulation: training needs at least 2")]
+    TooFewRows(usize),
+    #[error("target {0:?} has no value in any row: there is nothing to learn")]
+    TargetEmpty(String),
+    #[error("target {name:?} is {value} in every row: there is nothing to learn")]
+    TargetConstant { name: String, value: f64 },
+    #[error(
+        "binary target {name:?} is {value} in every row: a classifier needs formulations of \
+         both classes (0 and 1)"
+    )]
+    OneClass { name: String, value: f64 },
     #[error("condition {name:?} is {value} in formulation {id:?}; :log10 needs values > 0")]
     LogCondition {
         name: String,
@@ -178,6 +190,36 @@ impl Dataset {
     }
 
     /// Refuse a condition fed as log10 with a value ≤ 0, naming the formulation.
+    /// Whether there is something to learn: two formulations or more, and each target with
+    /// values that differ (a binary one with both classes).
+    pub fn check_trainable(&self) -> Result<(), DataError> {
+        if self.rows() < 2 {
+            return Err(DataError::TooFewRows(self.rows()));
+        }
+        let t = self.targets.len();
+        for (k, target) in self.targets.iter().enumerate() {
+            let mut values = (0..self.rows())
+                .map(|r| self.target_values[r * t + k])
+                .filter(|v| v.is_finite());
+            let Some(first) = values.next() else {
+                return Err(DataError::TargetEmpty(target.name.clone()));
+            };
+            if values.all(|v| v == first) {
+                return Err(match target.kind {
+                    TargetKind::Binary => DataError::OneClass {
+                        name: target.name.clone(),
+                        value: first,
+                    },
+                    TargetKind::Regression => DataError::TargetConstant {
+                        name: target.name.clone(),
+                        value: first,
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
     pub fn check_log_conditions(&self, logs: &[String]) -> Result<(), DataError> {
         let c = self.conditions.len();
         for (j, name) in self.conditions.iter().enumerate() {
@@ -540,6 +582,28 @@ fn long_from<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_data_with_something_to_learn_trains() {
+        let read = |csv: &str, target: &str| {
+            let spec = WideSpec {
+                targets: vec![target.parse().unwrap()],
+                ..WideSpec::default()
+            };
+            read_wide(csv.as_bytes(), &spec).unwrap().check_trainable()
+        };
+        assert_eq!(read("a,b,y\n1,1,3\n", "y"), Err(DataError::TooFewRows(1)));
+        assert_eq!(
+            read("a,b,y\n1,1,\n2,1,\n", "y"),
+            Err(DataError::TargetEmpty("y".into()))
+        );
+        let constant = read("a,b,y\n1,1,3\n2,1,3\n", "y").unwrap_err();
+        assert_eq!(constant.to_string(), "target \"y\" is 3 in every row: there is nothing to learn");
+        let one_class = read("a,b,y\n1,1,1\n2,1,TRUE\n", "y:binary").unwrap_err();
+        assert!(one_class.to_string().contains("both classes"), "{one_class}");
+        assert_eq!(read("a,b,y\n1,1,1\n2,1,0\n", "y:binary"), Ok(()));
+        assert_eq!(read("a,b,y\n1,1,1\n2,1,\n3,1,2\n", "y"), Ok(()));
+    }
 
     fn spec() -> WideSpec {
         WideSpec {

@@ -274,7 +274,7 @@ fn designed_recipes_meet_the_goal_in_truth() {
         learning_rate: 1e-2,
         ..TrainConfig::default()
     };
-    let (bundle, report) = train(&ds, &cfg, |_, _| {});
+    let (bundle, report) = train(&ds, &cfg, |_| {});
     let model = HostModel::new(&bundle);
     // The model's validation error: the 90th percentile of |error| on the held-out rows.
     let row = |r: usize| -> Vec<(usize, f64)> {

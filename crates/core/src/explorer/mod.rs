@@ -3,4 +3,5 @@
 
 pub mod colour;
 pub mod export;
+pub mod live;
 pub mod view;

@@ -50,7 +50,16 @@ pub enum ReadError {
     },
     #[error("column {0:?} is needed but not in the file's header")]
     MissingColumn(String),
+    #[error(
+        "the header has {0} columns; Mixlab reads at most {MAX_COLUMNS} (a spreadsheet holds \
+         16,384): use the long format (formulation_id, material, amount) for more materials"
+    )]
+    TooWide(usize),
 }
+
+/// Columns a file may have: a model of more materials than this is a long file's work, and a
+/// table this wide would not fit a browser tab's memory row by row.
+pub const MAX_COLUMNS: usize = 100_000;
 
 /// Labels of summary rows spreadsheets add below the data (compared ignoring ASCII case,
 /// without a trailing colon).
@@ -477,6 +486,9 @@ pub fn records(input: impl Read) -> Result<Records<impl Read>, ReadError> {
 fn check_header(header: &[String]) -> Result<(), ReadError> {
     if header.iter().all(String::is_empty) {
         return Err(ReadError::BlankHeader);
+    }
+    if header.len() > MAX_COLUMNS {
+        return Err(ReadError::TooWide(header.len()));
     }
     let mut seen = HashMap::new();
     for (i, h) in header.iter().enumerate().filter(|(_, h)| !h.is_empty()) {

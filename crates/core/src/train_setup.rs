@@ -1,0 +1,430 @@
+//! A training run as the app's "New model" page and `mixlab train` state it: each column's role
+//! and the options, with the command line's defaults, checked in one place. The app shows the
+//! equivalent command ([`TrainSetup::command_args`]) so a model trained in the page can be
+//! reproduced (and is, in the browser tests) with `mixlab train`.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::bundle::{CodeActivation, HiddenActivation, LossKind, TargetKind, Transform};
+use crate::data::profile::{ColumnRole, Profile};
+use crate::data::{TargetSpec, WideSpec};
+use crate::train::{Schedule, TrainConfig, log_spaced_steps};
+
+/// What cannot be trained as asked: the option or column and why.
+#[derive(Clone, Debug, Error, PartialEq)]
+pub enum SetupError {
+    #[error("{option} is {value}; it must be {allowed}")]
+    Option {
+        option: &'static str,
+        value: String,
+        allowed: &'static str,
+    },
+    #[error("no column is a target: mark the property to learn as a target")]
+    NoTarget,
+    #[error("no column is a material: mark the raw materials' amounts as materials")]
+    NoMaterial,
+    #[error("column {0:?} is binary, so it cannot be learnt as log10")]
+    BinaryLog(String),
+}
+
+/// The trainer's options, defaulting to `mixlab train`'s.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainOptions {
+    pub code_dim: usize,
+    pub code_activation: CodeActivation,
+    pub hidden: Vec<usize>,
+    pub hidden_activation: HiddenActivation,
+    pub steps: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub seed: u64,
+    pub validation_fraction: f64,
+    pub weight_decay: f64,
+    pub early_stopping: Option<usize>,
+    pub residual: bool,
+    pub dose_scale: bool,
+    pub loss: LossKind,
+    pub dropout: f64,
+    pub members: usize,
+    pub schedule: Schedule,
+    /// Snapshots of the codes kept for the learning-dynamics animation.
+    pub snapshots: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        let c = TrainConfig::default();
+        TrainOptions {
+            code_dim: c.code_dim,
+            code_activation: c.code_activation,
+            hidden: c.hidden,
+            hidden_activation: c.hidden_activation,
+            steps: c.steps,
+            batch_size: c.batch_size,
+            learning_rate: c.learning_rate,
+            seed: c.seed,
+            validation_fraction: c.validation_fraction,
+            weight_decay: c.weight_decay,
+            early_stopping: c.early_stopping,
+            residual: c.residual,
+            dose_scale: c.dose_scale,
+            loss: c.loss,
+            dropout: c.dropout,
+            members: c.members,
+            schedule: c.schedule,
+            snapshots: 24,
+        }
+    }
+}
+
+impl TrainOptions {
+    /// Every option within its range.
+    pub fn check(&self) -> Result<(), SetupError> {
+        let bad = |option, value: String, allowed| {
+            Err(SetupError::Option {
+                option,
+                value,
+                allowed,
+            })
+        };
+        if !(1..=128).contains(&self.code_dim) {
+            return bad("code length", self.code_dim.to_string(), "1 to 128");
+        }
+        if self.hidden.is_empty() || self.hidden.iter().any(|&w| !(1..=4096).contains(&w)) {
+            return bad(
+                "hidden widths",
+                format!("{:?}", self.hidden),
+                "one or more widths of 1 to 4096",
+            );
+        }
+        if !(1..=64).contains(&self.members) {
+            return bad("members", self.members.to_string(), "1 to 64");
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout", self.dropout.to_string(), "at least 0 and below 1");
+        }
+        if self.steps == 0 || self.batch_size == 0 {
+            return bad(
+                "steps and batch size",
+                format!("{} and {}", self.steps, self.batch_size),
+                "at least 1",
+            );
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad("learning rate", self.learning_rate.to_string(), "above 0");
+        }
+        if !(0.0..0.9).contains(&self.validation_fraction) {
+            return bad(
+                "validation share",
+                self.validation_fraction.to_string(),
+                "at least 0 and below 0.9",
+            );
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad("weight decay", self.weight_decay.to_string(), "0 or more");
+        }
+        Ok(())
+    }
+
+    /// The trainer's configuration (on the CPU device), checked.
+    pub fn config(&self, log_conditions: Vec<String>) -> Result<TrainConfig, SetupError> {
+        self.check()?;
+        Ok(TrainConfig {
+            code_dim: self.code_dim,
+            code_activation: self.code_activation,
+            hidden: self.hidden.clone(),
+            hidden_activation: self.hidden_activation,
+            steps: self.steps,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            seed: self.seed,
+            validation_fraction: self.validation_fraction,
+            weight_decay: self.weight_decay,
+            early_stopping: self.early_stopping,
+            residual: self.residual,
+            dropout: self.dropout,
+            members: self.members,
+            snapshot_steps: log_spaced_steps(self.steps, self.snapshots),
+            log_conditions,
+            dose_scale: self.dose_scale,
+            loss: self.loss,
+            schedule: self.schedule,
+            ..TrainConfig::default()
+        })
+    }
+
+    /// `mixlab train`'s arguments for these options (every one, so that a change of the
+    /// command line's defaults cannot change what they mean).
+    pub fn command_args(&self) -> Vec<String> {
+        let lower = |v: &dyn std::fmt::Debug| format!("{v:?}").to_lowercase();
+        let mut a = vec![
+            format!("--code-dim={}", self.code_dim),
+            format!("--code-activation={}", lower(&self.code_activation)),
+            format!(
+                "--hidden={}",
+                (self.hidden.iter().map(usize::to_string))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            format!("--hidden-activation={}", lower(&self.hidden_activation)),
+            format!("--steps={}", self.steps),
+            format!("--batch-size={}", self.batch_size),
+            format!("--learning-rate={}", self.learning_rate),
+            format!("--seed={}", self.seed),
+            format!("--validation-fraction={}", self.validation_fraction),
+            format!("--weight-decay={}", self.weight_decay),
+            format!("--loss={}", lower(&self.loss)),
+            format!("--dropout={}", self.dropout),
+            format!("--members={}", self.members),
+            format!("--schedule={}", lower(&self.schedule)),
+            format!("--snapshots={}", self.snapshots),
+        ];
+        if let Some(n) = self.early_stopping {
+            a.push(format!("--early-stopping={n}"));
+        }
+        if self.residual {
+            a.push("--residual".into());
+        }
+        if self.dose_scale {
+            a.push("--dose-scale".into());
+        }
+        a
+    }
+}
+
+/// One column's role as the user chose it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ColumnChoice {
+    pub name: String,
+    pub role: ColumnRole,
+    /// A target learnt as a probability (0/1 values).
+    #[serde(default)]
+    pub binary: bool,
+    /// A target learnt, or a condition fed, as log10 of its value.
+    #[serde(default)]
+    pub log10: bool,
+}
+
+/// A whole training run: the columns' roles, the options and the model's name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainSetup {
+    pub columns: Vec<ColumnChoice>,
+    #[serde(default)]
+    pub options: TrainOptions,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl TrainSetup {
+    /// The profile's guesses with the default options.
+    pub fn from_profile(profile: &Profile, name: &str) -> Self {
+        TrainSetup {
+            columns: (profile.columns.iter())
+                .map(|c| ColumnChoice {
+                    name: c.name.clone(),
+                    role: c.role,
+                    binary: c.role == ColumnRole::Target && c.binary,
+                    log10: c.log10,
+                })
+                .collect(),
+            options: TrainOptions::default(),
+            name: name.to_string(),
+            description: String::new(),
+        }
+    }
+
+    fn with_role(&self, role: ColumnRole) -> impl Iterator<Item = &ColumnChoice> {
+        self.columns.iter().filter(move |c| c.role == role)
+    }
+
+    /// The reader's view of the roles, checked against the file's `profile`.
+    pub fn spec(&self, profile: &Profile) -> Result<WideSpec, SetupError> {
+        let long = profile.format == crate::data::Format::Long;
+        if self.with_role(ColumnRole::Target).next().is_none() {
+            return Err(SetupError::NoTarget);
+        }
+        if !long && self.with_role(ColumnRole::Material).next().is_none() {
+            return Err(SetupError::NoMaterial);
+        }
+        // Cells that are not numbers are the reader's to report, by row and column.
+        if let Some(c) = (self.with_role(ColumnRole::Target)).find(|c| c.binary && c.log10) {
+            return Err(SetupError::BinaryLog(c.name.clone()));
+        }
+        let targets = self
+            .with_role(ColumnRole::Target)
+            .map(|c| TargetSpec {
+                name: c.name.clone(),
+                kind: if c.binary {
+                    TargetKind::Binary
+                } else {
+                    TargetKind::Regression
+                },
+                transform: if c.log10 {
+                    Transform::Log10
+                } else {
+                    Transform::None
+                },
+            })
+            .collect();
+        Ok(WideSpec {
+            id_column: self.with_role(ColumnRole::Id).next().map(|c| c.name.clone()),
+            targets,
+            conditions: self
+                .with_role(ColumnRole::Condition)
+                .map(|c| c.name.clone())
+                .collect(),
+            // In a long file every other column is a formulation's property: only the
+            // chosen ones are read, so nothing needs dropping.
+            drop: if long {
+                Vec::new()
+            } else {
+                self.with_role(ColumnRole::Ignore)
+                    .map(|c| c.name.clone())
+                    .collect()
+            },
+            rename: Vec::new(),
+        })
+    }
+
+    /// The conditions fed as log10.
+    pub fn log_conditions(&self) -> Vec<String> {
+        self.with_role(ColumnRole::Condition)
+            .filter(|c| c.log10)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// The trainer's configuration.
+    pub fn config(&self) -> Result<TrainConfig, SetupError> {
+        self.options.config(self.log_conditions())
+    }
+
+    /// `mixlab train`'s arguments for this setup, but `--data` and `--out`. An id column not
+    /// named `id` is dropped there (it names rows, it does not change the model).
+    pub fn command_args(&self) -> Vec<String> {
+        let list = |items: Vec<String>| items.join(",");
+        let targets = self
+            .with_role(ColumnRole::Target)
+            .map(|c| match (c.binary, c.log10) {
+                (true, _) => format!("{}:binary", c.name),
+                (_, true) => format!("{}:log10", c.name),
+                _ => c.name.clone(),
+            })
+            .collect();
+        let mut a = vec![format!("--targets={}", list(targets))];
+        let conditions: Vec<String> = self
+            .with_role(ColumnRole::Condition)
+            .map(|c| format!("{}{}", c.name, if c.log10 { ":log10" } else { "" }))
+            .collect();
+        if !conditions.is_empty() {
+            a.push(format!("--conditions={}", list(conditions)));
+        }
+        let drop: Vec<String> = (self.columns.iter())
+            .filter(|c| {
+                c.role == ColumnRole::Ignore
+                    || (c.role == ColumnRole::Id && !c.name.eq_ignore_ascii_case("id"))
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        if !drop.is_empty() {
+            a.push(format!("--drop={}", list(drop)));
+        }
+        if !self.name.is_empty() {
+            a.push(format!("--name={}", self.name));
+        }
+        if !self.description.is_empty() {
+            a.push(format!("--description={}", self.description));
+        }
+        a.extend(self.options.command_args());
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::profile::profile;
+
+    const CSV: &str = "Sample,A,B,Water,stable,visc,visc_error,age_h\n\
+                       S1,10,0,90,1,100,3,1\n\
+                       S2,5,5,90,0,20000,5,100\n\
+                       S3,0,20,80,0,300,1,10\n";
+
+    #[test]
+    fn the_guessed_setup_reads_as_the_command_line_would() {
+        let p = profile(CSV.as_bytes()).unwrap();
+        let setup = TrainSetup::from_profile(&p, "mine");
+        let spec = setup.spec(&p).unwrap();
+        assert_eq!(spec.id_column.as_deref(), Some("Sample"));
+        assert_eq!(
+            spec.targets.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["stable:binary", "visc:log10"]
+        );
+        assert_eq!(spec.conditions, ["age_h"]);
+        assert_eq!(spec.drop, ["visc_error"]);
+        assert_eq!(setup.log_conditions(), ["age_h"]);
+        let ds = crate::data::read_dataset(CSV.as_bytes(), None, &spec).unwrap();
+        assert_eq!((ds.rows(), ds.materials.len()), (3, 3));
+        assert_eq!(ds.ids, ["S1", "S2", "S3"]);
+        let args = setup.command_args();
+        assert_eq!(
+            args[..5],
+            [
+                "--targets=stable:binary,visc:log10",
+                "--conditions=age_h:log10",
+                "--drop=Sample,visc_error",
+                "--name=mine",
+                "--code-dim=8",
+            ]
+        );
+        assert!(args.contains(&"--steps=3000".to_string()));
+    }
+
+    #[test]
+    fn options_are_the_command_lines_and_are_checked() {
+        let o = TrainOptions::default();
+        let c = o.config(vec![]).unwrap();
+        assert_eq!(
+            (c.steps, c.code_dim, c.hidden.clone(), c.members),
+            (3000, 8, vec![64, 64], 1)
+        );
+        assert_eq!(c.snapshot_steps.last(), Some(&3000));
+        let bad = |o: TrainOptions| o.check().unwrap_err().to_string();
+        assert!(bad(TrainOptions { code_dim: 0, ..o.clone() }).contains("code length is 0"));
+        assert!(bad(TrainOptions { hidden: vec![], ..o.clone() }).contains("hidden widths"));
+        assert!(bad(TrainOptions { dropout: 1.0, ..o.clone() }).contains("dropout"));
+        assert!(bad(TrainOptions { learning_rate: f64::NAN, ..o.clone() }).contains("learning rate"));
+        assert!(bad(TrainOptions { validation_fraction: 0.95, ..o.clone() }).contains("validation"));
+        // Options travel as JSON (page → worker), missing fields taking the defaults.
+        let back: TrainOptions = serde_json::from_str(r#"{"steps": 10}"#).unwrap();
+        assert_eq!(back, TrainOptions { steps: 10, ..o });
+    }
+
+    #[test]
+    fn impossible_roles_are_refused_with_the_column() {
+        let p = profile(CSV.as_bytes()).unwrap();
+        let mut setup = TrainSetup::from_profile(&p, "x");
+        let set = |s: &mut TrainSetup, name: &str, role, binary, log10| {
+            let c = s.columns.iter_mut().find(|c| c.name == name).unwrap();
+            (c.role, c.binary, c.log10) = (role, binary, log10);
+        };
+        set(&mut setup, "stable", ColumnRole::Target, true, true);
+        assert_eq!(setup.spec(&p), Err(SetupError::BinaryLog("stable".into())));
+        // A column of words as a condition: the reader names the row and column.
+        set(&mut setup, "Sample", ColumnRole::Condition, false, false);
+        set(&mut setup, "stable", ColumnRole::Target, true, false);
+        let spec = setup.spec(&p).unwrap();
+        let e = crate::data::read_dataset(CSV.as_bytes(), None, &spec).unwrap_err();
+        assert!(e.to_string().contains("row 2, column 1"), "{e}");
+        for c in setup.columns.iter_mut() {
+            if c.role == ColumnRole::Target {
+                c.role = ColumnRole::Ignore;
+            }
+        }
+        assert_eq!(setup.spec(&p), Err(SetupError::NoTarget));
+    }
+}
