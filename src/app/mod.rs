@@ -20,6 +20,7 @@ use crate::training;
 use crate::state::{Notice, State, Status};
 
 pub use nav::Pages;
+pub use open::{open_kept, refresh_kept};
 use nav::{Nav, Page};
 use open::{open_files, start};
 use status::{NoticeBar, StatusBar};

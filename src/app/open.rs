@@ -84,6 +84,7 @@ pub async fn start(state: State) {
     state.install(bundle, Source::Url(base), device, backend, edit);
     state.write_url();
     state.status.set(Status::Ready);
+    refresh_kept(state).await;
     if choice == Choice::Auto {
         super::compute::probe_webgpu(state).await;
     }
@@ -102,6 +103,39 @@ pub async fn open_url(state: State, base: String) {
             let edit = default_edit(&bundle.manifest);
             state.install(bundle, Source::Url(base), e.device.clone(), e.backend, edit);
             state.write_url();
+            state.notice.set(None);
+        }
+        Err(msg) => state.notice.set(Some(Notice::Error(format!(
+            "{msg} The current model is still loaded."
+        )))),
+    }
+}
+
+/// The model picker's value prefix for kept models (`kept:<id>`).
+pub const KEPT: &str = "kept:";
+
+/// Refresh the list of models kept in this browser (a failure is said, the list stays).
+pub async fn refresh_kept(state: State) {
+    match crate::platform::kept::list().await {
+        Ok(list) => state.kept.set(list),
+        Err(e) => state.notice.set(Some(Notice::Error(e))),
+    }
+}
+
+/// Open a model kept in this browser; on failure the current model stays.
+pub async fn open_kept(state: State, id: String) {
+    let read = async {
+        let (m, w) = crate::platform::kept::load(&id).await?;
+        Bundle::from_bytes(&m, &w).map_err(|e| format!("The kept model is not usable: {e}"))
+    };
+    match read.await {
+        Ok(bundle) => {
+            let Some(e) = state.compute.engine() else {
+                return;
+            };
+            let edit = default_edit(&bundle.manifest);
+            state.install(bundle, Source::Kept(id), e.device.clone(), e.backend, edit);
+            browser::set_query(&[("model", None), ("f", None), ("c", None)]);
             state.notice.set(None);
         }
         Err(msg) => state.notice.set(Some(Notice::Error(format!(

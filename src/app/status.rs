@@ -9,7 +9,7 @@ use crate::platform::backend::{Backend, Choice, choose_device};
 use crate::platform::browser;
 use crate::state::{BUNDLED, Notice, Source, State};
 
-use super::open::{open_files, open_url};
+use super::open::{KEPT, open_files, open_kept, open_url};
 
 #[component]
 pub fn StatusBar() -> impl IntoView {
@@ -17,12 +17,15 @@ pub fn StatusBar() -> impl IntoView {
     let current = move || {
         state.loaded.with(|l| match l.as_ref().map(|l| &l.source) {
             Some(Source::Url(u)) => u.clone(),
+            Some(Source::Kept(id)) => format!("{KEPT}{id}"),
             _ => String::new(),
         })
     };
     let pick = move |ev: web_sys::Event| {
         let value = event_target_value(&ev);
-        if !value.is_empty() {
+        if let Some(id) = value.strip_prefix(KEPT) {
+            spawn_local(open_kept(state, id.to_string()));
+        } else if !value.is_empty() {
             spawn_local(open_url(state, value));
         }
     };
@@ -53,6 +56,14 @@ pub fn StatusBar() -> impl IntoView {
                 {move || {
                     let c = current();
                     (!c.is_empty() && !BUNDLED.iter().any(|(p, _)| *p == c)).then(|| view! { <option value=c.clone()>{c.clone()}</option> })
+                }}
+                {move || {
+                    let kept = state.kept.get();
+                    (!kept.is_empty()).then(|| view! {
+                        <optgroup label="Kept in this browser">
+                            {kept.into_iter().map(|k| view! { <option value=format!("{KEPT}{}", k.id)>{k.name}</option> }).collect_view()}
+                        </optgroup>
+                    })
                 }}
                 {move || state.loaded.with(|l| match l.as_ref().map(|l| &l.source) {
                     Some(Source::Files(names)) => Some(view! { <option value="" selected>{format!("{names} (opened from your computer)")}</option> }),

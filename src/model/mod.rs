@@ -50,7 +50,7 @@ pub fn ModelCard() -> impl IntoView {
 
 /// `viscosity_10_per_s_cp.validation.mae` → "Viscosity at 10 s⁻¹: validation MAE (cP)"; other
 /// keys as they are.
-fn metric_name(m: &mixlab_core::Manifest, key: &str) -> String {
+pub fn metric_name(m: &mixlab_core::Manifest, key: &str) -> String {
     let mut parts = key.rsplitn(3, '.');
     let (Some(metric), Some(split), Some(target)) = (parts.next(), parts.next(), parts.next())
     else {

@@ -5,6 +5,7 @@ pub mod backend;
 pub mod browser;
 pub mod crash;
 pub mod fetch;
+pub mod kept;
 pub mod plot;
 pub mod storage;
 pub mod workers;

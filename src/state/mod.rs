@@ -41,6 +41,8 @@ pub enum Source {
     Url(String),
     /// Files the user opened; cannot be shared by link.
     Files(String),
+    /// A model kept in this browser (trained in the page), by its id; not in links either.
+    Kept(String),
 }
 
 /// What undo/redo steps through: the formulation and the condition values.
@@ -86,6 +88,8 @@ pub struct State {
     pub focused: RwSignal<Option<usize>>,
     pub notice: RwSignal<Option<Notice>>,
     pub saved: RwSignal<Vec<Saved>>,
+    /// Models kept in this browser (newest first).
+    pub kept: RwSignal<Vec<crate::platform::kept::KeptModel>>,
     /// The backend and the model on it.
     pub compute: Compute,
     /// The prediction shown for the edited formulation.
@@ -111,6 +115,7 @@ impl State {
             focused: RwSignal::new(None),
             notice: RwSignal::new(None),
             saved: RwSignal::new(Vec::new()),
+            kept: RwSignal::new(Vec::new()),
             compute: Compute::new(),
             live: Live::new(),
         }

@@ -55,9 +55,12 @@ async fn draw_map(job: TrainJob, reach: f64) -> Result<(), String> {
     let text: Vec<String> = (0..n)
         .map(|i| plot::escape(names.get(i).map_or("", String::as_str)))
         .collect();
+    // Few materials are named on the map; many are named on hover.
     let trace = Scatter::new(x, y)
-        .mode(Mode::Markers)
+        .mode(if n <= 40 { Mode::MarkersText } else { Mode::Markers })
         .text_array(text)
+        .text_position(plotly::common::Position::TopCenter)
+        .text_font(Font::new().size(10))
         .hover_info(plotly::common::HoverInfo::Text)
         .marker(Marker::new().size(7).color("#2f6fde").opacity(0.8));
     let code_dim = job.setup.with_untracked(|s| s.options.code_dim);

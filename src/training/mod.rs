@@ -6,6 +6,7 @@
 
 mod charts;
 mod columns;
+mod kept_list;
 mod options;
 pub mod section;
 
@@ -19,7 +20,7 @@ use mixlab_core::train_setup::TrainSetup;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
-use crate::platform::browser;
+use crate::platform::{browser, kept};
 use crate::platform::workers::{message_of, spawn_module_worker};
 use crate::state::{Notice, Source, State, default_edit};
 use crate::worker::{FromWorker, ToWorker};
@@ -314,13 +315,29 @@ impl TrainJob {
             .with_untracked(|c| c.as_ref().map(|c| c.file.clone()))
             .unwrap_or_default();
         trained.command = command_line(&file, &self.setup.get_untracked());
-        if let Some(e) = self.state.compute.engine() {
-            let edit = default_edit(&bundle.manifest);
-            let label = format!("{} (trained here)", bundle.manifest.name);
-            self.state
-                .install(bundle, Source::Files(label), e.device.clone(), e.backend, edit);
-            browser::set_query(&[("model", None), ("f", None), ("c", None)]);
-        }
+        // Kept in this browser first, so that the picker lists it; if the storage refuses, the
+        // model is still current in this tab (and can be downloaded).
+        let state = self.state;
+        let (name, manifest_json, weights) = (
+            bundle.manifest.name.clone(),
+            trained.manifest_json.clone(),
+            trained.weights.clone(),
+        );
+        leptos::task::spawn_local(async move {
+            let source = match kept::keep(&name, &manifest_json, &weights).await {
+                Ok(entry) => Source::Kept(entry.id),
+                Err(e) => {
+                    state.notice.set(Some(Notice::Error(e)));
+                    Source::Files(format!("{name} (trained here)"))
+                }
+            };
+            if let Some(e) = state.compute.engine() {
+                let edit = default_edit(&bundle.manifest);
+                state.install(bundle, source, e.device.clone(), e.backend, edit);
+                browser::set_query(&[("model", None), ("f", None), ("c", None)]);
+            }
+            crate::app::refresh_kept(state).await;
+        });
         self.trained.set(Some(Arc::new(trained)));
         self.phase.set(Phase::Done);
     }

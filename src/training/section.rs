@@ -8,6 +8,7 @@ use mixlab_core::describe::format_value;
 
 use super::charts::Charts;
 use super::columns::Columns;
+use super::kept_list::KeptModels;
 use super::options::Options;
 use super::{Phase, TrainJob, Trained};
 use crate::platform::browser;
@@ -52,7 +53,7 @@ fn result_view(job: TrainJob, t: &Trained) -> impl IntoView + use<> {
                 .iter()
                 .map(|(k, v)| {
                     let value = v.get("value").and_then(|x| x.as_f64()).map_or(v.to_string(), format_value);
-                    (k.clone(), value)
+                    (crate::model::metric_name(m, k), value)
                 })
                 .collect()
         })
@@ -154,6 +155,7 @@ pub fn TrainSection() -> impl IntoView {
                 }}
                 <Charts/>
                 {move || job.trained.get().map(|t| result_view(job, &t))}
+                <KeptModels/>
             </div>
         </section>
     }

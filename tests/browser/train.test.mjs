@@ -101,6 +101,8 @@ describe('train in the browser', () => {
       browser.context.off('request', record);
       assert.deepEqual(requests, [], 'nothing was requested while reading and training');
       assert.ok(Number(await page.getAttribute('#train-map', 'data-spread')) > 0.01, 'the codes left the origin');
+      // Kept in this browser: listed under the training form and in the model picker.
+      await page.waitForSelector(`tr.kept-model[data-name="${name} trained here"]`);
       const points = Number(await page.getAttribute('#train-curve', 'data-points'));
       assert.equal(points, steps / 50, 'one curve point per check, member 0');
 
@@ -135,16 +137,48 @@ describe('train in the browser', () => {
     });
   }
 
+  test('a trained model is kept across reloads: in the picker, the same predictions, renamed, deleted', async () => {
+    const { page, errors } = await open(browser.context, `${site.url}?backend=cpu`);
+    assert.equal(await settled(page), 'ready');
+    await page.waitForSelector('#model-picker optgroup option', { state: 'attached' });
+    const kept = await page.$$eval('#model-picker optgroup option', (os) => os.map((o) => ({ value: o.value, name: o.textContent })));
+    const shampoo = kept.find((k) => k.name === 'shampoo trained here');
+    assert.ok(shampoo, JSON.stringify(kept));
+    assert.ok(shampoo.value.startsWith('kept:'));
+    await page.selectOption('#model-picker', shampoo.value);
+    await page.waitForFunction(() => document.querySelector('#model-name')?.textContent === 'shampoo trained here');
+    await page.waitForFunction(() => document.querySelector('#predictions')?.dataset.busy === 'false');
+    assertClose(assert, await shownPredictions(page), nativePrediction(join(dir, 'shampoo')).predictions, 1e-4);
+
+    await showPage(page, 'train');
+    const row = page.locator(`tr.kept-model[data-id="${shampoo.value.slice(5)}"]`);
+    await row.locator('.kept-name').fill('my shampoo');
+    await row.locator('.kept-rename').click();
+    await page.waitForFunction(() => document.querySelector('#model-name')?.textContent === 'my shampoo');
+    await page.reload();
+    assert.equal(await settled(page), 'ready');
+    await page.waitForFunction(() => [...document.querySelectorAll('#model-picker optgroup option')].some((o) => o.textContent === 'my shampoo'));
+    await showPage(page, 'train');
+    const count = Number(await page.getAttribute('#kept-models', 'data-count'));
+    await page.locator(`tr.kept-model[data-id="${shampoo.value.slice(5)}"] .kept-delete`).click();
+    await page.waitForFunction((n) => Number(document.querySelector('#kept-models')?.dataset.count) === n - 1, count);
+    assert.ok(!(await page.$$eval('#model-picker optgroup option', (os) => os.map((o) => o.textContent))).includes('my shampoo'));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('cancel stops training and keeps the current model; bad files are refused with their reason', async () => {
     const { page, errors } = await openTrain(browser.context, `${site.url}?backend=cpu`);
-    const before = await page.textContent('#model-picker, #status-bar').catch(() => '');
+    const before = await page.textContent('#model-name');
+    assert.ok(before.length > 0);
     await choose(page, join(ROOT, 'data/concrete/data.csv'));
     await setOption(page, '#train-steps', 200000);
     await page.click('#train-run');
     await page.waitForFunction(() => Number(document.querySelector('#train-progress')?.dataset.step) > 0, null, { timeout: 60_000 });
     await page.click('#train-cancel');
     assert.equal(await page.getAttribute('#train', 'data-phase'), 'idle');
-    assert.equal(await page.textContent('#model-picker, #status-bar').catch(() => ''), before);
+    assert.equal(await page.textContent('#model-name'), before);
+    assert.match(await page.textContent('#notice'), /Training cancelled/);
     // The form keeps the file and the options.
     assert.equal(await page.inputValue('#train-steps'), '200000');
 
