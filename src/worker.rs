@@ -13,10 +13,6 @@ use mixlab_core::design::{self, Candidate, DesignError, DesignSpec, Problem, Sea
 use mixlab_core::host_model::HostModel;
 use mixlab_core::projection::{self, Spec};
 use mixlab_core::scoring::{self, Decisions, Format, Plan, Report, Results, Run};
-use mixlab_core::data::profile::{Profile, profile};
-use mixlab_core::explorer::live::LiveMap;
-use mixlab_core::train::CurvePoint;
-use mixlab_core::train_setup::TrainSetup;
 use mixlab_core::{Bundle, MixModel};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -57,10 +53,6 @@ pub enum ToWorker {
         #[serde(default)]
         mapping: Option<mixlab_core::mapping::Mapping>,
     },
-    /// Read the training file in `file` and guess its columns' roles.
-    Profile,
-    /// Train a model on `file` as `setup` says (a materials table may come as `materials`).
-    Train { setup: Box<TrainSetup> },
     /// Panic on purpose (`mixlab_fault`): the tests' way to prove a crash is survived.
     Fault,
 }
@@ -124,37 +116,6 @@ pub enum FromWorker {
         csv: String,
         ms: f64,
     },
-    /// A training file's columns, as read.
-    Profiled {
-        profile: Box<Profile>,
-        file: String,
-        ms: f64,
-    },
-    /// The data is read: its materials (in model order) and formulations.
-    TrainingStarted {
-        materials: Vec<String>,
-        rows: usize,
-    },
-    /// Training's progress (at most every 100 ms): the newest point of the learning curve and
-    /// the map of member 0's codes (`[materials, 2]`).
-    Training {
-        member: usize,
-        members: usize,
-        step: usize,
-        total: usize,
-        point: CurvePoint,
-        map: Option<Vec<f64>>,
-    },
-    /// Trained: the bundle's manifest here, its weights beside it (`weights`).
-    Trained {
-        manifest: String,
-        curve: Vec<CurvePoint>,
-        rows: usize,
-        validation_rows: usize,
-        /// What the user should know (materials table rows skipped).
-        notes: Vec<String>,
-        ms: f64,
-    },
     /// The spec cannot be met: each conflict, or why no recipe was found.
     DesignRefused {
         conflicts: Vec<String>,
@@ -190,19 +151,11 @@ fn now() -> f64 {
 }
 
 fn post(message: &FromWorker, blob: Option<&Blob>) {
-    match blob {
-        Some(b) => post_with(message, &[("blob", b.into())]),
-        None => post_with(message, &[]),
-    }
-}
-
-/// A message with values beside its JSON (a blob, bytes).
-fn post_with(message: &FromWorker, extra: &[(&str, JsValue)]) {
     let object = js_sys::Object::new();
     let json = serde_json::to_string(message).unwrap_or_default();
     let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
-    for (k, v) in extra {
-        let _ = js_sys::Reflect::set(&object, &(*k).into(), v);
+    if let Some(b) = blob {
+        let _ = js_sys::Reflect::set(&object, &"blob".into(), b);
     }
     let _ = scope().post_message(&object);
 }
@@ -239,8 +192,6 @@ struct Request {
     manifest: Option<Vec<u8>>,
     weights: Option<Vec<u8>>,
     file: Option<File>,
-    /// A materials table beside a training file.
-    materials: Option<File>,
     data: Option<Vec<f64>>,
 }
 
@@ -271,7 +222,6 @@ fn handle(data: JsValue) {
             manifest: bytes("manifest"),
             weights: bytes("weights"),
             file: field("file").and_then(|f| f.dyn_into::<File>().ok()),
-            materials: field("materials").and_then(|f| f.dyn_into::<File>().ok()),
             data: field("data")
                 .and_then(|d| d.dyn_into::<js_sys::Float64Array>().ok())
                 .map(|d| d.to_vec()),
@@ -295,14 +245,6 @@ async fn serve() {
             ToWorker::Design { spec } => design(*spec).await,
             ToWorker::Suggest { spec, n, mapping } => match r.file {
                 Some(file) => suggest(*spec, n, file, mapping),
-                None => Err("no file came with the request".into()),
-            },
-            ToWorker::Profile => match r.file {
-                Some(file) => profile_file(file),
-                None => Err("no file came with the request".into()),
-            },
-            ToWorker::Train { setup } => match r.file {
-                Some(file) => train_file(*setup, file, r.materials),
                 None => Err("no file came with the request".into()),
             },
             ToWorker::Fault => panic!("a fault injected by mixlab_fault(\"worker\")"),
@@ -666,108 +608,5 @@ fn suggest(
         ),
         Err(e) => refuse(e),
     }
-    Ok(())
-}
-
-/// A file's bytes, read in slices.
-fn read_all(file: &File) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::with_capacity(file.size() as usize);
-    BlobReader::new(file, Rc::new(Cell::new(0.0)))?
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", file.name()))?;
-    Ok(bytes)
-}
-
-/// The columns of a training file.
-fn profile_file(file: File) -> Result<(), String> {
-    let started = now();
-    let input = BlobReader::new(&file, Rc::new(Cell::new(0.0)))?;
-    let profile = profile(input).map_err(|e| format!("{}: {e}", file.name()))?;
-    post(
-        &FromWorker::Profiled {
-            profile: Box::new(profile),
-            file: file.name(),
-            ms: now() - started,
-        },
-        None,
-    );
-    Ok(())
-}
-
-/// Train on `file` with the same code as `mixlab train` (on the CPU: burn's autodiff needs a
-/// blocking readback of the loss each step, which WebGPU cannot give in a browser).
-fn train_file(setup: TrainSetup, file: File, materials: Option<File>) -> Result<(), String> {
-    let started = now();
-    let name = file.name();
-    let bytes = read_all(&file)?;
-    let in_file = |e: &dyn std::fmt::Display| format!("{name}: {e}");
-    let profile = profile(bytes.as_slice()).map_err(|e| in_file(&e))?;
-    let spec = setup.spec(&profile).map_err(|e| e.to_string())?;
-    let ds = mixlab_core::data::read_dataset(bytes.as_slice(), None, &spec)
-        .map_err(|e| in_file(&e))?;
-    ds.check_log_conditions(&setup.log_conditions())
-        .map_err(|e| in_file(&e))?;
-    ds.check_trainable().map_err(|e| in_file(&e))?;
-    let cfg = setup.config().map_err(|e| e.to_string())?;
-    post(
-        &FromWorker::TrainingStarted {
-            materials: ds.materials.clone(),
-            rows: ds.rows(),
-        },
-        None,
-    );
-    let (n, d) = (ds.materials.len(), cfg.code_dim);
-    let mut map = LiveMap::default();
-    let mut told = f64::NEG_INFINITY;
-    let (mut bundle, report) = mixlab_core::train::train(&ds, &cfg, |tick| {
-        let t = now();
-        let last = tick.step == tick.total;
-        if t - told < 100.0 && !last && tick.point.step > mixlab_core::train::CHECK_EVERY {
-            return;
-        }
-        told = t;
-        let frame = (tick.member == 0).then(|| map.frame(&tick.codes(), n, d, cfg.code_activation));
-        post(
-            &FromWorker::Training {
-                member: tick.member,
-                members: cfg.members,
-                step: tick.step,
-                total: tick.total,
-                point: tick.point,
-                map: frame,
-            },
-            None,
-        );
-    });
-    let m = &mut bundle.manifest;
-    m.name = setup.name.clone();
-    m.description = setup.description.clone();
-    mixlab_core::describe::describe_dataset(m, &name, ds.rows(), &bytes);
-    let mut notes = Vec::new();
-    if let Some(file) = materials {
-        let table = read_all(&file)?;
-        let skipped = mixlab_core::describe::add_material_metadata(m, table.as_slice())
-            .map_err(|e| format!("{}: {e}", file.name()))?;
-        if !skipped.is_empty() {
-            notes.push(format!(
-                "{}: {} rows name no material of this data and were skipped ({}).",
-                file.name(),
-                skipped.len(),
-                skipped.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
-            ));
-        }
-    }
-    let weights = js_sys::Uint8Array::from(bundle.weights_bytes().as_slice());
-    post_with(
-        &FromWorker::Trained {
-            manifest: bundle.manifest.to_json(),
-            curve: report.curve,
-            rows: report.train_rows.len(),
-            validation_rows: report.validation_rows.len(),
-            notes,
-            ms: now() - started,
-        },
-        &[("weights", weights.into())],
-    );
     Ok(())
 }

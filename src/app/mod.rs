@@ -16,13 +16,13 @@ use crate::explorer;
 use crate::model;
 use crate::platform::browser;
 use crate::scoring;
-use crate::training;
 use crate::state::{Notice, State, Status};
+use crate::training;
 
 pub use nav::Pages;
-pub use open::{open_kept, refresh_kept};
 use nav::{Nav, Page};
 use open::{open_files, start};
+pub use open::{open_kept, refresh_kept};
 use status::{NoticeBar, StatusBar};
 
 #[component]

@@ -15,9 +15,8 @@ use leptos::prelude::*;
 use mixlab_core::bundle::{Manifest, TargetKind};
 use mixlab_core::design::{Candidate, DesignSpec, Goal};
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Worker};
 
-use crate::platform::workers::{message_of, spawn_module_worker};
+use crate::platform::workers::{JobWorker, WorkerCode};
 use crate::platform::{browser, fetch};
 use crate::state::{Source, State};
 use crate::worker::{FromWorker, ToWorker};
@@ -51,11 +50,6 @@ pub struct Outcome {
     pub ms: f64,
 }
 
-struct Handle {
-    worker: Worker,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-}
-
 #[derive(Clone, Copy)]
 pub struct DesignJob {
     state: State,
@@ -64,8 +58,7 @@ pub struct DesignJob {
     pub outcome: RwSignal<Option<Arc<Outcome>>>,
     /// What was wrong with the spec's JSON or the link's, when it could not be used.
     pub problem: RwSignal<Option<String>>,
-    worker: StoredValue<Option<Handle>, LocalStorage>,
-    generation: StoredValue<u64>,
+    worker: JobWorker,
 }
 
 /// A starting spec for a model: a goal on its first target, the q.s. its default formulation
@@ -112,8 +105,7 @@ impl DesignJob {
             phase: RwSignal::new(Phase::Idle),
             outcome: RwSignal::new(None),
             problem: RwSignal::new(None),
-            worker: StoredValue::new_local(None),
-            generation: StoredValue::new(0),
+            worker: JobWorker::new(WorkerCode::App),
         };
         // Each model starts from the link's spec (once) or its default; results of another
         // model are dropped.
@@ -198,38 +190,24 @@ impl DesignJob {
         let Some(e) = self.state.compute.engine() else {
             return;
         };
-        self.stop();
-        self.generation.update_value(|g| *g += 1);
-        let generation = self.generation.get_value();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
-            self.receive(generation, m.data())
-        });
-        let worker = match spawn_module_worker(&on_message) {
-            Ok(w) => w,
-            Err(err) => {
-                return self.phase.set(Phase::Failed(format!(
-                    "The design worker could not start: {err}"
-                )));
-            }
-        };
         let manifest = js_sys::Uint8Array::from(e.bundle.manifest.to_json().as_bytes());
         let weights = js_sys::Uint8Array::from(e.bundle.weights_bytes().as_slice());
         let model = ToWorker::Model {
             backend: e.backend.id().into(),
         };
-        let send = |request: &ToWorker, extra: &[(&str, JsValue)]| {
-            let json = serde_json::to_string(request).unwrap_or_default();
-            let _ = worker.post_message(&message_of(json, extra));
-        };
-        send(
-            &model,
-            &[("manifest", manifest.into()), ("weights", weights.into())],
-        );
-        send(&request, extra);
-        self.worker.set_value(Some(Handle {
-            worker,
-            _on_message: on_message,
-        }));
+        let json = |r: &ToWorker| serde_json::to_string(r).unwrap_or_default();
+        let requests = [
+            (
+                json(&model),
+                vec![("manifest", manifest.into()), ("weights", weights.into())],
+            ),
+            (json(&request), extra.to_vec()),
+        ];
+        if let Err(err) = self.worker.start(&requests, move |data| self.receive(data)) {
+            return self.phase.set(Phase::Failed(format!(
+                "The design worker could not start: {err}"
+            )));
+        }
         self.outcome.set(None);
         self.phase.set(Phase::Running {
             stage: "starting".into(),
@@ -244,15 +222,10 @@ impl DesignJob {
     }
 
     fn stop(self) {
-        if let Some(h) = self.worker.try_update_value(Option::take).flatten() {
-            h.worker.terminate();
-        }
+        self.worker.stop();
     }
 
-    fn receive(self, generation: u64, data: JsValue) {
-        if generation != self.generation.get_value() {
-            return;
-        }
+    fn receive(self, data: JsValue) {
         let json = js_sys::Reflect::get(&data, &"json".into())
             .ok()
             .and_then(|j| j.as_string())

@@ -20,8 +20,10 @@ pub fn ModelCard() -> impl IntoView {
                 .iter()
                 .map(|(k, v)| {
                     let value = v.get("value").and_then(|x| x.as_f64()).map_or(v.to_string(), format_value);
+                    let std = v.get("std").and_then(|x| x.as_f64()).map(|s| format!(" ± {}", format_value(s))).unwrap_or_default();
                     let rows = v.get("rows").map(|r| format!(" ({r} rows)")).unwrap_or_default();
-                    (metric_name(&m, k), format!("{value}{rows}"))
+                    let folds = v.get("folds").map(|f| format!(" (mean ± std over {f} folds)")).unwrap_or_default();
+                    (metric_name(&m, k), format!("{value}{std}{rows}{folds}"))
                 })
                 .collect();
             view! {
@@ -65,7 +67,16 @@ pub fn metric_name(m: &mixlab_core::Manifest, key: &str) -> String {
     };
     let metric = match metric {
         "mae" | "rmse" => metric.to_uppercase(),
+        "r2" => "R²".into(),
+        "roc_auc" => "ROC-AUC".into(),
+        "within_1sd" => "share within ±1 ensemble spread".into(),
+        "within_2sd" => "share within ±2 ensemble spreads".into(),
         other => other.to_string(),
+    };
+    let split = if split == "cv" {
+        "cross-validated"
+    } else {
+        split
     };
     format!("{}: {split} {metric}{unit}", t.title())
 }

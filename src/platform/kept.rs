@@ -41,7 +41,9 @@ fn storage_error(e: &JsValue, doing: &str) -> String {
 }
 
 async fn wait(p: js_sys::Promise, doing: &str) -> Result<JsValue, String> {
-    JsFuture::from(p).await.map_err(|e| storage_error(&e, doing))
+    JsFuture::from(p)
+        .await
+        .map_err(|e| storage_error(&e, doing))
 }
 
 async fn root(doing: &str) -> Result<FileSystemDirectoryHandle, String> {
@@ -62,7 +64,9 @@ async fn folder(id: &str, create: bool, doing: &str) -> Result<FileSystemDirecto
     let options = web_sys::FileSystemGetDirectoryOptions::new();
     options.set_create(create);
     let dir = wait(
-        root(doing).await?.get_directory_handle_with_options(id, &options),
+        root(doing)
+            .await?
+            .get_directory_handle_with_options(id, &options),
         doing,
     )
     .await?;
@@ -179,14 +183,27 @@ pub async fn rename(id: &str, name: &str) -> Result<(), String> {
     m.name = name.to_string();
     write(&dir, "manifest.json", m.to_json().as_bytes()).await?;
     entry.name = name.to_string();
-    write(&dir, "meta.json", serde_json::to_string(&entry).unwrap_or_default().as_bytes()).await
+    write(
+        &dir,
+        "meta.json",
+        serde_json::to_string(&entry).unwrap_or_default().as_bytes(),
+    )
+    .await
+}
+
+/// Replace a kept model's manifest (new figures on its card).
+pub async fn replace_manifest(id: &str, manifest_json: &str) -> Result<(), String> {
+    let dir = folder(id, false, "updated").await?;
+    write(&dir, "manifest.json", manifest_json.as_bytes()).await
 }
 
 pub async fn delete(id: &str) -> Result<(), String> {
     let options = web_sys::FileSystemRemoveOptions::new();
     options.set_recursive(true);
     wait(
-        root("deleted").await?.remove_entry_with_options(id, &options),
+        root("deleted")
+            .await?
+            .remove_entry_with_options(id, &options),
         "deleted",
     )
     .await

@@ -57,7 +57,11 @@ async fn draw_map(job: TrainJob, reach: f64) -> Result<(), String> {
         .collect();
     // Few materials are named on the map; many are named on hover.
     let trace = Scatter::new(x, y)
-        .mode(if n <= 40 { Mode::MarkersText } else { Mode::Markers })
+        .mode(if n <= 40 {
+            Mode::MarkersText
+        } else {
+            Mode::Markers
+        })
         .text_array(text)
         .text_position(plotly::common::Position::TopCenter)
         .text_font(Font::new().size(10))
@@ -74,8 +78,18 @@ async fn draw_map(job: TrainJob, reach: f64) -> Result<(), String> {
         .height(360)
         .margin(Margin::new().left(50).right(20).top(30).bottom(45))
         .title(Title::with_text("The materials' codes as they learn").font(Font::new().size(13)))
-        .x_axis(Axis::new().title(Title::with_text(axes.0)).range(range.clone()).zero_line(true))
-        .y_axis(Axis::new().title(Title::with_text(axes.1)).range(range).zero_line(true))
+        .x_axis(
+            Axis::new()
+                .title(Title::with_text(axes.0))
+                .range(range.clone())
+                .zero_line(true),
+        )
+        .y_axis(
+            Axis::new()
+                .title(Title::with_text(axes.1))
+                .range(range)
+                .zero_line(true),
+        )
         .show_legend(false);
     react("train-map", Figure::new(vec![trace], layout)).await?;
     let spread = (xy.iter().map(|v| v * v).sum::<f64>() / n.max(1) as f64).sqrt();

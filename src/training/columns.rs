@@ -13,7 +13,11 @@ const LISTED_MATERIALS: usize = 200;
 const ROLES: [(ColumnRole, &str, &str); 5] = [
     (ColumnRole::Material, "material", "material (amount)"),
     (ColumnRole::Target, "target", "target (to learn)"),
-    (ColumnRole::Condition, "condition", "condition (process input)"),
+    (
+        ColumnRole::Condition,
+        "condition",
+        "condition (process input)",
+    ),
     (ColumnRole::Id, "id", "formulation id"),
     (ColumnRole::Ignore, "ignore", "ignored"),
 ];

@@ -27,9 +27,9 @@ fn row(state: State, k: KeptModel) -> impl IntoView {
     let name = RwSignal::new(k.name.clone());
     let (id, id2, id3) = (k.id.clone(), k.id.clone(), k.id.clone());
     let is_current = move |id: &str| {
-        state
-            .loaded
-            .with_untracked(|l| matches!(l.as_ref().map(|l| &l.source), Some(Source::Kept(c)) if c == id))
+        state.loaded.with_untracked(
+            |l| matches!(l.as_ref().map(|l| &l.source), Some(Source::Kept(c)) if c == id),
+        )
     };
     view! {
         <tr class="kept-model" data-id=k.id.clone() data-name=k.name.clone()>

@@ -7,23 +7,25 @@
 mod charts;
 mod columns;
 mod kept_list;
+mod new_material;
 mod options;
 pub mod section;
+mod trust;
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use mixlab_core::Bundle;
 use mixlab_core::data::profile::Profile;
-use mixlab_core::train::CurvePoint;
+use mixlab_core::train_setup::CurvePoint;
 use mixlab_core::train_setup::TrainSetup;
+use mixlab_core::trust::Trust;
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Worker};
 
+use crate::platform::workers::{JobWorker, WorkerCode};
 use crate::platform::{browser, kept};
-use crate::platform::workers::{message_of, spawn_module_worker};
 use crate::state::{Notice, Source, State, default_edit};
-use crate::worker::{FromWorker, ToWorker};
+use mixlab_core::trainer::{FromTrainer, ToTrainer};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
@@ -47,21 +49,33 @@ pub struct Chosen {
     pub ms: f64,
 }
 
+/// Cross-validation of the trained model's setup.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CvPhase {
+    Idle,
+    Running {
+        fold: usize,
+        folds: usize,
+        step: usize,
+        total: usize,
+    },
+    Done,
+    Failed(String),
+}
+
 /// A model trained in this page.
 pub struct Trained {
+    /// What it was trained from (cross-validation repeats it).
+    pub setup: TrainSetup,
     pub manifest_json: String,
     pub weights: Vec<u8>,
     pub rows: usize,
     pub validation_rows: usize,
     pub notes: Vec<String>,
+    pub train_ms: f64,
     pub ms: f64,
     /// The same model from the command line (`mixlab train` arguments after `--data FILE`).
     pub command: String,
-}
-
-struct Handle {
-    worker: Worker,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
 #[derive(Clone, Copy)]
@@ -85,8 +99,15 @@ pub struct TrainJob {
     /// `performance.now()` when the run started.
     pub started: RwSignal<f64>,
     pub trained: RwSignal<Option<Arc<Trained>>>,
-    worker: StoredValue<Option<Handle>, LocalStorage>,
-    generation: StoredValue<u64>,
+    worker: JobWorker,
+    /// The setup of the run in progress.
+    running_setup: StoredValue<Option<TrainSetup>>,
+    /// The kept copy of the trained model, whose card gets the cross-validation's figures.
+    kept_id: RwSignal<Option<String>>,
+    pub cv: RwSignal<Option<Arc<Trust>>>,
+    pub cv_phase: RwSignal<CvPhase>,
+    pub cv_started: RwSignal<f64>,
+    cv_worker: JobWorker,
 }
 
 impl TrainJob {
@@ -106,8 +127,13 @@ impl TrainJob {
             rows: RwSignal::new(0),
             started: RwSignal::new(0.0),
             trained: RwSignal::new(None),
-            worker: StoredValue::new_local(None),
-            generation: StoredValue::new(0),
+            worker: JobWorker::new(WorkerCode::Trainer),
+            running_setup: StoredValue::new(None),
+            kept_id: RwSignal::new(None),
+            cv: RwSignal::new(None),
+            cv_phase: RwSignal::new(CvPhase::Idle),
+            cv_started: RwSignal::new(0.0),
+            cv_worker: JobWorker::new(WorkerCode::Trainer),
         }
     }
 
@@ -116,12 +142,13 @@ impl TrainJob {
         self.problem.set(None);
         self.file.set_value(Some(file.clone()));
         self.phase.set(Phase::Reading);
-        self.start(ToWorker::Profile, &[("file", file.into())]);
+        self.start(ToTrainer::Profile, &[("file", file.into())]);
     }
 
     /// An optional table of the materials' metadata (first column the name).
     pub fn choose_materials(self, file: Option<web_sys::File>) {
-        self.materials_name.set(file.as_ref().map(web_sys::File::name));
+        self.materials_name
+            .set(file.as_ref().map(web_sys::File::name));
         self.materials.set_value(file);
     }
 
@@ -136,7 +163,10 @@ impl TrainJob {
             return;
         };
         let setup = self.setup.get_untracked();
-        if let Err(e) = setup.spec(&chosen.profile).and_then(|_| setup.config()) {
+        if let Err(e) = setup
+            .spec(&chosen.profile)
+            .and_then(|_| setup.options.check())
+        {
             return self.problem.set(Some(format!("{e}.")));
         }
         self.problem.set(None);
@@ -144,6 +174,10 @@ impl TrainJob {
         self.map.set(None);
         self.trained.set(None);
         self.started.set(browser::now_ms());
+        self.running_setup.set_value(Some(setup.clone()));
+        self.cv_worker.stop();
+        self.cv.set(None);
+        self.cv_phase.set(CvPhase::Idle);
         self.phase.set(Phase::Training {
             member: 0,
             members: setup.options.members,
@@ -155,11 +189,113 @@ impl TrainJob {
             extra.push(("materials", m.into()));
         }
         self.start(
-            ToWorker::Train {
+            ToTrainer::Train {
                 setup: Box::new(setup),
             },
             &extra,
         );
+    }
+
+    /// k-fold cross-validation of the trained model's setup, in its own worker.
+    pub fn cross_validate(self, folds: usize, group_by_mixture: bool) {
+        let (Some(trained), Some(file)) = (self.trained.get_untracked(), self.file.get_value())
+        else {
+            return;
+        };
+        self.cv.set(None);
+        self.cv_started.set(browser::now_ms());
+        self.cv_phase.set(CvPhase::Running {
+            fold: 0,
+            folds,
+            step: 0,
+            total: 1,
+        });
+        let request = ToTrainer::CrossValidate {
+            setup: Box::new(trained.setup.clone()),
+            folds,
+            group_by_mixture,
+        };
+        let json = serde_json::to_string(&request).unwrap_or_default();
+        let started = self.cv_worker.start(
+            &[(json, vec![("file", JsValue::from(file))])],
+            move |data| self.receive_cv(data),
+        );
+        if let Err(e) = started {
+            self.cv_phase.set(CvPhase::Failed(format!(
+                "The cross-validation worker could not start: {e}"
+            )));
+        }
+    }
+
+    pub fn cancel_cv(self) {
+        self.cv_worker.stop();
+        self.cv_phase.set(CvPhase::Idle);
+    }
+
+    fn receive_cv(self, data: JsValue) {
+        let json = js_sys::Reflect::get(&data, &"json".into())
+            .ok()
+            .and_then(|j| j.as_string())
+            .unwrap_or_default();
+        match serde_json::from_str::<FromTrainer>(&json) {
+            Ok(FromTrainer::Validating {
+                fold,
+                folds,
+                step,
+                total,
+            }) => self.cv_phase.set(CvPhase::Running {
+                fold,
+                folds,
+                step,
+                total,
+            }),
+            Ok(FromTrainer::Validated { trust, .. }) => {
+                self.cv_worker.stop();
+                let trust = Arc::new(*trust);
+                self.cv.set(Some(trust.clone()));
+                self.cv_phase.set(CvPhase::Done);
+                leptos::task::spawn_local(self.card_figures(trust));
+            }
+            Ok(FromTrainer::Failed { message } | FromTrainer::Crashed { message }) => {
+                self.cv_worker.stop();
+                self.cv_phase.set(CvPhase::Failed(message));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.cv_worker.stop();
+                self.cv_phase.set(CvPhase::Failed(format!(
+                    "The cross-validation worker said something unreadable: {e}"
+                )));
+            }
+        }
+    }
+
+    /// The cross-validation's figures go on the trained model's card (and its kept copy),
+    /// when it is still the current model.
+    async fn card_figures(self, trust: Arc<Trust>) {
+        let Some(id) = self.kept_id.get_untracked() else {
+            return;
+        };
+        let current = self.state.loaded.with_untracked(
+            |l| matches!(l.as_ref().map(|l| &l.source), Some(Source::Kept(c)) if *c == id),
+        );
+        let Some(mut manifest) = self
+            .state
+            .manifest()
+            .filter(|_| current)
+            .map(|m| (*m).clone())
+        else {
+            return;
+        };
+        trust.add_to_metrics(&mut manifest.metrics);
+        if let Err(e) = kept::replace_manifest(&id, &manifest.to_json()).await {
+            self.state.notice.set(Some(Notice::Error(e)));
+        }
+        self.state.loaded.update(|l| {
+            if let Some(l) = l {
+                l.manifest = Arc::new(manifest);
+            }
+        });
     }
 
     /// Stop training where it is; the form and the current model stay as they were.
@@ -172,41 +308,27 @@ impl TrainJob {
     }
 
     fn stop(self) {
-        if let Some(h) = self.worker.try_update_value(Option::take).flatten() {
-            h.worker.terminate();
-        }
+        self.worker.stop();
     }
 
-    fn start(self, request: ToWorker, extra: &[(&str, JsValue)]) {
-        self.stop();
-        self.generation.update_value(|g| *g += 1);
-        let generation = self.generation.get_value();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
-            self.receive(generation, m.data())
-        });
-        let worker = match spawn_module_worker(&on_message) {
-            Ok(w) => w,
-            Err(err) => {
-                return self.phase.set(Phase::Failed(format!(
-                    "The training worker could not start: {err}"
-                )));
-            }
-        };
+    fn start(self, request: ToTrainer, extra: &[(&str, JsValue)]) {
         let json = serde_json::to_string(&request).unwrap_or_default();
-        let _ = worker.post_message(&message_of(json, extra));
-        self.worker.set_value(Some(Handle {
-            worker,
-            _on_message: on_message,
-        }));
+        let started = self
+            .worker
+            .start(&[(json, extra.to_vec())], move |data| self.receive(data));
+        if let Err(err) = started {
+            self.phase.set(Phase::Failed(format!(
+                "The training worker could not start: {err}"
+            )));
+        }
     }
 
-    fn receive(self, generation: u64, data: JsValue) {
-        if generation != self.generation.get_value() {
-            return;
-        }
+    fn receive(self, data: JsValue) {
         let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
-        let json = field("json").and_then(|j| j.as_string()).unwrap_or_default();
-        let message: FromWorker = match serde_json::from_str(&json) {
+        let json = field("json")
+            .and_then(|j| j.as_string())
+            .unwrap_or_default();
+        let message: FromTrainer = match serde_json::from_str(&json) {
             Ok(m) => m,
             Err(e) => {
                 self.stop();
@@ -216,7 +338,7 @@ impl TrainJob {
             }
         };
         match message {
-            FromWorker::Profiled { profile, file, ms } => {
+            FromTrainer::Profiled { profile, file, ms } => {
                 self.stop();
                 let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
                 self.setup.set(TrainSetup::from_profile(&profile, stem));
@@ -227,11 +349,11 @@ impl TrainJob {
                 })));
                 self.phase.set(Phase::Idle);
             }
-            FromWorker::TrainingStarted { materials, rows } => {
+            FromTrainer::TrainingStarted { materials, rows } => {
                 self.names.set(Arc::new(materials));
                 self.rows.set(rows);
             }
-            FromWorker::Training {
+            FromTrainer::Training {
                 member,
                 members,
                 step,
@@ -255,12 +377,13 @@ impl TrainJob {
                     total,
                 });
             }
-            FromWorker::Trained {
+            FromTrainer::Trained {
                 manifest,
                 curve,
                 rows,
                 validation_rows,
                 notes,
+                train_ms,
                 ms,
             } => {
                 self.stop();
@@ -276,11 +399,16 @@ impl TrainJob {
                     rows,
                     validation_rows,
                     notes,
+                    train_ms,
                     ms,
                     command: String::new(),
+                    setup: self
+                        .running_setup
+                        .get_value()
+                        .unwrap_or_else(|| self.setup.get_untracked()),
                 });
             }
-            FromWorker::Failed { message } => {
+            FromTrainer::Failed { message } => {
                 self.stop();
                 let reading = self.phase.get_untracked() == Phase::Reading;
                 if reading {
@@ -290,7 +418,7 @@ impl TrainJob {
                 }
                 self.phase.set(Phase::Failed(message));
             }
-            FromWorker::Crashed { message } => {
+            FromTrainer::Crashed { message } => {
                 self.stop();
                 self.phase.set(Phase::Failed(format!(
                     "The training worker stopped ({message}); the page and the current model are unchanged."
@@ -314,7 +442,7 @@ impl TrainJob {
             .chosen
             .with_untracked(|c| c.as_ref().map(|c| c.file.clone()))
             .unwrap_or_default();
-        trained.command = command_line(&file, &self.setup.get_untracked());
+        trained.command = command_line(&file, &trained.setup);
         // Kept in this browser first, so that the picker lists it; if the storage refuses, the
         // model is still current in this tab (and can be downloaded).
         let state = self.state;
@@ -325,7 +453,10 @@ impl TrainJob {
         );
         leptos::task::spawn_local(async move {
             let source = match kept::keep(&name, &manifest_json, &weights).await {
-                Ok(entry) => Source::Kept(entry.id),
+                Ok(entry) => {
+                    self.kept_id.set(Some(entry.id.clone()));
+                    Source::Kept(entry.id)
+                }
                 Err(e) => {
                     state.notice.set(Some(Notice::Error(e)));
                     Source::Files(format!("{name} (trained here)"))
@@ -364,7 +495,12 @@ pub fn command_line(file: &str, setup: &TrainSetup) -> String {
             format!("'{}'", a.replace('\'', r"'\''"))
         }
     };
-    let mut parts = vec!["mixlab".to_string(), "train".into(), "--data".into(), quote(file)];
+    let mut parts = vec![
+        "mixlab".to_string(),
+        "train".into(),
+        "--data".into(),
+        quote(file),
+    ];
     parts.extend(setup.command_args().iter().map(|a| quote(a)));
     parts.push("--out".into());
     parts.push("model".into());

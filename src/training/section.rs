@@ -9,7 +9,9 @@ use mixlab_core::describe::format_value;
 use super::charts::Charts;
 use super::columns::Columns;
 use super::kept_list::KeptModels;
+use super::new_material::NewMaterial;
 use super::options::Options;
+use super::trust::TrustView;
 use super::{Phase, TrainJob, Trained};
 use crate::platform::browser;
 
@@ -17,15 +19,28 @@ fn seconds(ms: f64) -> String {
     if ms < 60_000.0 {
         format!("{:.1} s", ms / 1000.0)
     } else {
-        format!("{:.0} min {:.0} s", (ms / 60_000.0).floor(), (ms % 60_000.0) / 1000.0)
+        format!(
+            "{:.0} min {:.0} s",
+            (ms / 60_000.0).floor(),
+            (ms % 60_000.0) / 1000.0
+        )
     }
 }
 
 /// The progress line: member, step, time spent and left.
-fn progress_text(job: TrainJob, member: usize, members: usize, step: usize, total: usize) -> String {
+fn progress_text(
+    job: TrainJob,
+    member: usize,
+    members: usize,
+    step: usize,
+    total: usize,
+) -> String {
     let elapsed = browser::now_ms() - job.started.get_untracked();
     let left = if step > 0 {
-        format!(", about {} left", seconds(elapsed * (total - step.min(total)) as f64 / step as f64))
+        format!(
+            ", about {} left",
+            seconds(elapsed * (total - step.min(total)) as f64 / step as f64)
+        )
     } else {
         String::new()
     };
@@ -34,12 +49,16 @@ fn progress_text(job: TrainJob, member: usize, members: usize, step: usize, tota
     } else {
         String::new()
     };
-    format!("{who}step {step} of {total} · {} elapsed{left}", seconds(elapsed))
+    format!(
+        "{who}step {step} of {total} · {} elapsed{left}",
+        seconds(elapsed)
+    )
 }
 
 fn download(name: &str, bytes: &[u8], mime: &str, job: TrainJob) {
     if let Err(e) = browser::download_bytes(name, mime, bytes) {
-        job.problem.set(Some(format!("{name} could not be saved: {e}")));
+        job.problem
+            .set(Some(format!("{name} could not be saved: {e}")));
     }
 }
 
@@ -52,16 +71,22 @@ fn result_view(job: TrainJob, t: &Trained) -> impl IntoView + use<> {
             m.metrics
                 .iter()
                 .map(|(k, v)| {
-                    let value = v.get("value").and_then(|x| x.as_f64()).map_or(v.to_string(), format_value);
+                    let value = v
+                        .get("value")
+                        .and_then(|x| x.as_f64())
+                        .map_or(v.to_string(), format_value);
                     (crate::model::metric_name(m, k), value)
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let name = manifest.as_ref().map(|m| m.name.clone()).unwrap_or_default();
+    let name = manifest
+        .as_ref()
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
     let (mj, w) = (t.manifest_json.clone(), t.weights.clone());
     view! {
-        <div id="train-result" class="result" data-ms=format!("{:.0}", t.ms)>
+        <div id="train-result" class="result" data-ms=format!("{:.1}", t.ms) data-train-ms=format!("{:.1}", t.train_ms)>
             <p>{format!("Trained in {} on {} formulations ({} held out for validation). ", seconds(t.ms), t.rows, t.validation_rows)}
                 <strong>{format!("“{name}” is now the current model")}</strong>": Predict, Score a file, Explore and Design use it."</p>
             {(!t.notes.is_empty()).then(|| view! { <ul class="notes">{t.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul> })}
@@ -74,6 +99,7 @@ fn result_view(job: TrainJob, t: &Trained) -> impl IntoView + use<> {
             </div>
             <p class="note">"The two files are the model: open them together in Mixlab (drop both on the page) or use them with the command line (" <code>"mixlab score --bundle DIR"</code>"). The same model from the command line:"</p>
             <pre id="train-command">{t.command.clone()}</pre>
+            <TrustView/>
         </div>
     }
 }
@@ -82,6 +108,17 @@ fn result_view(job: TrainJob, t: &Trained) -> impl IntoView + use<> {
 pub fn TrainSection() -> impl IntoView {
     let job = expect_context::<TrainJob>();
     let running = move || matches!(job.phase.get(), Phase::Training { .. } | Phase::Reading);
+    // The progress row stays one element while training (its numbers change, not the row).
+    let training = Memo::new(move |_| matches!(job.phase.get(), Phase::Training { .. }));
+    let count = move || match job.phase.get() {
+        Phase::Training {
+            member,
+            members,
+            step,
+            total,
+        } => (member, members, step, total),
+        _ => (0, 1, 0, 1),
+    };
     view! {
         <section id="train-section" class="card" aria-labelledby="train-title">
             <h2 id="train-title">"New model: train on your own data"</h2>
@@ -144,17 +181,16 @@ pub fn TrainSection() -> impl IntoView {
                         })}
                     </div>
                 })}
-                {move || match job.phase.get() {
-                    Phase::Training { member, members, step, total } => Some(view! {
-                        <div class="progress-row">
-                            <progress id="train-progress" max=total prop:value=step data-step=step data-total=total></progress>
-                            <span id="train-progress-text">{progress_text(job, member, members, step, total)}</span>
-                        </div>
-                    }),
-                    _ => None,
-                }}
+                {move || training.get().then(|| view! {
+                    <div class="progress-row">
+                        <progress id="train-progress" max=move || count().3 prop:value=move || count().2
+                            data-step=move || count().2 data-total=move || count().3></progress>
+                        <span id="train-progress-text">{move || { let (m, ms, s, t) = count(); progress_text(job, m, ms, s, t) }}</span>
+                    </div>
+                })}
                 <Charts/>
                 {move || job.trained.get().map(|t| result_view(job, &t))}
+                <NewMaterial/>
                 <KeptModels/>
             </div>
         </section>

@@ -278,6 +278,11 @@ pub struct EvaluateArgs {
     /// random splits. The report adds Eval RMSE as mean ± standard error, as the literature gives it.
     #[arg(long, conflicts_with = "folds")]
     pub test_ids: Option<PathBuf>,
+    /// K-fold cross-validation (each row held out once; folds drawn with --seed, equal
+    /// mixtures kept together with --group-by-mixture), as the app's trust view runs it;
+    /// replaces the random splits.
+    #[arg(long, value_name = "K", conflicts_with_all = ["folds", "test_ids"])]
+    pub kfold: Option<usize>,
     /// Keep rows with the same mixture (equal fractions) on one side of every split, as
     /// for concrete measured at several ages.
     #[arg(long)]

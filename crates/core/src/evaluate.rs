@@ -10,16 +10,27 @@ use crate::data::Dataset;
 use crate::metrics::{Scores, Split, mean_std, score_rows};
 use crate::model::MixModel;
 use crate::train::{CurvePoint, TrainConfig, train_on_rows};
+use crate::trust::{TargetTrust, Trust};
 
 /// Scores of one split: target → subset ("full", "eval", "train") → scores.
 pub type SplitScores = BTreeMap<String, BTreeMap<String, Scores>>;
 
-/// What one split gives: its scores and member 0's learning curve (training loss and the
-/// loss on the split's test rows, at every check).
+/// What one split gives: its scores, member 0's learning curve (training loss and the loss on
+/// the split's test rows, at every check) and the predictions of its held-out rows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SplitResult {
     pub scores: SplitScores,
     pub curve: Vec<CurvePoint>,
+    #[serde(skip)]
+    pub held_out: Vec<HeldOut>,
+}
+
+/// A held-out row's prediction: per target the ensemble mean and spread (target units).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldOut {
+    pub row: usize,
+    pub values: Vec<f64>,
+    pub spread: Vec<f64>,
 }
 
 /// Train once per split (same seed) and score each model on Full / Eval / Train rows.
@@ -35,10 +46,9 @@ pub fn cross_validate(
         .iter()
         .enumerate()
         .map(|(i, split)| {
-            let (bundle, report) =
-                train_on_rows(ds, cfg, &split.train, &split.test, |tick| {
-                    progress(i, tick.step, tick.loss)
-                });
+            let (bundle, report) = train_on_rows(ds, cfg, &split.train, &split.test, |tick| {
+                progress(i, tick.step, tick.loss)
+            });
             let model = MixModel::new(&bundle, &Device::flex());
             let mut scores = SplitScores::new();
             for (subset, rows) in [
@@ -53,12 +63,73 @@ pub fn cross_validate(
                         .insert(subset.to_string(), s);
                 }
             }
+            let held_out = match model.predict(&ds.batch(&split.test)) {
+                Ok(p) => (split.test.iter().enumerate())
+                    .map(|(i, &row)| HeldOut {
+                        row,
+                        values: p.row(i).to_vec(),
+                        spread: p.spread_row(i).to_vec(),
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
             SplitResult {
                 scores,
                 curve: report.curve,
+                held_out,
             }
         })
         .collect()
+}
+
+/// The trust view of `results` (one per fold) on `ds`.
+pub fn trust(ds: &Dataset, results: &[SplitResult]) -> Trust {
+    let t = ds.targets.len();
+    let targets = (ds.targets.iter().enumerate())
+        .map(|(k, target)| {
+            let per_fold = |f: fn(&Scores) -> f64| -> Vec<Option<f64>> {
+                (results.iter())
+                    .map(|r| {
+                        let s = r.scores.get(&target.name)?.get("eval")?;
+                        Some(f(s)).filter(|v| v.is_finite())
+                    })
+                    .collect()
+            };
+            let points: Vec<(f64, f64, f64, usize)> = (results.iter().enumerate())
+                .flat_map(|(fold, r)| {
+                    r.held_out.iter().filter_map(move |h| {
+                        let y = ds.target_values[h.row * t + k];
+                        y.is_finite().then(|| (y, h.values[k], h.spread[k], fold))
+                    })
+                })
+                .collect();
+            let has_spread = points.iter().any(|p| p.2 > 0.0);
+            let within = |z: f64| {
+                has_spread.then(|| {
+                    let inside = points
+                        .iter()
+                        .filter(|p| (p.0 - p.1).abs() <= z * p.2)
+                        .count();
+                    inside as f64 / points.len().max(1) as f64
+                })
+            };
+            TargetTrust {
+                name: target.name.clone(),
+                binary: target.kind == crate::bundle::TargetKind::Binary,
+                fold_mae: per_fold(|s| s.mae),
+                fold_rmse: per_fold(|s| s.rmse),
+                fold_r2: per_fold(|s| s.r2),
+                fold_roc_auc: per_fold(|s| s.roc_auc),
+                within_1sd: within(1.0),
+                within_2sd: within(2.0),
+                points,
+            }
+        })
+        .collect();
+    Trust {
+        folds: results.len(),
+        targets,
+    }
 }
 
 /// The study's table as Markdown: one row per code length and target, each cell mean ± std

@@ -8,11 +8,13 @@ use serde::Serialize;
 use serde_json::json;
 use thiserror::Error;
 
+use crate::bundle::Manifest;
 use crate::bundle::{Bundle, Material};
-use crate::data::{Dataset, TargetSpec};
+use crate::data::{DataError, Dataset, TargetSpec, WideSpec};
 use crate::metrics::{Scores, score_rows};
 use crate::model::{MixModel, Params, forward};
 use crate::train::{Adam, RowTensors, loss};
+pub use crate::train_setup::FitConfig;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum FitError {
@@ -32,25 +34,6 @@ pub enum FitError {
     UnknownStart(String),
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct FitConfig {
-    pub steps: usize,
-    pub learning_rate: f64,
-    /// Start from this material's code (a material the user judges similar); else the origin,
-    /// where a material has no effect.
-    pub start_from: Option<String>,
-}
-
-impl Default for FitConfig {
-    fn default() -> Self {
-        FitConfig {
-            steps: 500,
-            learning_rate: 0.05,
-            start_from: None,
-        }
-    }
-}
-
 /// Errors on the given formulations before and after fitting, per target.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FitReport {
@@ -58,6 +41,30 @@ pub struct FitReport {
     pub rows: usize,
     pub before: BTreeMap<String, Scores>,
     pub after: BTreeMap<String, Scores>,
+}
+
+/// How to read a file of trials for `manifest`: the model's targets that the header has, and
+/// all its conditions (the file must give them); every other column is a material (the new
+/// one among them). What the app asks nothing more for; `mixlab fit-material` says it with
+/// `--targets` and `--conditions`.
+pub fn trials_spec(manifest: &Manifest, bytes: &[u8]) -> Result<WideSpec, DataError> {
+    let records = crate::table::records(bytes)?;
+    let header = &records.header;
+    let targets: Vec<TargetSpec> = (manifest.targets.iter())
+        .filter(|t| header.contains(&t.name))
+        .map(|t| TargetSpec {
+            name: t.name.clone(),
+            kind: t.kind,
+            transform: t.transform,
+        })
+        .collect();
+    Ok(WideSpec {
+        id_column: None,
+        targets,
+        conditions: manifest.conditions.iter().map(|c| c.name.clone()).collect(),
+        drop: Vec::new(),
+        rename: Vec::new(),
+    })
 }
 
 /// `ds` re-expressed in the bundle's columns plus the new material as the last one.

@@ -31,8 +31,9 @@ pub mod synthetic;
 pub mod table;
 #[cfg(feature = "train")]
 pub mod train;
-#[cfg(feature = "train")]
 pub mod train_setup;
+pub mod trainer;
+pub mod trust;
 
 pub use bundle::{Bundle, BundleError, Manifest};
 // Projections, nearest materials and the seeded generator are plain numbers: their own crate,

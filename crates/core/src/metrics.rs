@@ -97,6 +97,22 @@ pub fn random_splits(
         .collect()
 }
 
+/// `k`-fold cross-validation: every row is held out exactly once. Groups (rows with equal
+/// `groups[i]`) are shuffled by `seed` and each goes whole to the fold with the fewest rows so
+/// far, so folds differ in size by at most one group.
+pub fn kfold_splits(rows: usize, groups: Option<&[String]>, k: usize, seed: u64) -> Vec<Split> {
+    let members = group_members(rows, groups);
+    let k = k.clamp(1, members.len().max(1));
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    Rng::new(seed).shuffle(&mut order);
+    let mut folds: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for g in order {
+        let smallest = (0..k).min_by_key(|&f| folds[f].len()).unwrap_or(0);
+        folds[smallest].extend_from_slice(&members[g]);
+    }
+    folds.into_iter().map(|test| finish(rows, test)).collect()
+}
+
 /// Splits from given fold labels: fold `f` is the test set of split `f`.
 pub fn fold_splits(fold_of_row: &[usize]) -> Vec<Split> {
     let folds = fold_of_row.iter().copied().max().map_or(0, |m| m + 1);
@@ -207,6 +223,35 @@ pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kfold_holds_out_every_row_once_and_keeps_groups_whole() {
+        let splits = kfold_splits(23, None, 5, 3);
+        assert_eq!(splits.len(), 5);
+        let mut seen: Vec<usize> = splits.iter().flat_map(|s| s.test.clone()).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..23).collect::<Vec<_>>());
+        assert!(
+            splits
+                .iter()
+                .all(|s| (4..=5).contains(&s.test.len()) && s.train.len() + s.test.len() == 23)
+        );
+        assert_eq!(splits, kfold_splits(23, None, 5, 3), "seeded");
+        let groups: Vec<String> = (0..20).map(|r| format!("g{}", r / 4)).collect();
+        for s in kfold_splits(20, Some(&groups), 3, 1) {
+            for g in s.test.iter().map(|&r| &groups[r]) {
+                assert!(
+                    s.train.iter().all(|&r| &groups[r] != g),
+                    "group {g} straddles"
+                );
+            }
+        }
+        assert_eq!(
+            kfold_splits(3, None, 10, 1).len(),
+            3,
+            "no more folds than rows"
+        );
+    }
 
     #[test]
     fn regression_metrics_on_known_values() {

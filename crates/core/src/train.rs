@@ -17,6 +17,8 @@ use crate::bundle::{
 use crate::data::Dataset;
 use crate::model::{Params, forward, forward_with, standardise_conditions};
 use crate::rng::Rng;
+use crate::train_setup::TrainOptions;
+pub use crate::train_setup::{CurvePoint, Schedule};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -57,29 +59,6 @@ pub struct TrainConfig {
     pub device: Device,
 }
 
-/// How the learning rate moves over the steps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Schedule {
-    /// Cosine decay from the base rate to 10 % of it.
-    #[default]
-    Cosine,
-    Constant,
-}
-
-impl Schedule {
-    /// The rate at `step` of `steps` (1-based).
-    pub fn rate(self, base: f64, step: usize, steps: usize) -> f64 {
-        match self {
-            Schedule::Constant => base,
-            Schedule::Cosine => {
-                let t = step as f64 / steps.max(1) as f64;
-                base * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
-            }
-        }
-    }
-}
-
 /// `count` snapshot steps from 0 to `steps`, spaced evenly in log(1 + step) so the early
 /// spreading of the codes is as visible as the late settling.
 pub fn log_spaced_steps(steps: usize, count: usize) -> Vec<usize> {
@@ -104,29 +83,13 @@ pub fn log_spaced_steps(steps: usize, count: usize) -> Vec<usize> {
 pub const CHECK_EVERY: usize = 50;
 
 impl Default for TrainConfig {
+    /// `mixlab train`'s defaults ([`TrainOptions`]), without snapshots.
     fn default() -> Self {
-        TrainConfig {
-            code_dim: 8,
-            code_activation: CodeActivation::Tanh,
-            hidden: vec![64, 64],
-            hidden_activation: HiddenActivation::Relu,
-            steps: 3000,
-            batch_size: 64,
-            learning_rate: 3e-3,
-            seed: 1,
-            validation_fraction: 0.1,
-            weight_decay: 0.0,
-            early_stopping: None,
-            residual: false,
-            dropout: 0.0,
-            members: 1,
-            snapshot_steps: Vec::new(),
-            log_conditions: Vec::new(),
-            dose_scale: false,
-            loss: LossKind::Mse,
-            schedule: Schedule::Cosine,
-            device: Device::flex(),
+        TrainOptions {
+            snapshots: 0,
+            ..TrainOptions::default()
         }
+        .to_config(Vec::new())
     }
 }
 
@@ -491,18 +454,6 @@ pub struct TrainReport {
     pub curve: Vec<CurvePoint>,
 }
 
-/// One point of a learning curve (losses in the model's standardised units).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CurvePoint {
-    pub step: usize,
-    /// Mean mini-batch loss over the steps since the previous point.
-    pub train: f64,
-    /// Loss on the validation rows, when some are held out.
-    pub validation: Option<f64>,
-    /// Loss on the monitored rows (held-out test rows in `evaluate`), if any.
-    pub monitor: Option<f64>,
-}
-
 /// What training tells its caller every [`CHECK_EVERY`] steps (and at the last).
 pub struct Tick<'a> {
     /// The ensemble member being trained (0-based).
@@ -523,7 +474,9 @@ impl Tick<'_> {
     /// command line does not).
     pub fn codes(&self) -> Vec<f32> {
         let data = self.codes.clone().into_data();
-        data.as_slice::<f32>().map(<[f32]>::to_vec).unwrap_or_default()
+        data.as_slice::<f32>()
+            .map(<[f32]>::to_vec)
+            .unwrap_or_default()
     }
 }
 

@@ -9,7 +9,64 @@ use thiserror::Error;
 use crate::bundle::{CodeActivation, HiddenActivation, LossKind, TargetKind, Transform};
 use crate::data::profile::{ColumnRole, Profile};
 use crate::data::{TargetSpec, WideSpec};
-use crate::train::{Schedule, TrainConfig, log_spaced_steps};
+#[cfg(feature = "train")]
+use crate::train::{TrainConfig, log_spaced_steps};
+
+/// How the learning rate moves over the steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// Cosine decay from the base rate to 10 % of it.
+    #[default]
+    Cosine,
+    Constant,
+}
+
+impl Schedule {
+    /// The rate at `step` of `steps` (1-based).
+    pub fn rate(self, base: f64, step: usize, steps: usize) -> f64 {
+        match self {
+            Schedule::Constant => base,
+            Schedule::Cosine => {
+                let t = step as f64 / steps.max(1) as f64;
+                base * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+            }
+        }
+    }
+}
+
+/// One point of a learning curve (losses in the model's standardised units).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CurvePoint {
+    pub step: usize,
+    /// Mean mini-batch loss over the steps since the previous point.
+    pub train: f64,
+    /// Loss on the validation rows, when some are held out.
+    pub validation: Option<f64>,
+    /// Loss on the monitored rows (held-out test rows in `evaluate`), if any.
+    pub monitor: Option<f64>,
+}
+
+/// How a new material's code is fitted (`mixlab fit-material`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FitConfig {
+    pub steps: usize,
+    pub learning_rate: f64,
+    /// Start from this material's code (a material the user judges similar); else the origin,
+    /// where a material has no effect.
+    pub start_from: Option<String>,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            steps: 500,
+            learning_rate: 0.05,
+            start_from: None,
+        }
+    }
+}
 
 /// What cannot be trained as asked: the option or column and why.
 #[derive(Clone, Debug, Error, PartialEq)]
@@ -54,26 +111,26 @@ pub struct TrainOptions {
 }
 
 impl Default for TrainOptions {
+    /// `mixlab train`'s defaults.
     fn default() -> Self {
-        let c = TrainConfig::default();
         TrainOptions {
-            code_dim: c.code_dim,
-            code_activation: c.code_activation,
-            hidden: c.hidden,
-            hidden_activation: c.hidden_activation,
-            steps: c.steps,
-            batch_size: c.batch_size,
-            learning_rate: c.learning_rate,
-            seed: c.seed,
-            validation_fraction: c.validation_fraction,
-            weight_decay: c.weight_decay,
-            early_stopping: c.early_stopping,
-            residual: c.residual,
-            dose_scale: c.dose_scale,
-            loss: c.loss,
-            dropout: c.dropout,
-            members: c.members,
-            schedule: c.schedule,
+            code_dim: 8,
+            code_activation: CodeActivation::Tanh,
+            hidden: vec![64, 64],
+            hidden_activation: HiddenActivation::Relu,
+            steps: 3000,
+            batch_size: 64,
+            learning_rate: 3e-3,
+            seed: 1,
+            validation_fraction: 0.1,
+            weight_decay: 0.0,
+            early_stopping: None,
+            residual: false,
+            dose_scale: false,
+            loss: LossKind::Mse,
+            dropout: 0.0,
+            members: 1,
+            schedule: Schedule::Cosine,
             snapshots: 24,
         }
     }
@@ -103,7 +160,11 @@ impl TrainOptions {
             return bad("members", self.members.to_string(), "1 to 64");
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad("dropout", self.dropout.to_string(), "at least 0 and below 1");
+            return bad(
+                "dropout",
+                self.dropout.to_string(),
+                "at least 0 and below 1",
+            );
         }
         if self.steps == 0 || self.batch_size == 0 {
             return bad(
@@ -129,9 +190,16 @@ impl TrainOptions {
     }
 
     /// The trainer's configuration (on the CPU device), checked.
+    #[cfg(feature = "train")]
     pub fn config(&self, log_conditions: Vec<String>) -> Result<TrainConfig, SetupError> {
         self.check()?;
-        Ok(TrainConfig {
+        Ok(self.to_config(log_conditions))
+    }
+
+    /// The configuration as it is, unchecked (the defaults' own).
+    #[cfg(feature = "train")]
+    pub(crate) fn to_config(&self, log_conditions: Vec<String>) -> TrainConfig {
+        TrainConfig {
             code_dim: self.code_dim,
             code_activation: self.code_activation,
             hidden: self.hidden.clone(),
@@ -151,8 +219,8 @@ impl TrainOptions {
             dose_scale: self.dose_scale,
             loss: self.loss,
             schedule: self.schedule,
-            ..TrainConfig::default()
-        })
+            device: crate::Device::flex(),
+        }
     }
 
     /// `mixlab train`'s arguments for these options (every one, so that a change of the
@@ -271,7 +339,10 @@ impl TrainSetup {
             })
             .collect();
         Ok(WideSpec {
-            id_column: self.with_role(ColumnRole::Id).next().map(|c| c.name.clone()),
+            id_column: self
+                .with_role(ColumnRole::Id)
+                .next()
+                .map(|c| c.name.clone()),
             targets,
             conditions: self
                 .with_role(ColumnRole::Condition)
@@ -299,6 +370,7 @@ impl TrainSetup {
     }
 
     /// The trainer's configuration.
+    #[cfg(feature = "train")]
     pub fn config(&self) -> Result<TrainConfig, SetupError> {
         self.options.config(self.log_conditions())
     }
@@ -361,7 +433,10 @@ mod tests {
         let spec = setup.spec(&p).unwrap();
         assert_eq!(spec.id_column.as_deref(), Some("Sample"));
         assert_eq!(
-            spec.targets.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            spec.targets
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             ["stable:binary", "visc:log10"]
         );
         assert_eq!(spec.conditions, ["age_h"]);
@@ -384,6 +459,7 @@ mod tests {
         assert!(args.contains(&"--steps=3000".to_string()));
     }
 
+    #[cfg(feature = "train")]
     #[test]
     fn options_are_the_command_lines_and_are_checked() {
         let o = TrainOptions::default();
@@ -394,11 +470,41 @@ mod tests {
         );
         assert_eq!(c.snapshot_steps.last(), Some(&3000));
         let bad = |o: TrainOptions| o.check().unwrap_err().to_string();
-        assert!(bad(TrainOptions { code_dim: 0, ..o.clone() }).contains("code length is 0"));
-        assert!(bad(TrainOptions { hidden: vec![], ..o.clone() }).contains("hidden widths"));
-        assert!(bad(TrainOptions { dropout: 1.0, ..o.clone() }).contains("dropout"));
-        assert!(bad(TrainOptions { learning_rate: f64::NAN, ..o.clone() }).contains("learning rate"));
-        assert!(bad(TrainOptions { validation_fraction: 0.95, ..o.clone() }).contains("validation"));
+        assert!(
+            bad(TrainOptions {
+                code_dim: 0,
+                ..o.clone()
+            })
+            .contains("code length is 0")
+        );
+        assert!(
+            bad(TrainOptions {
+                hidden: vec![],
+                ..o.clone()
+            })
+            .contains("hidden widths")
+        );
+        assert!(
+            bad(TrainOptions {
+                dropout: 1.0,
+                ..o.clone()
+            })
+            .contains("dropout")
+        );
+        assert!(
+            bad(TrainOptions {
+                learning_rate: f64::NAN,
+                ..o.clone()
+            })
+            .contains("learning rate")
+        );
+        assert!(
+            bad(TrainOptions {
+                validation_fraction: 0.95,
+                ..o.clone()
+            })
+            .contains("validation")
+        );
         // Options travel as JSON (page → worker), missing fields taking the defaults.
         let back: TrainOptions = serde_json::from_str(r#"{"steps": 10}"#).unwrap();
         assert_eq!(back, TrainOptions { steps: 10, ..o });

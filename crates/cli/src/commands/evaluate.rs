@@ -1,6 +1,6 @@
 use mixlab_core::data::{read_folds, read_test_ids};
 use mixlab_core::evaluate::{markdown_table, sweep_code_dims};
-use mixlab_core::metrics::{fold_splits, random_splits, test_set_splits};
+use mixlab_core::metrics::{fold_splits, kfold_splits, random_splits, test_set_splits};
 
 use super::load;
 use crate::args::EvaluateArgs;
@@ -10,16 +10,20 @@ use crate::{progress, report_html};
 pub fn run(a: EvaluateArgs) -> Result<(), CliError> {
     let (ds, _) = load(&a.data)?;
     ds.check_trainable().map_err(file_error(&a.data.data))?;
-    let split_list = match (&a.folds, &a.test_ids) {
-        (Some(path), _) => fold_splits(
+    let groups = a.group_by_mixture.then(|| ds.mixture_keys());
+    let split_list = match (a.kfold, &a.folds, &a.test_ids) {
+        (Some(k), _, _) if k < 2 => {
+            return Err(CliError::Usage(format!("--kfold {k}: at least 2 folds")));
+        }
+        (Some(k), _, _) => kfold_splits(ds.rows(), groups.as_deref(), k, a.model.seed),
+        (None, Some(path), _) => fold_splits(
             &read_folds(read_bytes(path)?.as_slice(), &ds.ids).map_err(file_error(path))?,
         ),
-        (None, Some(path)) => test_set_splits(
+        (None, None, Some(path)) => test_set_splits(
             ds.rows(),
             read_test_ids(read_bytes(path)?.as_slice(), &ds.ids).map_err(file_error(path))?,
         ),
-        (None, None) => {
-            let groups = a.group_by_mixture.then(|| ds.mixture_keys());
+        (None, None, None) => {
             let seed = a.model.seed;
             random_splits(
                 ds.rows(),

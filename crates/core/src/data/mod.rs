@@ -598,9 +598,15 @@ mod tests {
             Err(DataError::TargetEmpty("y".into()))
         );
         let constant = read("a,b,y\n1,1,3\n2,1,3\n", "y").unwrap_err();
-        assert_eq!(constant.to_string(), "target \"y\" is 3 in every row: there is nothing to learn");
+        assert_eq!(
+            constant.to_string(),
+            "target \"y\" is 3 in every row: there is nothing to learn"
+        );
         let one_class = read("a,b,y\n1,1,1\n2,1,TRUE\n", "y:binary").unwrap_err();
-        assert!(one_class.to_string().contains("both classes"), "{one_class}");
+        assert!(
+            one_class.to_string().contains("both classes"),
+            "{one_class}"
+        );
         assert_eq!(read("a,b,y\n1,1,1\n2,1,0\n", "y:binary"), Ok(()));
         assert_eq!(read("a,b,y\n1,1,1\n2,1,\n3,1,2\n", "y"), Ok(()));
     }

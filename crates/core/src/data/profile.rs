@@ -118,13 +118,33 @@ const SAMPLE_CELLS: usize = 2_000_000;
 
 /// Words in a column name that make it a condition rather than a property.
 const CONDITION_WORDS: [&str; 15] = [
-    "age", "time", "day", "days", "hour", "hours", "temperature", "temp", "ph", "speed", "rate",
-    "pressure", "cure", "curing", "total",
+    "age",
+    "time",
+    "day",
+    "days",
+    "hour",
+    "hours",
+    "temperature",
+    "temp",
+    "ph",
+    "speed",
+    "rate",
+    "pressure",
+    "cure",
+    "curing",
+    "total",
 ];
 
 /// Words that make a numeric column after the materials something to leave out.
 const IGNORE_WORDS: [&str; 8] = [
-    "error", "err", "std", "sd", "stdev", "uncertainty", "class", "type",
+    "error",
+    "err",
+    "std",
+    "sd",
+    "stdev",
+    "uncertainty",
+    "class",
+    "type",
 ];
 
 /// Read `input` and guess each column's role.
@@ -304,7 +324,10 @@ mod tests {
         );
         assert_eq!((p.rows, p.format), (3, Format::Wide));
         assert_eq!(p.columns[6].first_text, Some((2, "x".into())));
-        assert_eq!((p.columns[4].min, p.columns[4].max), (Some(1.0), Some(365.0)));
+        assert_eq!(
+            (p.columns[4].min, p.columns[4].max),
+            (Some(1.0), Some(365.0))
+        );
     }
 
     #[test]
@@ -332,7 +355,8 @@ mod tests {
 
     #[test]
     fn masses_that_do_not_add_up_leave_the_last_column_as_target() {
-        let csv = "cement,water,Temperature (C),strength\n300,150,20,30\n400,180,25,45\n350,160,20,38\n";
+        let csv =
+            "cement,water,Temperature (C),strength\n300,150,20,30\n400,180,25,45\n350,160,20,38\n";
         let p = profile(csv.as_bytes()).unwrap();
         use ColumnRole::*;
         assert_eq!(
@@ -370,9 +394,18 @@ mod tests {
         assert_eq!(chosen(&shampoo, ColumnRole::Material).len(), 19);
         assert_eq!(
             chosen(&shampoo, ColumnRole::Target),
-            ["stable", "turbidity_ntu:log10", "viscosity_10_per_s_cp:log10"]
+            [
+                "stable",
+                "turbidity_ntu:log10",
+                "viscosity_10_per_s_cp:log10"
+            ]
         );
-        assert!(shampoo.columns.iter().any(|c| c.name == "stable" && c.binary));
+        assert!(
+            shampoo
+                .columns
+                .iter()
+                .any(|c| c.name == "stable" && c.binary)
+        );
         let concrete = read("concrete");
         assert_eq!(chosen(&concrete, ColumnRole::Material).len(), 7);
         assert_eq!(

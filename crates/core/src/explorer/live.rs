@@ -24,7 +24,9 @@ impl LiveMap {
             let mut xy = PcaBasis::fit(&reps, n, d, 2).apply(&reps, n);
             if let Some(before) = &self.previous {
                 for axis in 0..2 {
-                    let agreement: f64 = (0..n).map(|i| xy[i * 2 + axis] * before[i * 2 + axis]).sum();
+                    let agreement: f64 = (0..n)
+                        .map(|i| xy[i * 2 + axis] * before[i * 2 + axis])
+                        .sum();
                     if agreement < 0.0 {
                         (0..n).for_each(|i| xy[i * 2 + axis] = -xy[i * 2 + axis]);
                     }
@@ -32,7 +34,9 @@ impl LiveMap {
             }
             xy
         };
-        xy.iter_mut().filter(|v| !v.is_finite()).for_each(|v| *v = 0.0);
+        xy.iter_mut()
+            .filter(|v| !v.is_finite())
+            .for_each(|v| *v = 0.0);
         self.previous = Some(xy.clone());
         xy
     }

@@ -1,0 +1,331 @@
+//! The trainer: a Web Worker the New model page starts (its own wasm module, so the app that
+//! opens at every visit carries no training code). It reads a training file, trains, cross-
+//! validates and fits new materials with the core's code — what `mixlab train`, `evaluate
+//! --kfold` and `fit-material` run — on the CPU, and reports as it goes (see
+//! `mixlab_core::trainer` for the messages). Cancel is the page terminating the worker.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+
+use js_sys::{Array, Uint8Array};
+use mixlab_core::Bundle;
+use mixlab_core::data::Dataset;
+use mixlab_core::data::profile::profile;
+use mixlab_core::explorer::live::LiveMap;
+use mixlab_core::fit_material::FitConfig;
+use mixlab_core::train_setup::TrainSetup;
+use mixlab_core::trainer::{FromTrainer, ToTrainer};
+use wasm_bindgen::prelude::*;
+use web_sys::{Blob, DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
+
+/// Trunk builds this as a worker; `train_worker_start` is the entry.
+fn main() {}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A message with values beside its JSON (weights).
+fn post(message: &FromTrainer, extra: &[(&str, JsValue)]) {
+    let object = js_sys::Object::new();
+    let json = serde_json::to_string(message).unwrap_or_default();
+    let _ = js_sys::Reflect::set(&object, &"json".into(), &json.into());
+    for (k, v) in extra {
+        let _ = js_sys::Reflect::set(&object, &(*k).into(), v);
+    }
+    let _ = scope().post_message(&object);
+}
+
+/// Progress at most every 100 ms, and always the last.
+struct Throttle(f64);
+
+impl Throttle {
+    fn new() -> Self {
+        Throttle(f64::NEG_INFINITY)
+    }
+
+    fn due(&mut self, last: bool) -> bool {
+        let t = now();
+        let due = last || t - self.0 >= 100.0;
+        if due {
+            self.0 = t;
+        }
+        due
+    }
+}
+
+/// Called by the loader once the module is instantiated, with the messages that came before.
+#[wasm_bindgen]
+pub fn train_worker_start(early: Array) {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        post(
+            &FromTrainer::Crashed {
+                message: info.to_string(),
+            },
+            &[],
+        );
+    }));
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|e: MessageEvent| handle(e.data()));
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget(); // The worker lives as long as this handler.
+    for m in early.iter() {
+        handle(m);
+    }
+}
+
+thread_local! {
+    /// The model a FitMaterial request came with (sent before it, as `manifest` + `weights`).
+    static BUNDLE: RefCell<Option<Bundle>> = const { RefCell::new(None) };
+    static QUEUE: RefCell<VecDeque<JsValue>> = RefCell::default();
+}
+
+fn handle(data: JsValue) {
+    // Requests run one after the other, in order (each runs to its end synchronously).
+    QUEUE.with_borrow_mut(|q| q.push_back(data));
+    while let Some(data) = QUEUE.with_borrow_mut(VecDeque::pop_front) {
+        if let Err(message) = serve(&data) {
+            post(&FromTrainer::Failed { message }, &[]);
+        }
+    }
+}
+
+fn serve(data: &JsValue) -> Result<(), String> {
+    let field = |name: &str| js_sys::Reflect::get(data, &name.into()).ok();
+    let bytes = |name: &str| {
+        field(name)
+            .filter(|v| v.is_object())
+            .map(|v| Uint8Array::new(&v).to_vec())
+    };
+    let file = |name: &str| field(name).and_then(|f| f.dyn_into::<File>().ok());
+    let json = field("json")
+        .and_then(|j| j.as_string())
+        .ok_or("a message without a request")?;
+    if let (Some(m), Some(w)) = (bytes("manifest"), bytes("weights")) {
+        let bundle = Bundle::from_bytes(&m, &w).map_err(|e| e.to_string())?;
+        BUNDLE.with_borrow_mut(|b| *b = Some(bundle));
+    }
+    let request: ToTrainer =
+        serde_json::from_str(&json).map_err(|e| format!("an unreadable request: {e}"))?;
+    let the_file = || file("file").ok_or_else(|| "no file came with the request".to_string());
+    match request {
+        ToTrainer::Profile => profile_file(&the_file()?),
+        ToTrainer::Train { setup } => train(&setup, &the_file()?, file("materials")),
+        ToTrainer::CrossValidate {
+            setup,
+            folds,
+            group_by_mixture,
+        } => cross_validate(&setup, folds, group_by_mixture, &the_file()?),
+        ToTrainer::FitMaterial { material, config } => {
+            fit_material(&material, &config, &the_file()?)
+        }
+        ToTrainer::Fault => panic!("a fault injected on purpose"),
+    }
+}
+
+/// A file's bytes, read in 8 MiB slices (`FileReaderSync`: workers only).
+fn read_all(blob: &Blob, name: &str) -> Result<Vec<u8>, String> {
+    const SLICE: f64 = 8.0 * 1024.0 * 1024.0;
+    let reader = FileReaderSync::new().map_err(|e| format!("FileReaderSync: {e:?}"))?;
+    let size = blob.size();
+    let mut out = Vec::with_capacity(size as usize);
+    let mut at = 0.0;
+    while at < size {
+        let end = (at + SLICE).min(size);
+        let part = blob
+            .slice_with_f64_and_f64(at, end)
+            .and_then(|s| reader.read_as_array_buffer(&s))
+            .map_err(|e| format!("{name} could not be read: {e:?}"))?;
+        out.extend_from_slice(&Uint8Array::new(&part).to_vec());
+        at = end;
+    }
+    Ok(out)
+}
+
+fn profile_file(file: &File) -> Result<(), String> {
+    let started = now();
+    let name = file.name();
+    let bytes = read_all(file, &name)?;
+    let profile = profile(bytes.as_slice()).map_err(|e| format!("{name}: {e}"))?;
+    post(
+        &FromTrainer::Profiled {
+            profile: Box::new(profile),
+            file: name,
+            ms: now() - started,
+        },
+        &[],
+    );
+    Ok(())
+}
+
+/// A training file read as `setup` says and checked as `mixlab train` checks it.
+fn training_data(setup: &TrainSetup, file: &File) -> Result<(Dataset, Vec<u8>), String> {
+    let name = file.name();
+    let bytes = read_all(file, &name)?;
+    let in_file = |e: &dyn std::fmt::Display| format!("{name}: {e}");
+    let profile = profile(bytes.as_slice()).map_err(|e| in_file(&e))?;
+    let spec = setup.spec(&profile).map_err(|e| e.to_string())?;
+    let ds =
+        mixlab_core::data::read_dataset(bytes.as_slice(), None, &spec).map_err(|e| in_file(&e))?;
+    ds.check_log_conditions(&setup.log_conditions())
+        .map_err(|e| in_file(&e))?;
+    ds.check_trainable().map_err(|e| in_file(&e))?;
+    Ok((ds, bytes))
+}
+
+fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(), String> {
+    let started = now();
+    let name = file.name();
+    let (ds, bytes) = training_data(setup, file)?;
+    let cfg = setup.config().map_err(|e| e.to_string())?;
+    post(
+        &FromTrainer::TrainingStarted {
+            materials: ds.materials.clone(),
+            rows: ds.rows(),
+        },
+        &[],
+    );
+    let (n, d) = (ds.materials.len(), cfg.code_dim);
+    let mut map = LiveMap::default();
+    let mut throttle = Throttle::new();
+    let loop_started = now();
+    let (mut bundle, report) = mixlab_core::train::train(&ds, &cfg, |tick| {
+        // The first check always, so the curve and the map appear at once.
+        let first = tick.point.step <= mixlab_core::train::CHECK_EVERY;
+        if !throttle.due(tick.step == tick.total || first) {
+            return;
+        }
+        let frame = (tick.member == 0).then(|| map.frame(&tick.codes(), n, d, cfg.code_activation));
+        post(
+            &FromTrainer::Training {
+                member: tick.member,
+                members: cfg.members,
+                step: tick.step,
+                total: tick.total,
+                point: tick.point,
+                map: frame,
+            },
+            &[],
+        );
+    });
+    let train_ms = now() - loop_started;
+    let m = &mut bundle.manifest;
+    m.name = setup.name.clone();
+    m.description = setup.description.clone();
+    mixlab_core::describe::describe_dataset(m, &name, ds.rows(), &bytes);
+    let mut notes = Vec::new();
+    if let Some(file) = materials {
+        let table = read_all(&file, &file.name())?;
+        let skipped = mixlab_core::describe::add_material_metadata(m, table.as_slice())
+            .map_err(|e| format!("{}: {e}", file.name()))?;
+        if !skipped.is_empty() {
+            notes.push(format!(
+                "{}: {} rows name no material of this data and were skipped ({}).",
+                file.name(),
+                skipped.len(),
+                skipped
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let weights = Uint8Array::from(bundle.weights_bytes().as_slice());
+    post(
+        &FromTrainer::Trained {
+            manifest: bundle.manifest.to_json(),
+            curve: report.curve,
+            rows: report.train_rows.len(),
+            validation_rows: report.validation_rows.len(),
+            notes,
+            train_ms,
+            ms: now() - started,
+        },
+        &[("weights", weights.into())],
+    );
+    Ok(())
+}
+
+fn cross_validate(
+    setup: &TrainSetup,
+    folds: usize,
+    group_by_mixture: bool,
+    file: &File,
+) -> Result<(), String> {
+    let started = now();
+    let (ds, _) = training_data(setup, file)?;
+    let cfg = setup.config().map_err(|e| e.to_string())?;
+    let groups = group_by_mixture.then(|| ds.mixture_keys());
+    let splits = mixlab_core::metrics::kfold_splits(ds.rows(), groups.as_deref(), folds, cfg.seed);
+    let total = cfg.steps * cfg.members.max(1);
+    let mut throttle = Throttle::new();
+    let results = mixlab_core::evaluate::cross_validate(&ds, &cfg, &splits, |fold, step, _| {
+        if throttle.due(step == total) {
+            post(
+                &FromTrainer::Validating {
+                    fold,
+                    folds: splits.len(),
+                    step,
+                    total,
+                },
+                &[],
+            );
+        }
+    });
+    let trust = mixlab_core::evaluate::trust(&ds, &results);
+    post(
+        &FromTrainer::Validated {
+            trust: Box::new(trust),
+            ms: now() - started,
+        },
+        &[],
+    );
+    Ok(())
+}
+
+/// A new material from a few trials: only its code learns.
+fn fit_material(material: &str, config: &FitConfig, file: &File) -> Result<(), String> {
+    let started = now();
+    let bundle = BUNDLE
+        .with_borrow(Clone::clone)
+        .ok_or("the model did not come with the request")?;
+    let name = file.name();
+    let bytes = read_all(file, &name)?;
+    let in_file = |e: &dyn std::fmt::Display| format!("{name}: {e}");
+    let spec = mixlab_core::fit_material::trials_spec(&bundle.manifest, &bytes)
+        .map_err(|e| in_file(&e))?;
+    let ds =
+        mixlab_core::data::read_dataset(bytes.as_slice(), None, &spec).map_err(|e| in_file(&e))?;
+    let total = config.steps * bundle.members.len();
+    let mut throttle = Throttle::new();
+    let (mut grown, report) =
+        mixlab_core::fit_material::fit_material(&bundle, material, &ds, config, |step, _| {
+            if throttle.due(step == total) {
+                post(&FromTrainer::Fitting { step, total }, &[]);
+            }
+        })
+        .map_err(|e| in_file(&e))?;
+    grown.manifest.name = format!("{} + {material}", bundle.manifest.name);
+    let errors = (report.after.iter())
+        .filter_map(|(target, after)| {
+            let before = report.before.get(target)?;
+            Some((target.clone(), after.rows, before.mae, after.mae))
+        })
+        .collect();
+    let weights = Uint8Array::from(grown.weights_bytes().as_slice());
+    post(
+        &FromTrainer::Fitted {
+            manifest: grown.manifest.to_json(),
+            errors,
+            ms: now() - started,
+        },
+        &[("weights", weights.into())],
+    );
+    Ok(())
+}
