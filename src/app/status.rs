@@ -51,11 +51,12 @@ pub fn StatusBar() -> impl IntoView {
     view! {
         <div class="status-line">
             <label for="model-picker">"Model"</label>
-            <select id="model-picker" on:change=pick prop:value=current>
+            // The value again once the kept list (its options) changes.
+            <select id="model-picker" on:change=pick prop:value=move || { state.kept.track(); current() }>
                 {BUNDLED.iter().map(|(path, label)| view! { <option value=*path>{*label}</option> }).collect_view()}
                 {move || {
                     let c = current();
-                    (!c.is_empty() && !BUNDLED.iter().any(|(p, _)| *p == c)).then(|| view! { <option value=c.clone()>{c.clone()}</option> })
+                    (!c.is_empty() && !c.starts_with(KEPT) && !BUNDLED.iter().any(|(p, _)| *p == c)).then(|| view! { <option value=c.clone()>{c.clone()}</option> })
                 }}
                 {move || {
                     let kept = state.kept.get();

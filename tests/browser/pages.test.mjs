@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ROOT, launch, open, serve, settled, showPage, shownFormulation } from './harness.mjs';
 
-const PAGES = ['predict', 'design', 'score', 'explore', 'model'];
+const PAGES = ['predict', 'design', 'score', 'explore', 'train', 'model'];
 // Screenshots for a person to look at, beside the test build (dist-test-screenshots/).
 const SHOTS = process.env.MIXLAB_SCREENSHOTS ?? join(ROOT, 'dist-test-screenshots');
 
@@ -24,7 +24,7 @@ describe('pages', () => {
     assert.deepEqual(await shown(page), ['predict']);
     assert.deepEqual(await page.$$eval('#pages button', (b) => b.map((x) => x.id)), PAGES.map((p) => `nav-${p}`));
     assert.equal(await page.getAttribute('#nav-predict', 'aria-current'), 'page');
-    for (const name of ['design', 'score', 'explore', 'model', 'predict']) {
+    for (const name of ['design', 'score', 'explore', 'train', 'model', 'predict']) {
       await showPage(page, name);
       assert.deepEqual(await shown(page), [name]);
       assert.equal(await page.getAttribute(`#nav-${name}`, 'aria-current'), 'page');
@@ -98,7 +98,7 @@ describe('pages', () => {
     await page.setViewportSize({ width: 1400, height: 1000 });
     assert.equal(await settled(page), 'ready');
     await page.waitForFunction(() => document.querySelector('#sensitivity')?.dataset.sensitivity, null, { timeout: 60_000 });
-    const own = { predict: '#predictions', design: '#design-goals tr[data-target]', score: '#batch', explore: '#explorer[data-draws]', model: '#model-card' };
+    const own = { predict: '#predictions', design: '#design-goals tr[data-target]', score: '#batch', explore: '#explorer[data-draws]', train: '#train-section', model: '#model-card' };
     for (const name of PAGES) {
       await showPage(page, name);
       await page.waitForSelector(own[name], { timeout: 60_000 });
@@ -116,6 +116,15 @@ describe('pages', () => {
         // Targets read by their labels; the columns keep their names in the data.
         assert.match(await page.textContent('#batch-overview'), /true values of Stable, Turbidity, Viscosity at 10 s⁻¹ found/);
         assert.match(await page.textContent('.batch-metrics[data-target=viscosity_10_per_s_cp] dt'), /^Viscosity at 10 s⁻¹ against the file's values/);
+      }
+      if (name === 'train') {
+        // The shampoo data, trained briefly: the screenshot shows the roles, curve and codes.
+        await page.setInputFiles('#train-file', join(ROOT, 'data/shampoo/data.csv'));
+        await page.waitForSelector('#train-file-summary');
+        await page.fill('#train-steps', '300');
+        await page.dispatchEvent('#train-steps', 'change');
+        await page.click('#train-run');
+        await page.waitForSelector('#train[data-phase=done] #train-result', { timeout: 120_000 });
       }
       await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
       // The page's own content is in view, the others' is not.

@@ -137,6 +137,7 @@ describe('train in the browser', () => {
       assert.ok(Number(await page.getAttribute('#train-map', 'data-spread')) > 0.01, 'the codes left the origin');
       // Kept in this browser: listed under the training form and in the model picker.
       await page.waitForSelector(`tr.kept-model[data-name="${name} trained here"]`);
+      await page.waitForFunction((n) => document.querySelector('#model-picker')?.selectedOptions[0]?.textContent === n, `${name} trained here`);
       const points = Number(await page.getAttribute('#train-curve', 'data-points'));
       assert.equal(points, steps / 50, 'one curve point per check, member 0');
 
