@@ -3,7 +3,7 @@
 // (bench/torch_train.py, CPU, 1 thread); runs interleaved, medians and ratios from one run. Also
 // the tab's peak renderer memory (VmHWM) and the longest gap between progress-bar moves.
 //
-//   node bench/app-train.mjs <dist> <data.csv> <runs> [mixlab train options...]
+//   node bench/app-train.mjs <dist> <data.csv> <runs> [mixlab train options...]   (WARMUP=0: no untimed first run)
 //   e.g. node bench/app-train.mjs dist-bench data/concrete/data.csv 3 --targets strength_mpa \
 //          --conditions age_days:log10,total_mass_kg_per_m3 --code-dim 8 --hidden 64,64 --steps 3000
 //
@@ -52,6 +52,7 @@ async function app() {
   const conditions = new Map(arg('--conditions', '').split(',').filter(Boolean).map((t) => t.split(':')));
   for (const row of await page.$$('tr.train-column')) {
     const column = await row.getAttribute('data-column');
+    if (!(await row.$('select.train-role'))) continue; // a long file's own columns
     const role = targets.has(column) ? 'target' : conditions.has(column) ? 'condition'
       : await row.getAttribute('data-role') === 'material' || await row.getAttribute('data-role') === 'id' ? null : 'ignore';
     if (role) await row.$eval('select.train-role', (s, r) => { s.value = r; s.dispatchEvent(new Event('change')); }, role);
@@ -113,8 +114,10 @@ function torch() {
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const rows = { app: [], cli: [], fixed: [], torch: [] };
-console.error('warm-up (untimed) ...');
-await app();
+if (process.env.WARMUP !== '0') {
+  console.error('warm-up (untimed) ...');
+  await app();
+}
 for (let i = 0; i < runs; i++) {
   console.error(`run ${i + 1}/${runs} ...`);
   rows.app.push(await app());

@@ -37,6 +37,17 @@ impl Figure {
         self
     }
 
+    /// A trace written as plotly.js JSON (a trace type used once, such as the trust view's box
+    /// plot: its typed builder would add more code to the app than it saves).
+    pub fn json_trace(mut self, trace: Value) -> Figure {
+        if let Some(data) = self.0["data"].as_array_mut() {
+            data.push(trace);
+        } else {
+            self.0["data"] = Value::Array(vec![trace]);
+        }
+        self
+    }
+
     /// An attribute of trace `i` the crate lacks (`selectedpoints`, `unselected`, a 3-D
     /// trace's `textfont`).
     pub fn trace_attr(mut self, i: usize, key: &str, value: Value) -> Figure {

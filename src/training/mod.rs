@@ -96,6 +96,8 @@ pub struct TrainJob {
     pub names: RwSignal<Arc<Vec<String>>>,
     /// Formulations read for training.
     pub rows: RwSignal<usize>,
+    /// While the file is read before training: the share read.
+    pub reading: RwSignal<Option<f64>>,
     /// `performance.now()` when the run started.
     pub started: RwSignal<f64>,
     pub trained: RwSignal<Option<Arc<Trained>>>,
@@ -125,6 +127,7 @@ impl TrainJob {
             map: RwSignal::new(None),
             names: RwSignal::new(Arc::new(Vec::new())),
             rows: RwSignal::new(0),
+            reading: RwSignal::new(None),
             started: RwSignal::new(0.0),
             trained: RwSignal::new(None),
             worker: JobWorker::new(WorkerCode::Trainer),
@@ -174,6 +177,7 @@ impl TrainJob {
         self.map.set(None);
         self.trained.set(None);
         self.started.set(browser::now_ms());
+        self.reading.set(Some(0.0));
         self.running_setup.set_value(Some(setup.clone()));
         self.cv_worker.stop();
         self.cv.set(None);
@@ -309,6 +313,7 @@ impl TrainJob {
 
     fn stop(self) {
         self.worker.stop();
+        self.reading.set(None);
     }
 
     fn start(self, request: ToTrainer, extra: &[(&str, JsValue)]) {
@@ -349,7 +354,9 @@ impl TrainJob {
                 })));
                 self.phase.set(Phase::Idle);
             }
+            FromTrainer::Reading { fraction } => self.reading.set(Some(fraction)),
             FromTrainer::TrainingStarted { materials, rows } => {
+                self.reading.set(None);
                 self.names.set(Arc::new(materials));
                 self.rows.set(rows);
             }

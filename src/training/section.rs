@@ -183,9 +183,16 @@ pub fn TrainSection() -> impl IntoView {
                 })}
                 {move || training.get().then(|| view! {
                     <div class="progress-row">
-                        <progress id="train-progress" max=move || count().3 prop:value=move || count().2
-                            data-step=move || count().2 data-total=move || count().3></progress>
-                        <span id="train-progress-text">{move || { let (m, ms, s, t) = count(); progress_text(job, m, ms, s, t) }}</span>
+                        // Reading the file first (its share), then the steps.
+                        <progress id="train-progress" max=move || if job.reading.get().is_some() { 1 } else { count().3 }
+                            prop:value=move || job.reading.get().unwrap_or(count().2 as f64)
+                            data-step=move || match job.reading.get() { Some(f) => format!("reading {:.0}", 100.0 * f), None => count().2.to_string() }
+                            data-total=move || count().3></progress>
+                        <span id="train-progress-text">{move || match job.reading.get() {
+                            Some(f) => format!("reading the file: {:.0} %", 100.0 * f),
+                            None => { let (m, ms, s, t) = count(); progress_text(job, m, ms, s, t) }
+                        }}</span>
+                        <span class="note">{move || (job.rows.get() > 0).then(|| format!("{} formulations, {} materials, on the CPU", job.rows.get(), job.names.with(|n| n.len())))}</span>
                     </div>
                 })}
                 <Charts/>

@@ -10,7 +10,7 @@ use mixlab_core::describe::format_value;
 use mixlab_core::trust::{TargetTrust, Trust};
 use plotly::common::{Font, Line, Marker, Mode, Title};
 use plotly::layout::{Axis, Margin};
-use plotly::{BoxPlot, Layout, Scatter};
+use plotly::{Layout, Scatter};
 
 use super::{CvPhase, TrainJob};
 use crate::platform::plot::{self, Figure, ensure_plotly, react, set_data};
@@ -82,22 +82,21 @@ async fn draw(trust: Arc<Trust>) -> Result<(), String> {
         react(&id, Figure::new(traces, layout)).await?;
         set_data(&id, &[("data-points", t.points.len().to_string())]);
     }
-    let boxes: Vec<Box<dyn plotly::Trace>> = (trust.targets.iter())
-        .filter(|t| !t.binary)
-        .map(|t| {
-            let v: Vec<f64> = t.fold_mae.iter().flatten().copied().collect();
-            BoxPlot::new(v)
-                .name(plot::escape(&t.name))
-                .box_points(plotly::box_plot::BoxPoints::All) as Box<dyn plotly::Trace>
-        })
-        .collect();
-    if !boxes.is_empty() {
+    let regression: Vec<&TargetTrust> = trust.targets.iter().filter(|t| !t.binary).collect();
+    if !regression.is_empty() {
         let layout = Layout::new()
             .height(300)
             .margin(Margin::new().left(60).right(20).top(30).bottom(45))
             .title(Title::with_text("Held-out MAE of each fold").font(Font::new().size(13)))
             .show_legend(false);
-        react("trust-box", Figure::new(boxes, layout)).await?;
+        let mut figure = Figure::new(Vec::new(), layout);
+        for t in regression {
+            let v: Vec<f64> = t.fold_mae.iter().flatten().copied().collect();
+            figure = figure.json_trace(serde_json::json!({
+                "type": "box", "y": v, "name": plot::escape(&t.name), "boxpoints": "all",
+            }));
+        }
+        react("trust-box", figure).await?;
     }
     Ok(())
 }

@@ -221,6 +221,38 @@ fn evaluate(data: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> se
 }
 
 #[test]
+fn evaluate_kfold_holds_out_every_row_once() {
+    let dir = temp_dir("kfold");
+    let data = write_csv(&dir);
+    let out = dir.join("report");
+    let json = evaluate(
+        &data,
+        &out,
+        &["--steps", "20", "--code-dims", "2", "--kfold", "4"],
+    );
+    let splits = json["splits"].as_array().unwrap();
+    assert_eq!(splits.len(), 4);
+    let held_out: u64 = splits.iter().map(|s| s["test"].as_u64().unwrap()).sum();
+    assert_eq!(held_out, 60, "every row held out once");
+    assert!(splits.iter().all(|s| s["train"].as_u64().unwrap() == 45));
+    // Seeded: the same folds and figures again; one fold is refused with the reason.
+    let again = evaluate(
+        &data,
+        &dir.join("again"),
+        &["--steps", "20", "--code-dims", "2", "--kfold", "4"],
+    );
+    assert_eq!(json["results"], again["results"]);
+    let output = mixlab()
+        .args(["evaluate", "--data"])
+        .arg(&data)
+        .args(["--targets", "y", "--kfold", "1", "--out"])
+        .arg(dir.join("one"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--kfold 1: at least 2 folds"));
+}
+
+#[test]
 fn evaluate_writes_the_protocol_table_for_each_code_length() {
     let dir = temp_dir("evaluate");
     let data = write_csv(&dir);

@@ -50,12 +50,12 @@ impl DatasetNotes {
     }
 }
 
-/// Record where a trained model's data came from: the file's name, its rows and its SHA-256
-/// (so a bundle can be traced to the exact file).
-pub fn describe_dataset(manifest: &mut Manifest, file: &str, rows: usize, bytes: &[u8]) {
+/// Record where a trained model's data came from: the file's name, its rows and the SHA-256 of
+/// its bytes (`data::sha256_hex`: a bundle can be traced to the exact file).
+pub fn describe_dataset(manifest: &mut Manifest, file: &str, rows: usize, sha256: String) {
     manifest.dataset.file = file.to_string();
     manifest.dataset.rows = rows;
-    manifest.dataset.sha256 = crate::data::sha256_hex(bytes);
+    manifest.dataset.sha256 = sha256;
 }
 
 /// Copy each row of a materials table (first column the material's name, the others its

@@ -63,7 +63,7 @@ pub fn cross_validate(
                         .insert(subset.to_string(), s);
                 }
             }
-            let held_out = match model.predict(&ds.batch(&split.test)) {
+            let held_out = match crate::metrics::predict_rows(&model, ds, &split.test) {
                 Ok(p) => (split.test.iter().enumerate())
                     .map(|(i, &row)| HeldOut {
                         row,

@@ -177,8 +177,33 @@ pub struct Scores {
     pub accuracy: f64,
 }
 
-/// Scores of every target of `model` on `rows` of `ds` (native: a blocking prediction); targets with no measured value in
-/// those rows are left out.
+/// `model`'s predictions of `rows` of `ds` (a blocking readback), in chunks of at most about
+/// 4 million dense fractions (16 MB): a study-scale table (30,000 recipes × 5,400 materials)
+/// would otherwise be one 650 MB matrix.
+#[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
+pub fn predict_rows(
+    model: &MixModel,
+    ds: &Dataset,
+    rows: &[usize],
+) -> Result<crate::model::Prediction, crate::model::PredictError> {
+    let chunk = ((1 << 22) / ds.materials.len().max(1)).max(1);
+    let mut out = crate::model::Prediction {
+        rows: 0,
+        targets: model.manifest.targets.len(),
+        values: Vec::new(),
+        spread: Vec::new(),
+    };
+    for part in rows.chunks(chunk) {
+        let p = model.predict(&ds.batch(part))?;
+        out.rows += p.rows;
+        out.values.extend(p.values);
+        out.spread.extend(p.spread);
+    }
+    Ok(out)
+}
+
+/// Scores of every target of `model` on `rows` of `ds` (a blocking prediction); targets with no
+/// measured value in those rows are left out.
 #[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
 pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<String, Scores> {
     let t = ds.targets.len();
@@ -186,7 +211,7 @@ pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<St
     if rows.is_empty() {
         return out;
     }
-    let Ok(pred) = model.predict(&ds.batch(rows)) else {
+    let Ok(pred) = predict_rows(model, ds, rows) else {
         return out;
     };
     for (k, target) in model.manifest.targets.iter().enumerate() {

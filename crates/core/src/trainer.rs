@@ -41,6 +41,11 @@ pub enum FromTrainer {
         file: String,
         ms: f64,
     },
+    /// Reading the training file before training starts: the share done (two passes: the
+    /// columns, then the formulations).
+    Reading {
+        fraction: f64,
+    },
     /// The data is read: its materials (in model order) and formulations.
     TrainingStarted {
         materials: Vec<String>,

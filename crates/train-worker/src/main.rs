@@ -162,8 +162,9 @@ fn profile_file(file: &File) -> Result<(), String> {
     Ok(())
 }
 
-/// A training file read as `setup` says and checked as `mixlab train` checks it.
-fn training_data(setup: &TrainSetup, file: &File) -> Result<(Dataset, Vec<u8>), String> {
+/// A training file read as `setup` says and checked as `mixlab train` checks it, with the
+/// SHA-256 of its bytes (which are dropped here: a study-scale file is 90 MB).
+fn training_data(setup: &TrainSetup, file: &File) -> Result<(Dataset, String), String> {
     let name = file.name();
     let bytes = read_all(file, &name)?;
     let in_file = |e: &dyn std::fmt::Display| format!("{name}: {e}");
@@ -174,13 +175,13 @@ fn training_data(setup: &TrainSetup, file: &File) -> Result<(Dataset, Vec<u8>), 
     ds.check_log_conditions(&setup.log_conditions())
         .map_err(|e| in_file(&e))?;
     ds.check_trainable().map_err(|e| in_file(&e))?;
-    Ok((ds, bytes))
+    Ok((ds, mixlab_core::data::sha256_hex(&bytes)))
 }
 
 fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(), String> {
     let started = now();
     let name = file.name();
-    let (ds, bytes) = training_data(setup, file)?;
+    let (ds, sha256) = training_data(setup, file)?;
     let cfg = setup.config().map_err(|e| e.to_string())?;
     post(
         &FromTrainer::TrainingStarted {
@@ -216,7 +217,7 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
     let m = &mut bundle.manifest;
     m.name = setup.name.clone();
     m.description = setup.description.clone();
-    mixlab_core::describe::describe_dataset(m, &name, ds.rows(), &bytes);
+    mixlab_core::describe::describe_dataset(m, &name, ds.rows(), sha256);
     let mut notes = Vec::new();
     if let Some(file) = materials {
         let table = read_all(&file, &file.name())?;

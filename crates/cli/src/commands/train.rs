@@ -1,3 +1,4 @@
+use mixlab_core::data::sha256_hex;
 use mixlab_core::describe::{DatasetNotes, add_material_metadata, describe_dataset};
 use mixlab_core::train::{log_spaced_steps, train};
 
@@ -28,7 +29,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let file = (a.data.data.file_name())
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    describe_dataset(m, &file, ds.rows(), &bytes);
+    describe_dataset(m, &file, ds.rows(), sha256_hex(&bytes));
     if let Some(path) = &a.dataset_info {
         let text = String::from_utf8_lossy(&read_bytes(path)?).into_owned();
         DatasetNotes::from_json(&text)
