@@ -12,7 +12,9 @@ process.env.MIXLAB_DIST = dist;
 const { launch, open, serve, settled } = await import('../tests/browser/harness.mjs');
 
 const mb = (n) => (n / 1e6).toFixed(2);
-const files = readdirSync(dist).filter((f) => /\.(wasm|js)$/.test(f));
+// The trainer (New model page) and the full plotly build (explorer) load on demand: listed apart.
+const onDemand = (f) => /^(mixlab-train-worker|plotly-strict)/.test(f);
+const files = readdirSync(dist).filter((f) => /\.(wasm|js)$/.test(f) && !onDemand(f));
 let rawTotal = 0, gzTotal = 0;
 console.log(`served files in ${dist}:`);
 for (const f of files) {
@@ -22,6 +24,10 @@ for (const f of files) {
   console.log(`  ${f.padEnd(44)} ${mb(statSync(join(dist, f)).size).padStart(7)} MB raw ${mb(gz).padStart(6)} MB gzip`);
 }
 console.log(`  ${'total (wasm + JS + plotly.js)'.padEnd(44)} ${mb(rawTotal).padStart(7)} MB raw ${mb(gzTotal).padStart(6)} MB gzip`);
+for (const f of readdirSync(dist).filter((f) => /\.(wasm|js)$/.test(f) && onDemand(f))) {
+  const bytes = readFileSync(join(dist, f));
+  console.log(`  on demand: ${f.padEnd(33)} ${mb(bytes.length).padStart(7)} MB raw ${mb(gzipSync(bytes, { level: 9 }).length).padStart(6)} MB gzip`);
+}
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 const site = await serve();

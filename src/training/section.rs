@@ -190,7 +190,14 @@ pub fn TrainSection() -> impl IntoView {
                             data-total=move || count().3></progress>
                         <span id="train-progress-text">{move || match job.reading.get() {
                             Some(f) => format!("reading the file: {:.0} %", 100.0 * f),
-                            None => { let (m, ms, s, t) = count(); progress_text(job, m, ms, s, t) }
+                            None => {
+                                let (m, ms, s, t) = count();
+                                if s >= t && t > 1 {
+                                    "every step done: scoring the formulations and writing the model…".to_string()
+                                } else {
+                                    progress_text(job, m, ms, s, t)
+                                }
+                            }
                         }}</span>
                         <span class="note">{move || (job.rows.get() > 0).then(|| format!("{} formulations, {} materials, on the CPU", job.rows.get(), job.names.with(|n| n.len())))}</span>
                     </div>

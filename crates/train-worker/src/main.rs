@@ -134,7 +134,17 @@ fn read_all(blob: &Blob, name: &str) -> Result<Vec<u8>, String> {
     let size = blob.size();
     let mut out = Vec::with_capacity(size as usize);
     let mut at = 0.0;
+    let mut throttle = Throttle::new();
     while at < size {
+        // Loading the bytes is the first tenth of reading (then the two passes over them).
+        if size > SLICE && throttle.due(false) {
+            post(
+                &FromTrainer::Reading {
+                    fraction: 0.1 * at / size,
+                },
+                &[],
+            );
+        }
         let end = (at + SLICE).min(size);
         let part = blob
             .slice_with_f64_and_f64(at, end)
