@@ -117,6 +117,23 @@ pub fn message_of(json: String, extra: &[(&str, JsValue)]) -> js_sys::Object {
     object
 }
 
+/// A worker's message: its `json` field read as `T`, and a field beside it (weights, a blob).
+pub fn read_message<T: serde::de::DeserializeOwned>(data: &JsValue) -> Result<T, String> {
+    let json = js_sys::Reflect::get(data, &"json".into())
+        .ok()
+        .and_then(|j| j.as_string())
+        .unwrap_or_default();
+    serde_json::from_str(&json).map_err(|e| format!("the worker said something unreadable: {e}"))
+}
+
+/// The bytes a message carries beside its JSON under `name` (`None` when absent).
+pub fn message_bytes(data: &JsValue, name: &str) -> Option<Vec<u8>> {
+    js_sys::Reflect::get(data, &name.into())
+        .ok()
+        .filter(|v| v.is_object())
+        .map(|v| js_sys::Uint8Array::new(&v).to_vec())
+}
+
 struct Running {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,

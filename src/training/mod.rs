@@ -22,7 +22,7 @@ use mixlab_core::train_setup::TrainSetup;
 use mixlab_core::trust::Trust;
 use wasm_bindgen::prelude::*;
 
-use crate::platform::workers::{JobWorker, WorkerCode};
+use crate::platform::workers::{JobWorker, WorkerCode, message_bytes, read_message};
 use crate::platform::{browser, kept};
 use crate::state::{Notice, Source, State, default_edit};
 use mixlab_core::trainer::{FromTrainer, ToTrainer};
@@ -237,11 +237,7 @@ impl TrainJob {
     }
 
     fn receive_cv(self, data: JsValue) {
-        let json = js_sys::Reflect::get(&data, &"json".into())
-            .ok()
-            .and_then(|j| j.as_string())
-            .unwrap_or_default();
-        match serde_json::from_str::<FromTrainer>(&json) {
+        match read_message::<FromTrainer>(&data) {
             Ok(FromTrainer::Validating {
                 fold,
                 folds,
@@ -267,9 +263,7 @@ impl TrainJob {
             Ok(_) => {}
             Err(e) => {
                 self.cv_worker.stop();
-                self.cv_phase.set(CvPhase::Failed(format!(
-                    "The cross-validation worker said something unreadable: {e}"
-                )));
+                self.cv_phase.set(CvPhase::Failed(e));
             }
         }
     }
@@ -329,17 +323,11 @@ impl TrainJob {
     }
 
     fn receive(self, data: JsValue) {
-        let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
-        let json = field("json")
-            .and_then(|j| j.as_string())
-            .unwrap_or_default();
-        let message: FromTrainer = match serde_json::from_str(&json) {
+        let message: FromTrainer = match read_message(&data) {
             Ok(m) => m,
             Err(e) => {
                 self.stop();
-                return self.phase.set(Phase::Failed(format!(
-                    "The training worker said something unreadable: {e}"
-                )));
+                return self.phase.set(Phase::Failed(e));
             }
         };
         match message {
@@ -396,10 +384,7 @@ impl TrainJob {
                 self.stop();
                 // Member 0's whole curve (the live one was the last member's).
                 self.curve.set(curve);
-                let weights = field("weights")
-                    .filter(|w| w.is_object())
-                    .map(|w| js_sys::Uint8Array::new(&w).to_vec())
-                    .unwrap_or_default();
+                let weights = message_bytes(&data, "weights").unwrap_or_default();
                 self.finish(Trained {
                     manifest_json: manifest,
                     weights,

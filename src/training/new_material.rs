@@ -12,7 +12,7 @@ use mixlab_core::train_setup::FitConfig;
 use wasm_bindgen::JsValue;
 
 use crate::platform::kept;
-use crate::platform::workers::{JobWorker, WorkerCode};
+use crate::platform::workers::{JobWorker, WorkerCode, message_bytes, read_message};
 use crate::state::{Notice, Source, State, default_edit};
 use mixlab_core::trainer::{FromTrainer, ToTrainer};
 
@@ -76,11 +76,7 @@ impl FitJob {
     }
 
     fn receive(self, data: JsValue) {
-        let field = |name: &str| js_sys::Reflect::get(&data, &name.into()).ok();
-        let json = field("json")
-            .and_then(|j| j.as_string())
-            .unwrap_or_default();
-        match serde_json::from_str::<FromTrainer>(&json) {
+        match read_message::<FromTrainer>(&data) {
             Ok(FromTrainer::Fitting { step, total }) => {
                 self.phase.set(FitPhase::Running { step, total })
             }
@@ -88,10 +84,7 @@ impl FitJob {
                 manifest, errors, ..
             }) => {
                 self.worker.stop();
-                let weights = field("weights")
-                    .filter(|w| w.is_object())
-                    .map(|w| js_sys::Uint8Array::new(&w).to_vec())
-                    .unwrap_or_default();
+                let weights = message_bytes(&data, "weights").unwrap_or_default();
                 match Bundle::from_bytes(manifest.as_bytes(), &weights) {
                     Ok(bundle) => {
                         self.errors
@@ -111,9 +104,7 @@ impl FitJob {
             Ok(_) => {}
             Err(e) => {
                 self.worker.stop();
-                self.phase.set(FitPhase::Failed(format!(
-                    "The worker said something unreadable: {e}"
-                )));
+                self.phase.set(FitPhase::Failed(e));
             }
         }
     }
