@@ -72,7 +72,7 @@ async function app() {
     let last = null;
     new MutationObserver(() => {
       const step = document.querySelector('#train-progress')?.dataset.step;
-      if (step !== undefined && step !== last) { last = step; window.__moves.push(performance.now()); }
+      if (step !== undefined && step !== last) { last = step; window.__moves.push([performance.now(), step]); }
     }).observe(document.querySelector('#train'), { subtree: true, childList: true, attributes: true });
   });
   await page.click('#train-run');
@@ -81,11 +81,14 @@ async function app() {
   const trainS = Number(await page.getAttribute('#train-result', 'data-train-ms')) / 1000;
   const allS = Number(await page.getAttribute('#train-result', 'data-ms')) / 1000;
   const moves = await page.evaluate(() => window.__moves);
-  const gap = moves.slice(1).reduce((g, t, i) => Math.max(g, t - moves[i]), 0) / 1000;
+  // The longest stretch without a move, and the progress values on either side of it.
+  const longest = moves.slice(1).reduce((g, [t, s], i) => (t - moves[i][0] > g[0] ? [t - moves[i][0], moves[i][1], s] : g), [0, '', '']);
+  const gap = longest[0] / 1000;
+  const gapAt = `between ${longest[1]} and ${longest[2]}`;
   const metrics = await page.$$eval('#train-metrics tr', (rs) => rs.map((r) => `${r.dataset.metric}=${r.querySelector('td').textContent}`));
   const memory = Math.max(...Object.values(renderers()));
   await page.close();
-  return { readS, trainS, allS, gap, memory, metrics };
+  return { readS, trainS, allS, gap, gapAt, memory, metrics };
 }
 
 function cli() {
@@ -140,7 +143,8 @@ if (rows.torch.length) {
 console.log(`\nratio app / native CLI (training loop): ${(cliLoop / appLoop).toFixed(2)}× the CLI's speed`);
 if (rows.torch.length) console.log(`ratio app / PyTorch (training loop): ${(median(rows.torch) / appLoop).toFixed(2)}× PyTorch's speed`);
 console.log(`peak renderer memory (VmHWM, the tab): ${(Math.max(...rows.app.map((r) => r.memory)) / 2 ** 20).toFixed(0)} MiB`);
-console.log(`longest gap between progress-bar moves: ${Math.max(...rows.app.map((r) => r.gap)).toFixed(2)} s`);
+const slowest = rows.app.reduce((a, r) => (r.gap > a.gap ? r : a));
+console.log(`longest gap between progress-bar moves: ${slowest.gap.toFixed(2)} s (${slowest.gapAt})`);
 console.log(`app metrics (last run): ${rows.app.at(-1).metrics.join(', ')}`);
 await browser.close();
 await site.close();
