@@ -108,7 +108,6 @@ pub struct TrainJob {
     kept_id: RwSignal<Option<String>>,
     pub cv: RwSignal<Option<Arc<Trust>>>,
     pub cv_phase: RwSignal<CvPhase>,
-    pub cv_started: RwSignal<f64>,
     cv_worker: JobWorker,
 }
 
@@ -135,7 +134,6 @@ impl TrainJob {
             kept_id: RwSignal::new(None),
             cv: RwSignal::new(None),
             cv_phase: RwSignal::new(CvPhase::Idle),
-            cv_started: RwSignal::new(0.0),
             cv_worker: JobWorker::new(WorkerCode::Trainer),
         }
     }
@@ -167,7 +165,7 @@ impl TrainJob {
         };
         let setup = self.setup.get_untracked();
         if let Err(e) = setup
-            .spec(&chosen.profile)
+            .spec(chosen.profile.format)
             .and_then(|_| setup.options.check())
         {
             return self.problem.set(Some(format!("{e}.")));
@@ -207,7 +205,6 @@ impl TrainJob {
             return;
         };
         self.cv.set(None);
-        self.cv_started.set(browser::now_ms());
         self.cv_phase.set(CvPhase::Running {
             fold: 0,
             folds,

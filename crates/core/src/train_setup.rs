@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::bundle::{CodeActivation, HiddenActivation, LossKind, TargetKind, Transform};
 use crate::data::profile::{ColumnRole, Profile};
-use crate::data::{TargetSpec, WideSpec};
+use crate::data::{Format, TargetSpec, WideSpec};
 #[cfg(feature = "train")]
 use crate::train::{TrainConfig, log_spaced_steps};
 
@@ -309,9 +309,9 @@ impl TrainSetup {
         self.columns.iter().filter(move |c| c.role == role)
     }
 
-    /// The reader's view of the roles, checked against the file's `profile`.
-    pub fn spec(&self, profile: &Profile) -> Result<WideSpec, SetupError> {
-        let long = profile.format == crate::data::Format::Long;
+    /// The reader's view of the roles, for a file in `format`.
+    pub fn spec(&self, format: Format) -> Result<WideSpec, SetupError> {
+        let long = format == Format::Long;
         if self.with_role(ColumnRole::Target).next().is_none() {
             return Err(SetupError::NoTarget);
         }
@@ -430,7 +430,7 @@ mod tests {
     fn the_guessed_setup_reads_as_the_command_line_would() {
         let p = profile(CSV.as_bytes()).unwrap();
         let setup = TrainSetup::from_profile(&p, "mine");
-        let spec = setup.spec(&p).unwrap();
+        let spec = setup.spec(p.format).unwrap();
         assert_eq!(spec.id_column.as_deref(), Some("Sample"));
         assert_eq!(
             spec.targets
@@ -519,11 +519,14 @@ mod tests {
             (c.role, c.binary, c.log10) = (role, binary, log10);
         };
         set(&mut setup, "stable", ColumnRole::Target, true, true);
-        assert_eq!(setup.spec(&p), Err(SetupError::BinaryLog("stable".into())));
+        assert_eq!(
+            setup.spec(p.format),
+            Err(SetupError::BinaryLog("stable".into()))
+        );
         // A column of words as a condition: the reader names the row and column.
         set(&mut setup, "Sample", ColumnRole::Condition, false, false);
         set(&mut setup, "stable", ColumnRole::Target, true, false);
-        let spec = setup.spec(&p).unwrap();
+        let spec = setup.spec(p.format).unwrap();
         let e = crate::data::read_dataset(CSV.as_bytes(), None, &spec).unwrap_err();
         assert!(e.to_string().contains("row 2, column 1"), "{e}");
         for c in setup.columns.iter_mut() {
@@ -531,6 +534,6 @@ mod tests {
                 c.role = ColumnRole::Ignore;
             }
         }
-        assert_eq!(setup.spec(&p), Err(SetupError::NoTarget));
+        assert_eq!(setup.spec(p.format), Err(SetupError::NoTarget));
     }
 }

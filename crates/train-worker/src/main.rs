@@ -136,7 +136,7 @@ fn read_all(blob: &Blob, name: &str) -> Result<Vec<u8>, String> {
     let mut at = 0.0;
     let mut throttle = Throttle::new();
     while at < size {
-        // Loading the bytes is the first tenth of reading (then the two passes over them).
+        // Loading the bytes is the first tenth of reading (then the pass over them).
         if size > SLICE && throttle.due(false) {
             post(
                 &FromTrainer::Reading {
@@ -172,16 +172,56 @@ fn profile_file(file: &File) -> Result<(), String> {
     Ok(())
 }
 
+/// Bytes handed to the reader, the share read posted as it goes (`base + scale × share`).
+struct Reporting<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    base: f64,
+    scale: f64,
+    throttle: Throttle,
+}
+
+impl<'a> Reporting<'a> {
+    fn new(bytes: &'a [u8], base: f64, scale: f64) -> Self {
+        Reporting {
+            bytes,
+            at: 0,
+            base,
+            scale,
+            throttle: Throttle::new(),
+        }
+    }
+}
+
+impl std::io::Read for Reporting<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = out.len().min(self.bytes.len() - self.at);
+        out[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        if self.throttle.due(false) {
+            let share = self.at as f64 / self.bytes.len().max(1) as f64;
+            post(
+                &FromTrainer::Reading {
+                    fraction: self.base + self.scale * share,
+                },
+                &[],
+            );
+        }
+        Ok(n)
+    }
+}
+
 /// A training file read as `setup` says and checked as `mixlab train` checks it, with the
 /// SHA-256 of its bytes (which are dropped here: a study-scale file is 90 MB).
 fn training_data(setup: &TrainSetup, file: &File) -> Result<(Dataset, String), String> {
     let name = file.name();
     let bytes = read_all(file, &name)?;
     let in_file = |e: &dyn std::fmt::Display| format!("{name}: {e}");
-    let profile = profile(bytes.as_slice()).map_err(|e| in_file(&e))?;
-    let spec = setup.spec(&profile).map_err(|e| e.to_string())?;
-    let ds =
-        mixlab_core::data::read_dataset(bytes.as_slice(), None, &spec).map_err(|e| in_file(&e))?;
+    // The page profiled the file when it was chosen; here its header says wide or long.
+    let format = mixlab_core::data::format_of(bytes.as_slice()).map_err(|e| in_file(&e))?;
+    let spec = setup.spec(format).map_err(|e| e.to_string())?;
+    let ds = mixlab_core::data::read_dataset(Reporting::new(&bytes, 0.1, 0.9), None, &spec)
+        .map_err(|e| in_file(&e))?;
     ds.check_log_conditions(&setup.log_conditions())
         .map_err(|e| in_file(&e))?;
     ds.check_trainable().map_err(|e| in_file(&e))?;

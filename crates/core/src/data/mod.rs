@@ -314,6 +314,15 @@ pub fn read_dataset(
     }
 }
 
+/// Whether a file is wide or long, from its header alone (the rest is not read).
+pub fn format_of(input: impl Read) -> Result<Format, DataError> {
+    Ok(if is_long_header(&records(input)?.header) {
+        Format::Long
+    } else {
+        Format::Wide
+    })
+}
+
 /// Read a wide CSV. Every row's amounts are normalised to sum to 1, so fractions, percentages
 /// and masses all work.
 pub fn read_wide(input: impl Read, spec: &WideSpec) -> Result<Dataset, DataError> {
