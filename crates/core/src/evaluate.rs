@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::Device;
 use crate::data::Dataset;
-use crate::metrics::{Scores, Split, mean_std, score_rows};
+use crate::metrics::{Scores, Split, mean_std, predict_rows, scores_of};
 use crate::model::MixModel;
 use crate::train::{CurvePoint, TrainConfig, train_on_rows};
 use crate::trust::{TargetTrust, Trust};
@@ -50,29 +50,33 @@ pub fn cross_validate(
                 progress(i, tick.step, tick.loss)
             });
             let model = MixModel::new(&bundle, &Device::flex());
+            // Every row predicted once; the subsets are scored from it.
+            let pred = predict_rows(&model, ds, &all).ok();
             let mut scores = SplitScores::new();
-            for (subset, rows) in [
-                ("full", &all),
-                ("eval", &split.test),
-                ("train", &split.train),
-            ] {
-                for (target, s) in score_rows(&model, ds, rows) {
-                    scores
-                        .entry(target)
-                        .or_default()
-                        .insert(subset.to_string(), s);
+            if let Some(p) = &pred {
+                for (subset, rows) in [
+                    ("full", &all),
+                    ("eval", &split.test),
+                    ("train", &split.train),
+                ] {
+                    let of_row = |i: usize, k: usize| p.row(rows[i])[k];
+                    for (target, s) in scores_of(&model.manifest, ds, rows, of_row) {
+                        scores
+                            .entry(target)
+                            .or_default()
+                            .insert(subset.to_string(), s);
+                    }
                 }
             }
-            let held_out = match crate::metrics::predict_rows(&model, ds, &split.test) {
-                Ok(p) => (split.test.iter().enumerate())
-                    .map(|(i, &row)| HeldOut {
+            let held_out = (pred.iter())
+                .flat_map(|p| {
+                    split.test.iter().map(|&row| HeldOut {
                         row,
-                        values: p.row(i).to_vec(),
-                        spread: p.spread_row(i).to_vec(),
+                        values: p.row(row).to_vec(),
+                        spread: p.spread_row(row).to_vec(),
                     })
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
+                })
+                .collect();
             SplitResult {
                 scores,
                 curve: report.curve,
@@ -316,7 +320,7 @@ mod tests {
             |_| {},
         );
         let model = MixModel::new(&bundle, &Device::flex());
-        let s = score_rows(&model, &ds, &(100..120).collect::<Vec<_>>())["y"];
+        let s = crate::metrics::score_rows(&model, &ds, &(100..120).collect::<Vec<_>>())["y"];
         assert_eq!(s.rows, 20);
         assert!((0.0..=1.0).contains(&s.roc_auc) && (0.0..=1.0).contains(&s.accuracy));
         assert!(s.r2.is_nan());

@@ -206,19 +206,31 @@ pub fn predict_rows(
 /// measured value in those rows are left out.
 #[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
 pub fn score_rows(model: &MixModel, ds: &Dataset, rows: &[usize]) -> BTreeMap<String, Scores> {
-    let t = ds.targets.len();
-    let mut out = BTreeMap::new();
     if rows.is_empty() {
-        return out;
+        return BTreeMap::new();
     }
     let Ok(pred) = predict_rows(model, ds, rows) else {
-        return out;
+        return BTreeMap::new();
     };
-    for (k, target) in model.manifest.targets.iter().enumerate() {
+    scores_of(&model.manifest, ds, rows, |i, k| pred.row(i)[k])
+}
+
+/// Scores of `manifest`'s targets on `rows` of `ds`, `predicted(i, k)` being the prediction of
+/// target `k` for `rows[i]` (made once, scored on several subsets by `evaluate`).
+#[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
+pub fn scores_of(
+    manifest: &crate::bundle::Manifest,
+    ds: &Dataset,
+    rows: &[usize],
+    predicted: impl Fn(usize, usize) -> f64,
+) -> BTreeMap<String, Scores> {
+    let t = ds.targets.len();
+    let mut out = BTreeMap::new();
+    for (k, target) in manifest.targets.iter().enumerate() {
         let pairs: Vec<(f64, f64)> = rows
             .iter()
             .enumerate()
-            .map(|(i, &r)| (pred.row(i)[k], ds.target_values[r * t + k]))
+            .map(|(i, &r)| (predicted(i, k), ds.target_values[r * t + k]))
             .filter(|(_, y)| y.is_finite())
             .collect();
         if pairs.is_empty() {
