@@ -50,6 +50,12 @@ impl ModelData {
                 if mat.dose_scale != 1.0 {
                     t.push_str(&format!("<br>dose scale {:.3} %", mat.dose_scale * 100.0));
                 }
+                if m.architecture.log_dose {
+                    t.push_str(&format!(
+                        "<br>log-dose scale {:.3} %",
+                        mat.log_dose_scale * 100.0
+                    ));
+                }
                 t
             })
             .collect();
@@ -65,12 +71,15 @@ impl ModelData {
                 .collect(),
             names,
             influence: colour::influence(&reps, n, d),
-            influence_title: if m.dose_multipliers().is_some() {
+            influence_title: match (m.dose_multipliers().is_some(), m.architecture.log_dose) {
                 // Doses are pooled divided by their training spread: the norm is how far one
                 // spread of the dose moves the mixture, which is what makes materials comparable.
-                "influence ‖act(code)‖ per training spread of the dose"
-            } else {
-                "influence ‖act(code)‖"
+                (true, false) => "influence ‖act(code)‖ per training spread of the dose",
+                (true, true) => {
+                    "influence ‖act(code)‖ (dose per training spread and log-dose blocks)"
+                }
+                (false, true) => "influence ‖act(code)‖ (dose and log-dose blocks)",
+                (false, false) => "influence ‖act(code)‖",
             },
             usage: m.materials.iter().map(|x| x.usage_count as f64).collect(),
             metadata_keys: colour::metadata_keys(m),

@@ -58,6 +58,8 @@ pub enum CvPhase {
         folds: usize,
         step: usize,
         total: usize,
+        /// With the automatic configuration: what the fold is doing.
+        detail: Option<String>,
     },
     Done,
     Failed(String),
@@ -98,6 +100,8 @@ pub struct TrainJob {
     pub rows: RwSignal<usize>,
     /// While the file is read before training: the share read.
     pub reading: RwSignal<Option<f64>>,
+    /// While the automatic configuration searches: where it is, in words.
+    pub choosing: RwSignal<Option<String>>,
     /// `performance.now()` when the run started.
     pub started: RwSignal<f64>,
     pub trained: RwSignal<Option<Arc<Trained>>>,
@@ -127,6 +131,7 @@ impl TrainJob {
             names: RwSignal::new(Arc::new(Vec::new())),
             rows: RwSignal::new(0),
             reading: RwSignal::new(None),
+            choosing: RwSignal::new(None),
             started: RwSignal::new(0.0),
             trained: RwSignal::new(None),
             worker: JobWorker::new(WorkerCode::Trainer),
@@ -210,6 +215,7 @@ impl TrainJob {
             folds,
             step: 0,
             total: 1,
+            detail: None,
         });
         let request = ToTrainer::CrossValidate {
             setup: Box::new(trained.setup.clone()),
@@ -240,11 +246,13 @@ impl TrainJob {
                 folds,
                 step,
                 total,
+                detail,
             }) => self.cv_phase.set(CvPhase::Running {
                 fold,
                 folds,
                 step,
                 total,
+                detail,
             }),
             Ok(FromTrainer::Validated { trust, .. }) => {
                 self.cv_worker.stop();
@@ -305,6 +313,7 @@ impl TrainJob {
     fn stop(self) {
         self.worker.stop();
         self.reading.set(None);
+        self.choosing.set(None);
     }
 
     fn start(self, request: ToTrainer, extra: &[(&str, JsValue)]) {
@@ -340,6 +349,16 @@ impl TrainJob {
                 self.phase.set(Phase::Idle);
             }
             FromTrainer::Reading { fraction } => self.reading.set(Some(fraction)),
+            FromTrainer::Choosing {
+                trial,
+                total,
+                change,
+                step,
+                steps,
+            } => self.choosing.set(Some(format!(
+                "choosing the configuration on held-out rows: candidate {} of at most {total} ({change}), step {step} of {steps}",
+                trial + 1
+            ))),
             FromTrainer::TrainingStarted { materials, rows } => {
                 self.reading.set(None);
                 self.names.set(Arc::new(materials));
@@ -353,6 +372,7 @@ impl TrainJob {
                 point,
                 map,
             } => {
+                self.choosing.set(None);
                 if let Phase::Training { member: m, .. } = self.phase.get_untracked()
                     && m != member
                 {

@@ -78,6 +78,11 @@ pub fn Options() -> impl IntoView {
             {field(job, "train-dropout", "Dropout", "Dropout rate on the hidden layers while training (0 = off)", |o| o.dropout, |o, v| o.dropout = v)}
             {field(job, "train-validation", "Validation share", "Share of the rows held out for the validation curve (and early stopping)", |o| o.validation_fraction, |o, v| o.validation_fraction = v)}
             {field(job, "train-seed", "Seed", "The same file, options and seed give the same model (as mixlab train)", |o| o.seed, |o, v| o.seed = v)}
+            <label title="Try code length, widths, dropout, steps, dose scale, log-dose block and loss one at a time on held-out rows of this file (3-fold up to 600 rows, else 80/20), from the options below, and train the best; as mixlab train --auto">
+                <input id="train-auto" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.auto)
+                    on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.auto = on); }/>
+                " choose automatically"
+            </label>
             <details id="train-advanced">
                 <summary>"Advanced"</summary>
                 <div class="controls wrap">
@@ -117,6 +122,17 @@ pub fn Options() -> impl IntoView {
                             on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.dose_scale = on); }/>
                         " dose scale"
                     </label>
+                    <label title="A second code block pooled with the log of each dose (ln(1 + dose / median dose)), so effects can saturate and low doses are told apart">
+                        <input id="train-log-dose" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.log_dose)
+                            on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.log_dose = on); }/>
+                        " log-dose block"
+                    </label>
+                    <label title="Element materials (columns named by element symbol: Fe, Ni, C…): learn each code from the element's Magpie properties plus a penalised offset, so alike elements start alike and one absent from the training rows still gets a code">
+                        <input id="train-descriptors" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.descriptors.is_some())
+                            on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.descriptors = on.then(|| "magpie".to_string())); }/>
+                        " element descriptors (Magpie)"
+                    </label>
+                    {field(job, "train-offset-penalty", "Offset penalty", "With element descriptors: the penalty on a material's departure from its descriptors' code", |o| o.offset_penalty, |o, v| o.offset_penalty = v)}
                     <label title="Skip connections around hidden layers of equal width">
                         <input id="train-residual" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.residual)
                             on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.residual = on); }/>

@@ -188,9 +188,10 @@ pub fn TrainSection() -> impl IntoView {
                             prop:value=move || job.reading.get().unwrap_or(count().2 as f64)
                             data-step=move || match job.reading.get() { Some(f) => format!("reading {:.0}", 100.0 * f), None => count().2.to_string() }
                             data-total=move || count().3></progress>
-                        <span id="train-progress-text">{move || match job.reading.get() {
-                            Some(f) => format!("reading the file: {:.0} %", 100.0 * f),
-                            None => {
+                        <span id="train-progress-text">{move || match (job.reading.get(), job.choosing.get()) {
+                            (Some(f), _) => format!("reading the file: {:.0} %", 100.0 * f),
+                            (None, Some(choosing)) => choosing,
+                            (None, None) => {
                                 let (m, ms, s, t) = count();
                                 if s >= t && t > 1 {
                                     "every step done: scoring the formulations and writing the model…".to_string()

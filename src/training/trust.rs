@@ -135,13 +135,17 @@ pub fn TrustView() -> impl IntoView {
                 {move || running.get().then(|| view! { <button id="trust-cancel" on:click=move |_| job.cancel_cv()>"Cancel"</button> })}
             </div>
             {move || match job.cv_phase.get() {
-                CvPhase::Running { fold, folds, step, total } => {
+                CvPhase::Running { fold, folds, step, total, detail } => {
                     let done = fold * total + step;
                     let all = folds * total;
+                    let text = match detail {
+                        Some(d) => format!("fold {} of {folds} · {d}", fold + 1),
+                        None => format!("fold {} of {folds} · step {step} of {total}", fold + 1),
+                    };
                     Some(view! {
                         <div class="progress-row">
                             <progress id="trust-progress" max=all prop:value=done></progress>
-                            <span>{format!("fold {} of {folds} · step {step} of {total}", fold + 1)}</span>
+                            <span>{text}</span>
                         </div>
                     }.into_any())
                 }

@@ -92,7 +92,7 @@ describe('train in the browser', () => {
   });
   after(async () => { await browser.close(); await site.close(); rmSync(dir, { recursive: true, force: true }); });
 
-  for (const { name, file, steps, members, roles } of [
+  for (const { name, file, steps, members, roles, descriptors, auto } of [
     {
       name: 'shampoo', file: 'data/shampoo/data.csv', steps: 400, members: 2,
       roles: { stable: ['target', true, false], turbidity_ntu: ['target', false, true], viscosity_10_per_s_cp: ['target', false, true], turbidity_error_ntu: ['ignore'] },
@@ -100,6 +100,12 @@ describe('train in the browser', () => {
     {
       name: 'concrete', file: 'data/concrete/data.csv', steps: 600, members: 1,
       roles: { age_days: ['condition', false, true], total_mass_kg_per_m3: ['condition', false, false], strength_mpa: ['target', false, false] },
+    },
+    {
+      // Descriptor-informed codes (element properties; the bundle still holds plain codes) and
+      // the log-dose block (pooled by the app as by the CLI).
+      name: 'steels', file: 'data/steels/data.csv', steps: 300, members: 1, descriptors: true, auto: true,
+      roles: { Fe: ['material'], C: ['material'], yield_strength_mpa: ['target', false, false] },
     },
   ]) {
     test(`${name}: the model trained in the page predicts as \`mixlab train\` with the command it shows`, async () => {
@@ -128,6 +134,14 @@ describe('train in the browser', () => {
       await setOption(page, '#train-members', members);
       await setOption(page, '#train-seed', 7);
       await setOption(page, '#train-name', `${name} trained here`);
+      if (descriptors) {
+        await page.click('#train-advanced summary');
+        await page.check('#train-descriptors');
+        await page.check('#train-log-dose');
+        await setOption(page, '#train-offset-penalty', 0.5);
+      }
+      // The automatic configuration: chosen on held-out rows of the file, as `--auto` does.
+      if (auto) await page.check('#train-auto');
       await page.click('#train-run');
       // Progress, the curve and the codes' map move while it trains.
       await page.waitForSelector('#train-progress', { timeout: 30_000 });
@@ -145,6 +159,10 @@ describe('train in the browser', () => {
       const command = words(await page.textContent('#train-command'));
       assert.deepEqual(command.slice(0, 4), ['mixlab', 'train', '--data', 'data.csv']);
       assert.deepEqual(command.slice(-2), ['--out', 'model']);
+      if (descriptors) {
+        assert.ok(command.includes('--descriptors=magpie') && command.includes('--offset-penalty=0.5') && command.includes('--log-dose'), command.join(' '));
+      }
+      if (auto) assert.ok(command.includes('--auto'), command.join(' '));
       const out = join(dir, name);
       execFileSync(CLI, ['train', '--data', join(ROOT, file), ...command.slice(4, -2), '--out', out], { stdio: 'pipe' });
       const native = nativePrediction(out);
@@ -162,6 +180,14 @@ describe('train in the browser', () => {
         const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
         assert.equal(download.suggestedFilename(), fileName);
         await download.saveAs(join(bundle, fileName));
+      }
+      if (auto) {
+        // The search and its choice travel in the bundle, the same as the CLI's.
+        const record = (dir) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).training.auto;
+        const [page, cli] = [record(bundle), record(out)];
+        assert.ok(page.trials.length >= 5, JSON.stringify(page));
+        assert.deepEqual(page.chosen, cli.chosen);
+        console.log(`${name}: --auto chose ${page.chosen.join(' ')} after ${page.trials.length} candidates (${page.inner})`);
       }
       const fromPage = nativePrediction(bundle);
       assertClose(assert, fromPage.predictions, native.predictions, 1e-4);

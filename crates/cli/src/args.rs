@@ -11,6 +11,7 @@ use mixlab_core::neighbours::Distance;
 use mixlab_core::projection::Method;
 use mixlab_core::scoring::{DuplicateChoice, SumChoice, UnknownChoice};
 use mixlab_core::train::Schedule;
+use mixlab_core::train_setup::AutoMetric;
 
 /// A closed choice on the command line that stands for a core enum of the same variants: the
 /// clap `ValueEnum` and its conversion, written once.
@@ -162,6 +163,13 @@ pub enum BackendOpt {
 }
 
 choice! {
+    AutoMetricOpt => AutoMetric {
+        Mae,
+        Rmse,
+    }
+}
+
+choice! {
     ScheduleOpt => Schedule {
         Cosine,
         Constant,
@@ -216,6 +224,35 @@ pub struct ModelOpts {
     /// major ones.
     #[arg(long)]
     pub dose_scale: bool,
+    /// Choose code length, widths, dropout, steps, dose scale, log-dose block and loss
+    /// automatically, by held-out rows of the training data (3-fold up to 600 rows, else
+    /// 80/20), starting from the options given; the choice is recorded in the bundle (and per
+    /// split in evaluate's report, where it ignores --code-dims).
+    #[arg(long)]
+    pub auto: bool,
+    /// With --auto: what candidates are scored by (MAE or RMSE; 1 − ROC-AUC for binary targets).
+    #[arg(long, value_enum, default_value = "mae")]
+    pub auto_metric: AutoMetricOpt,
+    /// With --auto: seconds after which no further candidate is tried.
+    #[arg(long, default_value_t = 600.0)]
+    pub auto_budget: f64,
+    /// A second code block on the log dose: each material's code gets another --code-dim
+    /// entries, pooled with ln(1 + fraction / its median training dose), so a material's effect
+    /// can saturate with dose and low doses are told apart.
+    #[arg(long)]
+    pub log_dose: bool,
+    /// Descriptor-informed codes: each material's code is learnt as a linear map of its
+    /// descriptors plus a penalised offset, so alike materials start alike and one absent from
+    /// the training rows still gets a code. "magpie" (element properties, built in) or a CSV
+    /// file: the material's name, then numeric columns.
+    #[arg(long, value_name = "magpie|FILE")]
+    pub descriptors: Option<String>,
+    /// With --descriptors: penalty on each material's departure from its descriptor's code.
+    #[arg(long, default_value_t = 1.0)]
+    pub offset_penalty: f64,
+    /// With --descriptors: penalty on the descriptor map's entries.
+    #[arg(long, default_value_t = 0.0)]
+    pub map_penalty: f64,
     /// The regression loss on standardised targets: mse, l1 (when the score is a MAE) or huber.
     #[arg(long, value_enum, default_value = "mse")]
     pub loss: LossOpt,

@@ -369,6 +369,68 @@ fn dose_scaled_bundles_store_their_scales_and_predict_like_the_reference() {
 }
 
 #[test]
+fn descriptor_codes_from_a_file_or_magpie_are_recorded_and_bad_tables_are_named() {
+    let dir = temp_dir("descriptors");
+    let data = write_csv(&dir);
+    let table = dir.join("descriptors.csv");
+    std::fs::write(
+        &table,
+        "name,polar,mass\nwater,1,18\nsalt,1,58\nsugar,0.5,342\n",
+    )
+    .unwrap();
+    let train = |extra: &[&str], out: &std::path::Path| {
+        let mut cmd = mixlab();
+        cmd.args(["train", "--data"]).arg(&data);
+        cmd.args(["--targets", "y", "--conditions", "temp", "--hidden", "8"]);
+        cmd.args(["--steps", "40"])
+            .args(extra)
+            .arg("--out")
+            .arg(out);
+        cmd.output().unwrap()
+    };
+    let out = dir.join("bundle");
+    let run = train(
+        &[
+            "--descriptors",
+            table.to_str().unwrap(),
+            "--offset-penalty",
+            "0.5",
+        ],
+        &out,
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let recorded = &manifest["training"]["descriptors"];
+    assert_eq!(recorded["features"], 2, "{recorded}");
+    assert_eq!(recorded["offset_penalty"], 0.5, "{recorded}");
+    let text = run_ok(mixlab().args(["predict", "--bundle"]).arg(&out));
+    assert!(text.contains("\"y\""), "{text}");
+
+    // Water, salt and sugar are not elements: the built-in table says so, and which it has.
+    let run = train(&["--descriptors", "magpie"], &dir.join("no"));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        err.contains("none of the model's materials is in the descriptor table \"magpie\""),
+        "{err}"
+    );
+    std::fs::write(&table, "name,polar\nwater,1\nsalt,high\n").unwrap();
+    let run = train(&["--descriptors", table.to_str().unwrap()], &dir.join("no"));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("row 3, column \"polar\": \"high\" is not a number"),
+        "{err}"
+    );
+    let run = train(&["--descriptors", "oliynyk"], &dir.join("no"));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("unknown descriptor table"));
+}
+
+#[test]
 fn score_appends_predictions_for_every_row() {
     let dir = temp_dir("score");
     let data = write_csv(&dir);

@@ -124,6 +124,23 @@ pub struct Architecture {
     /// The regression loss it was trained with (fit-material uses the same).
     #[serde(default, skip_serializing_if = "is_mse")]
     pub loss: LossKind,
+    /// A second code block on the log dose (`mixlab train --log-dose`): each code's first
+    /// half is pooled with the fractions, its second half with `ln(1 + fraction /
+    /// log_dose_scale)` (see [`Material::log_dose_scale`]), and the two sums are the mixture
+    /// vector. `code_dim` is then even.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log_dose: bool,
+}
+
+impl Architecture {
+    /// Where the log-dose block starts in a code (`code_dim` when there is none).
+    pub fn linear_dim(&self) -> usize {
+        if self.log_dose {
+            self.code_dim / 2
+        } else {
+            self.code_dim
+        }
+    }
 }
 
 fn one_member() -> usize {
@@ -150,6 +167,12 @@ pub struct Material {
     /// moves it as far as one dosed at 20 %. 1 (absent) in models without it.
     #[serde(default = "unit_scale", skip_serializing_if = "is_unit_scale")]
     pub dose_scale: f64,
+    /// In models with a log-dose block: the dose at which the block's input,
+    /// `ln(1 + fraction / log_dose_scale)`, passes from linear to logarithmic — the median of
+    /// its nonzero fractions in training. Continuous at 0 (absent = 0), so the design search
+    /// sees no cliff where a material enters a recipe. 1 (absent) otherwise.
+    #[serde(default = "unit_scale", skip_serializing_if = "is_unit_scale")]
+    pub log_dose_scale: f64,
 }
 
 fn unit_scale() -> f64 {
@@ -348,8 +371,19 @@ impl Manifest {
     /// Per material, what its fraction is multiplied by before pooling (1 / dose_scale);
     /// `None` when every material's is 1 (the pooling is then the plain fraction-weighted sum).
     pub fn dose_multipliers(&self) -> Option<Vec<f64>> {
+        // (The log-dose block's inputs are not multiplied: see `log_dose_inverse_scales`.)
         (self.materials.iter().any(|m| m.dose_scale != 1.0))
             .then(|| self.materials.iter().map(|m| 1.0 / m.dose_scale).collect())
+    }
+
+    /// Per material, 1 / log_dose_scale, when the model has a log-dose block.
+    pub fn log_dose_inverse_scales(&self) -> Option<Vec<f64>> {
+        (self.architecture.log_dose).then(|| {
+            self.materials
+                .iter()
+                .map(|m| 1.0 / m.log_dose_scale)
+                .collect()
+        })
     }
 
     pub fn material_index(&self, name: &str) -> Option<usize> {
@@ -404,7 +438,7 @@ impl Manifest {
         Ok(manifest)
     }
 
-    fn validate(&self) -> Result<(), BundleError> {
+    pub(crate) fn validate(&self) -> Result<(), BundleError> {
         let bad = |msg: String| Err(BundleError::Manifest(msg));
         let arch = &self.architecture;
         if self.materials.is_empty() || self.materials.len() > MAX_MATERIALS {
@@ -460,6 +494,20 @@ impl Manifest {
             return bad(format!(
                 "material {:?} has dose_scale {} (must be > 0)",
                 m.name, m.dose_scale
+            ));
+        }
+        if let Some(m) = (self.materials.iter())
+            .find(|m| !(m.log_dose_scale.is_finite() && m.log_dose_scale > 0.0))
+        {
+            return bad(format!(
+                "material {:?} has log_dose_scale {} (must be > 0)",
+                m.name, m.log_dose_scale
+            ));
+        }
+        if self.architecture.log_dose && !self.architecture.code_dim.is_multiple_of(2) {
+            return bad(format!(
+                "a log-dose model's code_dim must be even (two blocks), not {}",
+                self.architecture.code_dim
             ));
         }
         unique("condition", self.conditions.iter().map(|c| c.name.as_str()))?;
@@ -726,6 +774,7 @@ pub(crate) mod tests {
     pub fn tiny() -> Bundle {
         let mat = |name: &str| Material {
             dose_scale: 1.0,
+            log_dose_scale: 1.0,
             name: name.into(),
             metadata: BTreeMap::new(),
             usage_count: 10,
@@ -777,6 +826,7 @@ pub(crate) mod tests {
                 dropout: 0.0,
                 members: 1,
                 loss: LossKind::Mse,
+                log_dose: false,
             },
             dataset: DatasetInfo::default(),
             metrics: BTreeMap::new(),

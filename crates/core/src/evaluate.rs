@@ -139,6 +139,15 @@ pub fn trust(ds: &Dataset, results: &[SplitResult]) -> Trust {
 /// The study's table as Markdown: one row per code length and target, each cell mean ± std
 /// over splits; MAE on Full / Eval / Train, then RMSE and R² (or ROC-AUC) on Eval.
 pub fn markdown_table(sweep: &[(usize, Vec<SplitResult>)]) -> String {
+    let labelled: Vec<(String, &[SplitResult])> = (sweep.iter())
+        .map(|(d, s)| (d.to_string(), s.as_slice()))
+        .collect();
+    markdown_table_labelled(&labelled)
+}
+
+/// [`markdown_table`] with any label in the first column ("auto" when each split chose its
+/// own configuration).
+pub fn markdown_table_labelled(sweep: &[(String, &[SplitResult])]) -> String {
     let mut md = String::from(
         "| d | target | Full MAE | Eval MAE | Train MAE | Eval RMSE | Eval R² | Eval ROC-AUC |\n\
          |---|---|---|---|---|---|---|---|\n",
@@ -155,6 +164,7 @@ pub fn markdown_table(sweep: &[(usize, Vec<SplitResult>)]) -> String {
     };
     let mut errors = String::new();
     for (d, splits) in sweep {
+        let splits: &[SplitResult] = splits;
         let targets: Vec<String> = splits
             .first()
             .map(|s| s.scores.keys().cloned().collect())
@@ -199,6 +209,41 @@ fn sig(v: f64) -> String {
     }
     let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
     format!("{v:.digits$}")
+}
+
+/// [`cross_validate`] with each split's configuration chosen by [`crate::auto::choose`] on
+/// that split's training rows only (never its test rows), starting from `cfg`.
+/// `progress(split, message)` reports the search and the training.
+#[allow(clippy::too_many_arguments)]
+pub fn cross_validate_auto(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    splits: &[Split],
+    metric: crate::auto::AutoMetric,
+    budget: f64,
+    now: impl Fn() -> f64,
+    mut progress: impl FnMut(usize, String),
+) -> Vec<(SplitResult, crate::auto::AutoReport)> {
+    splits
+        .iter()
+        .enumerate()
+        .map(|(i, split)| {
+            let (chosen, report) =
+                crate::auto::choose(ds, &split.train, cfg, metric, budget, &now, |p| {
+                    progress(
+                        i,
+                        format!("choosing {}/{}: {}", p.trial + 1, p.total, p.change),
+                    )
+                });
+            let result = cross_validate(ds, &chosen, std::slice::from_ref(split), |_, step, _| {
+                progress(i, format!("training the chosen model, step {step}"))
+            });
+            (
+                result.into_iter().next().expect("one split in, one out"),
+                report,
+            )
+        })
+        .collect()
 }
 
 /// Evaluate a sweep of code lengths with the same splits.

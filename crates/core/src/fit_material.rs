@@ -207,6 +207,14 @@ pub fn fit_material(
         // A few trials say little about a dose's spread: in a model that scales doses the
         // newcomer gets the median material's scale (1 in one that does not).
         dose_scale: median_dose_scale(m),
+        // Its own median dose in the trials, as training measures it (1 without the block).
+        log_dose_scale: if m.architecture.log_dose && !used.is_empty() {
+            let mut doses = used.clone();
+            doses.sort_by(f64::total_cmp);
+            doses[doses.len() / 2]
+        } else {
+            1.0
+        },
     });
     for (k, w) in grown.members.iter_mut().enumerate() {
         w.codes.extend_from_slice(&start[k * d..(k + 1) * d]);

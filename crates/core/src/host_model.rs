@@ -55,16 +55,21 @@ impl HostModel {
         let m = &bundle.manifest;
         let act = m.architecture.code_activation;
         let d = m.architecture.code_dim.max(1);
-        // Dose multipliers folded into the representations, as the tensor model pools.
+        // Dose multipliers folded into the (linear block's) representations, as the tensor
+        // model pools.
         let mult = m
             .dose_multipliers()
             .unwrap_or_else(|| vec![1.0; m.materials.len()]);
+        let linear = m.architecture.linear_dim();
         let members = bundle
             .members
             .iter()
             .map(|w| Member {
                 reps: (w.codes.iter().enumerate())
-                    .map(|(j, &c)| code_act(act, f64::from(c)) * mult[j / d])
+                    .map(|(j, &c)| {
+                        let scale = if j % d < linear { mult[j / d] } else { 1.0 };
+                        code_act(act, f64::from(c)) * scale
+                    })
                     .collect(),
                 layers: w
                     .layers
@@ -137,6 +142,8 @@ impl HostModel {
             .collect();
         let c = m.conditions.len();
         let hidden = m.architecture.hidden_activation;
+        let inverse = m.log_dose_inverse_scales();
+        let linear = m.architecture.linear_dim();
         self.members
             .iter()
             .map(|member| {
@@ -144,8 +151,15 @@ impl HostModel {
                 for (r, recipe) in recipes.iter().enumerate() {
                     let mut x = vec![0.0f64; d];
                     for &(i, f) in recipe {
-                        for (xk, rk) in x.iter_mut().zip(&member.reps[i * d..(i + 1) * d]) {
+                        let reps = &member.reps[i * d..(i + 1) * d];
+                        for (xk, rk) in x[..linear].iter_mut().zip(&reps[..linear]) {
                             *xk += f * rk;
+                        }
+                        if let Some(inv) = &inverse {
+                            let g = libm::log1p(f * inv[i]);
+                            for (xk, rk) in x[linear..].iter_mut().zip(&reps[linear..]) {
+                                *xk += g * rk;
+                            }
                         }
                     }
                     x.extend_from_slice(&conds[r * c..(r + 1) * c]);

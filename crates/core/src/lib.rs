@@ -3,10 +3,13 @@
 //! Data flows one way: CSV ([`data`]) → model ([`model`], trained by [`train`]) → bundle
 //! ([`bundle`]) → app. The app and the CLI both call this crate; neither re-implements it.
 
+#[cfg(feature = "train")]
+pub mod auto;
 pub mod bundle;
 pub mod chart;
 pub mod data;
 pub mod describe;
+pub mod descriptors;
 pub mod design;
 pub mod domain;
 #[cfg(feature = "train")]

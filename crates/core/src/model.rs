@@ -99,20 +99,49 @@ pub fn representations<const D: usize>(codes: Tensor<D>, act: CodeActivation) ->
 
 /// What the fractions are pooled with: `act(code)`, each material's row multiplied by its
 /// dose multiplier when the model scales doses (`[.., materials, code_dim]`, materials second
-/// to last).
+/// to last). In a log-dose model only the first (linear) block is multiplied.
 pub fn pooled_representations<const D: usize>(codes: Tensor<D>, manifest: &Manifest) -> Tensor<D> {
     let reps = representations(codes, manifest.architecture.code_activation);
     match manifest.dose_multipliers() {
         None => reps,
         Some(mult) => {
-            let n = mult.len();
-            let data: Vec<f32> = mult.iter().map(|&v| v as f32).collect();
+            let (n, d) = (mult.len(), manifest.architecture.code_dim);
+            let linear = manifest.architecture.linear_dim();
+            let data: Vec<f32> = (mult.iter())
+                .flat_map(|&v| (0..d).map(move |k| if k < linear { v as f32 } else { 1.0 }))
+                .collect();
             let mut shape = [1usize; D];
             shape[D - 2] = n;
+            shape[D - 1] = d;
             let scale = Tensor::<D>::from_data(TensorData::new(data, shape), &reps.device());
             reps * scale
         }
     }
+}
+
+/// The mixture vector: fractions `[.., rows, materials]` pooled with the representations
+/// `[.., materials, code_dim]` — all of them linearly, or in a log-dose model the first block
+/// with the fractions and the second with `ln(1 + fraction / log_dose_scale)`.
+pub fn mixture_vectors<const D: usize>(
+    fractions: Tensor<D>,
+    reps: Tensor<D>,
+    manifest: &Manifest,
+) -> Tensor<D> {
+    let Some(inverse) = manifest.log_dose_inverse_scales() else {
+        return fractions.matmul(reps);
+    };
+    let (d, linear) = (
+        manifest.architecture.code_dim,
+        manifest.architecture.linear_dim(),
+    );
+    let mut shape = [1usize; D];
+    shape[D - 1] = inverse.len();
+    let data: Vec<f32> = inverse.iter().map(|&v| v as f32).collect();
+    let inverse = Tensor::<D>::from_data(TensorData::new(data, shape), &fractions.device());
+    let logs = (fractions.clone() * inverse).log1p();
+    let first = fractions.matmul(reps.clone().narrow(D - 1, 0, linear));
+    let second = logs.matmul(reps.narrow(D - 1, linear, d - linear));
+    Tensor::cat(vec![first, second], D - 1)
 }
 
 fn hidden_act<const D: usize>(x: Tensor<D>, act: HiddenActivation) -> Tensor<D> {
@@ -146,7 +175,7 @@ pub fn forward_with(
 ) -> Tensor<2> {
     let arch = &manifest.architecture;
     let reps = pooled_representations(params.codes.clone(), manifest);
-    let mut x = fractions.matmul(reps);
+    let mut x = mixture_vectors(fractions, reps, manifest);
     if let Some(c) = conditions {
         x = Tensor::cat(vec![x, c], 1);
     }
@@ -401,10 +430,8 @@ impl Stacked {
         let [k, _, _] = self.codes.dims();
         let rows = fractions.dims()[0];
         let reps = pooled_representations(self.codes.clone(), manifest);
-        let mut x = fractions
-            .unsqueeze_dim::<3>(0)
-            .repeat_dim(0, k)
-            .matmul(reps);
+        let fractions = fractions.unsqueeze_dim::<3>(0).repeat_dim(0, k);
+        let mut x = mixture_vectors(fractions, reps, manifest);
         if let Some(c) = conditions {
             x = Tensor::cat(vec![x, c.unsqueeze_dim::<3>(0).repeat_dim(0, k)], 2);
         }
@@ -538,13 +565,19 @@ fn reference_member(m: &Manifest, weights: &Weights, batch: &Batch) -> Predictio
     let conds = standardise_conditions(m, &batch.conditions).unwrap_or_default();
     let c = m.conditions.len();
     let mult = m.dose_multipliers().unwrap_or_else(|| vec![1.0; n]);
+    let inverse = m.log_dose_inverse_scales();
+    let linear = m.architecture.linear_dim();
     let mut raw = Vec::new();
     for r in 0..batch.rows {
         let mut x = vec![0.0f64; d];
         for (i, m_i) in mult.iter().enumerate() {
-            let f = f64::from(batch.fractions[r * n + i]) * m_i;
+            let f = f64::from(batch.fractions[r * n + i]);
             for (k, xk) in x.iter_mut().enumerate() {
-                *xk += f * act(f64::from(weights.codes[i * d + k]));
+                let input = match &inverse {
+                    Some(inv) if k >= linear => (f * inv[i]).ln_1p(),
+                    _ => f * m_i,
+                };
+                *xk += input * act(f64::from(weights.codes[i * d + k]));
             }
         }
         x.extend(conds[r * c..(r + 1) * c].iter().map(|&v| f64::from(v)));
@@ -687,6 +720,72 @@ mod tests {
         };
         let mean = (member(0) + member(1) + member(2)) / 3.0;
         assert!(close(plain.values[0], mean));
+    }
+
+    #[test]
+    fn log_dose_blocks_pool_the_same_on_every_path() {
+        let mut bundle = crate::bundle::tests::tiny_ensemble();
+        bundle.manifest.architecture.log_dose = true;
+        for (m, (scale, log_scale)) in
+            (bundle.manifest.materials.iter_mut()).zip([(0.3, 0.5), (0.05, 0.02), (0.2, 0.1)])
+        {
+            m.dose_scale = scale;
+            m.log_dose_scale = log_scale;
+        }
+        bundle.manifest.validate().unwrap();
+        let batch = Batch {
+            rows: 3,
+            fractions: vec![0.7, 0.3, 0.0, 0.1, 0.1, 0.8, 0.98, 0.02, 0.0],
+            conditions: vec![7.0, 20.0, 28.0],
+        };
+        let model = MixModel::new(&bundle, &Device::flex());
+        let got = model.predict(&batch).unwrap();
+        let want = reference_predict(&bundle, &batch);
+        let host = crate::host_model::HostModel::new(&bundle)
+            .predict(&batch)
+            .unwrap();
+        for ((g, w), h) in got.values.iter().zip(&want.values).zip(&host.values) {
+            assert!(
+                close(*g, *w) && close(*h, *w),
+                "burn {g}, host {h}, reference {w}"
+            );
+        }
+        // By hand, member 0, row 0: the first entry pools fraction / dose scale, the second
+        // ln(1 + fraction / log-dose scale), each times act(code).
+        let w = &bundle.members[0];
+        let act = |c: f32| f64::from(c).tanh();
+        let x0 = 0.7 / 0.3 * act(w.codes[0]) + 0.3 / 0.05 * act(w.codes[2]);
+        let x1 = (1.0 + 0.7 / 0.5f64).ln() * act(w.codes[1])
+            + (1.0 + 0.3 / 0.02f64).ln() * act(w.codes[3]);
+        let mut one = bundle.clone();
+        one.members.truncate(1);
+        one.manifest.architecture.members = 1;
+        let mut plain = one.clone();
+        plain.manifest.architecture.log_dose = false;
+        for m in &mut plain.manifest.materials {
+            m.dose_scale = 1.0;
+        }
+        // The same regressor fed (x0, x1) through a plain model: fractions that pool to them.
+        plain.members[0].codes = vec![10.0, 0.0, 0.0, 10.0, 0.0, 0.0];
+        let fed = Batch {
+            rows: 1,
+            fractions: vec![
+                x0 as f32 / 10f64.tanh() as f32,
+                x1 as f32 / 10f64.tanh() as f32,
+                0.0,
+            ],
+            conditions: vec![7.0],
+        };
+        let first = Batch {
+            rows: 1,
+            fractions: batch.fractions[..3].to_vec(),
+            conditions: vec![7.0],
+        };
+        let a = reference_predict(&one, &first).values;
+        let b = reference_predict(&plain, &fed).values;
+        for (a, b) in a.iter().zip(&b) {
+            assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "{a} vs {b}");
+        }
     }
 
     #[test]

@@ -52,11 +52,30 @@ pub struct TrainConfig {
     pub dose_scale: bool,
     /// The regression loss.
     pub loss: LossKind,
+    /// A second code block on the log dose ([`Architecture::log_dose`]): codes of
+    /// 2 × `code_dim`.
+    pub log_dose: bool,
+    /// Descriptor-informed codes (see [`CodeDescriptors`]); `None` = one free code per material.
+    pub descriptors: Option<CodeDescriptors>,
     pub schedule: Schedule,
     /// Where training runs: the CPU (Flex; bit-identical for a seed) or a GPU device
     /// (`Device::wgpu_options().init()` with the `wgpu` feature). Metrics and the bundle's
     /// numbers are always read back to the host.
     pub device: Device,
+}
+
+/// Descriptor-informed codes: each material's code is `A·descriptor + b + offset`, with `A`, `b`
+/// and the offsets trained jointly with the regressor (one map per member). The loss adds
+/// `offset_penalty` × the mean squared offset of the described materials and `map_penalty` ×
+/// the mean squared entry of `A`, so materials with alike descriptors get alike codes unless
+/// the data say otherwise, and a material absent from the training rows keeps the code its
+/// descriptor gives (its offset starts at 0 and nothing moves it). A material the table lacks
+/// gets a free, unpenalised offset (a plain code).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CodeDescriptors {
+    pub table: crate::descriptors::DescriptorTable,
+    pub offset_penalty: f64,
+    pub map_penalty: f64,
 }
 
 /// `count` snapshot steps from 0 to `steps`, spaced evenly in log(1 + step) so the early
@@ -81,6 +100,17 @@ pub fn log_spaced_steps(steps: usize, count: usize) -> Vec<usize> {
 
 /// Steps between validation checks (and progress reports).
 pub const CHECK_EVERY: usize = 50;
+
+impl TrainConfig {
+    /// The length of the codes the model stores (two blocks with the log-dose block).
+    pub fn stored_code_dim(&self) -> usize {
+        if self.log_dose {
+            2 * self.code_dim
+        } else {
+            self.code_dim
+        }
+    }
+}
 
 impl Default for TrainConfig {
     /// `mixlab train`'s defaults ([`TrainOptions`]), without snapshots.
@@ -118,6 +148,29 @@ pub fn dose_scale(mean: f64, mean_square: f64) -> f64 {
     if sd > 1e-9 { sd } else { 1.0 }
 }
 
+/// Each material's median nonzero fraction over the training rows (1 for one never used):
+/// where its log-dose input turns from linear to logarithmic.
+pub fn log_dose_scales(ds: &Dataset, train_rows: &[usize]) -> Vec<f64> {
+    let mut doses: Vec<Vec<f32>> = vec![Vec::new(); ds.materials.len()];
+    for &r in train_rows {
+        for &(i, f) in ds.row(r) {
+            if f > 0.0 {
+                doses[i as usize].push(f);
+            }
+        }
+    }
+    doses
+        .into_iter()
+        .map(|mut v| {
+            if v.is_empty() {
+                return 1.0;
+            }
+            v.sort_by(f32::total_cmp);
+            f64::from(v[v.len() / 2])
+        })
+        .collect()
+}
+
 fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manifest {
     let c = ds.conditions.len();
     let t = ds.targets.len();
@@ -131,6 +184,7 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
             fraction_min: f64::INFINITY,
             fraction_max: 0.0,
             dose_scale: 1.0,
+            log_dose_scale: 1.0,
         })
         .collect();
     let (mut sum, mut sum2) = (vec![0.0f64; materials.len()], vec![0.0f64; materials.len()]);
@@ -146,10 +200,14 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
         }
     }
     let rows = train_rows.len().max(1) as f64;
+    let log_dose_scales = cfg.log_dose.then(|| log_dose_scales(ds, train_rows));
     for (i, m) in materials.iter_mut().enumerate() {
         m.fraction_min = m.fraction_min.min(1.0);
         if cfg.dose_scale {
             m.dose_scale = dose_scale(sum[i] / rows, sum2[i] / rows);
+        }
+        if let Some(scales) = &log_dose_scales {
+            m.log_dose_scale = scales[i];
         }
     }
     let conditions = ds
@@ -212,7 +270,9 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
         conditions,
         targets,
         architecture: Architecture {
-            code_dim: cfg.code_dim,
+            // A log-dose model's code is two blocks of `code_dim`.
+            code_dim: cfg.stored_code_dim(),
+            log_dose: cfg.log_dose,
             code_activation: cfg.code_activation,
             hidden: cfg.hidden.clone(),
             hidden_activation: cfg.hidden_activation,
@@ -681,6 +741,15 @@ fn fit(
         ("early_stopping".to_string(), json!(cfg.early_stopping)),
         ("dropout".to_string(), json!(cfg.dropout)),
         (
+            "descriptors".to_string(),
+            json!(cfg.descriptors.as_ref().map(|d| json!({
+                "table": d.table.name,
+                "features": d.table.features.len(),
+                "offset_penalty": d.offset_penalty,
+                "map_penalty": d.map_penalty,
+            }))),
+        ),
+        (
             "schedule".to_string(),
             json!(format!("{:?}", cfg.schedule).to_lowercase()),
         ),
@@ -735,21 +804,35 @@ fn fit_member(
         manifest.conditions.len(),
         manifest.targets.len(),
     );
-    let inner = Params::from_weights(&weights, cfg.code_dim, &device);
-    let mut params: Vec<Tensor<2>> = flat(&inner)
-        .into_iter()
-        .map(|p| p.autodiff().require_grad())
-        .collect();
+    let inner = Params::from_weights(&weights, manifest.architecture.code_dim, &device);
+    let desc =
+        (cfg.descriptors.as_ref()).and_then(|d| DescriptorInputs::new(d, manifest, &device, rng));
+    let mut params: Vec<Tensor<2>> = match &desc {
+        Some(d) => d.initial(&inner),
+        None => flat(&inner),
+    }
+    .into_iter()
+    .map(|p| p.autodiff().require_grad())
+    .collect();
+    // Where the regressor's layers start in `params` (after the codes or the descriptor map).
+    let head = if desc.is_some() { 3 } else { 1 };
+    let plain_of = |params: &[Tensor<2>]| {
+        let plain: Vec<Tensor<2>> = params.iter().map(|p| p.clone().inner()).collect();
+        match &desc {
+            Some(d) => d.resolve(&plain),
+            None => plain,
+        }
+    };
     let shapes: Vec<[usize; 2]> = params.iter().map(Tensor::dims).collect();
     let mut adam = Adam::new(&shapes, &device);
     let mut snapshots = Vec::new();
-    let mut snap = |step: usize, codes: &Tensor<2>| {
+    let mut snap = |step: usize, params: &[Tensor<2>]| {
         if snapshot_steps.contains(&step) {
-            let data = codes.clone().inner().into_data();
+            let data = plain_of(params)[0].clone().into_data();
             snapshots.extend_from_slice(data.as_slice::<f32>().unwrap_or_default());
         }
     };
-    snap(0, &params[0]);
+    snap(0, &params);
 
     let mut best: Option<(f64, usize, Vec<Tensor<2>>)> = None;
     let mut checks_since_best = 0;
@@ -772,7 +855,10 @@ fn fit_member(
             .map(|v| Tensor::from_data(TensorData::new(v, [bs, c]), &ad));
         let y = Tensor::from_data(TensorData::new(b.targets, [bs, t]), &ad);
         let mask = Tensor::from_data(TensorData::new(b.mask, [bs, t]), &ad);
-        let p = unflat(params.clone());
+        let p = unflat(match &desc {
+            Some(d) => d.resolve_autodiff(&params),
+            None => params.clone(),
+        });
         let out = if cfg.dropout > 0.0 {
             // Inverted dropout with masks drawn from the seeded generator (deterministic).
             let keep = 1.0 - cfg.dropout;
@@ -792,7 +878,10 @@ fn fit_member(
         } else {
             forward(&p, manifest, x, cond)
         };
-        let l = loss(manifest, out, y, mask, &ad);
+        let mut l = loss(manifest, out, y, mask, &ad);
+        if let Some(d) = &desc {
+            l = l + d.penalty(&params);
+        }
         let grads = l.backward();
         let loss_value = f64::from(l.inner().into_scalar::<f32>());
         adam.step += 1;
@@ -807,9 +896,9 @@ fn fit_member(
                     Some(g) => adam.update(i, inner_p, g, lr),
                     None => inner_p,
                 };
-                // Decay the regressor's weight matrices (odd indices after the codes), not
-                // the codes or the biases.
-                let decays = cfg.weight_decay > 0.0 && i % 2 == 1;
+                // Decay the regressor's weight matrices (every other entry from `head`), not
+                // the codes, the descriptor map or the biases.
+                let decays = cfg.weight_decay > 0.0 && i >= head && (i - head) % 2 == 0;
                 if decays {
                     updated.clone() - updated.mul_scalar(lr * cfg.weight_decay)
                 } else {
@@ -820,11 +909,11 @@ fn fit_member(
             })
             .collect();
         losses.push(loss_value);
-        snap(step, &params[0]);
+        snap(step, &params);
         if step % CHECK_EVERY == 0 || step == cfg.steps {
             let since = curve.last().map_or(0, |p: &CurvePoint| p.step);
             let recent = &losses[since..];
-            let plain: Vec<Tensor<2>> = params.iter().map(|p| p.clone().inner()).collect();
+            let plain = plain_of(&params);
             let validation_loss = validation.map(|v| v.loss(&plain, manifest, &device));
             let point = CurvePoint {
                 step,
@@ -857,7 +946,7 @@ fn fit_member(
     let best_step = best.as_ref().map(|(_, s, _)| *s);
     let final_params = match best {
         Some((_, _, plain)) => unflat(plain),
-        None => unflat(params.into_iter().map(Tensor::inner).collect()),
+        None => unflat(plain_of(&params)),
     };
     Member {
         weights: final_params.to_weights(),
@@ -865,6 +954,101 @@ fn fit_member(
         curve,
         best_step,
         snapshots,
+    }
+}
+
+/// The constant inputs of descriptor-informed codes for one member, and the map between its
+/// parameters (`offset, A, b`, then the regressor's) and the model's (`codes`, then the same).
+struct DescriptorInputs {
+    /// Standardised descriptors `[materials, features]`.
+    x: Tensor<2>,
+    /// 1 for a described material (its offset is penalised), 0 otherwise: `[materials, 1]`.
+    known: Tensor<2>,
+    known_count: usize,
+    features: usize,
+    offset_penalty: f64,
+    map_penalty: f64,
+    /// `A`'s initial entries, drawn from the member's generator.
+    initial_map: Vec<f32>,
+}
+
+impl DescriptorInputs {
+    /// `None` when no material of the model is in the table (the callers check first).
+    fn new(d: &CodeDescriptors, m: &Manifest, device: &Device, rng: &mut Rng) -> Option<Self> {
+        let names: Vec<String> = m.materials.iter().map(|x| x.name.clone()).collect();
+        let matrix = d.table.matrix(&names).ok()?;
+        let (n, p, dim) = (names.len(), matrix.features, m.architecture.code_dim);
+        // Codes start near the origin as free ones do: standardised inputs, entries of A with
+        // spread 0.1 / sqrt(p).
+        let scale = 0.1 / (p as f64).sqrt();
+        let initial_map = (0..p * dim)
+            .map(|_| (scale * rng.normal()) as f32)
+            .collect();
+        let known: Vec<f32> = matrix
+            .known
+            .iter()
+            .map(|&k| f32::from(u8::from(k)))
+            .collect();
+        Some(DescriptorInputs {
+            x: Tensor::from_data(TensorData::new(matrix.values, [n, p]), device),
+            known: Tensor::from_data(TensorData::new(known, [n, 1]), device),
+            known_count: matrix.known.iter().filter(|&&k| k).count(),
+            features: p,
+            offset_penalty: d.offset_penalty,
+            map_penalty: d.map_penalty,
+            initial_map,
+        })
+    }
+
+    /// The member's starting parameters: zero offsets, the drawn map, zero bias, the layers.
+    fn initial(&self, inner: &Params) -> Vec<Tensor<2>> {
+        let [n, dim] = inner.codes.dims();
+        let device = inner.codes.device();
+        let mut v = flat(inner);
+        v[0] = Tensor::zeros([n, dim], &device);
+        v.insert(
+            1,
+            Tensor::from_data(
+                TensorData::new(self.initial_map.clone(), [self.features, dim]),
+                &device,
+            ),
+        );
+        v.insert(2, Tensor::zeros([1, dim], &device));
+        v
+    }
+
+    fn codes(x: Tensor<2>, params: &[Tensor<2>]) -> Tensor<2> {
+        x.matmul(params[1].clone()) + params[2].clone() + params[0].clone()
+    }
+
+    /// Plain parameters → the model's (`codes`, layers...).
+    fn resolve(&self, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
+        let mut v = vec![Self::codes(self.x.clone(), params)];
+        v.extend_from_slice(&params[3..]);
+        v
+    }
+
+    /// The same with autodiff parameters (the inputs are constants).
+    fn resolve_autodiff(&self, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
+        let x = self.x.clone().autodiff();
+        let mut v = vec![Self::codes(x, params)];
+        v.extend_from_slice(&params[3..]);
+        v
+    }
+
+    /// The penalty on the offsets of described materials and on the map's entries.
+    fn penalty(&self, params: &[Tensor<2>]) -> Tensor<1> {
+        let [_, dim] = params[0].dims();
+        let known = self.known.clone().autodiff();
+        let offsets = (params[0].clone() * known).square().sum();
+        let offsets =
+            offsets.mul_scalar(self.offset_penalty / (self.known_count.max(1) * dim) as f64);
+        let map = params[1]
+            .clone()
+            .square()
+            .mean()
+            .mul_scalar(self.map_penalty);
+        offsets + map
     }
 }
 
@@ -1222,5 +1406,66 @@ mod tests {
         for (g, w) in got.values.iter().zip(&want.values) {
             assert!((g - w).abs() <= 1e-5 * w.abs().max(1e-3), "{g} vs {w}");
         }
+    }
+
+    #[test]
+    fn descriptor_codes_give_a_material_absent_from_training_its_descriptors_code() {
+        // Ten materials whose effect on y is their descriptor `e`; m9 is in no training row.
+        let effects = [-1.0, -0.8, -0.5, -0.3, 0.0, 0.2, 0.4, 0.6, 1.0, 0.8];
+        let names: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+        let mut rng = Rng::new(3);
+        let mut csv = String::from("material,e,noise\n");
+        for (name, e) in names.iter().zip(effects) {
+            csv += &format!("{name},{e},{}\n", rng.uniform());
+        }
+        let table = crate::descriptors::DescriptorTable::parse("test", &csv).unwrap();
+        let target = TargetSpec {
+            name: "y".into(),
+            kind: TargetKind::Regression,
+            transform: Transform::None,
+        };
+        let mut ds = Dataset::new(names.clone(), vec![], vec![target]);
+        for r in 0..300 {
+            let mut f = [0.0f32; 10];
+            for _ in 0..3 {
+                f[(rng.uniform() * 9.0) as usize] += rng.uniform() as f32 + 0.1;
+            }
+            let total: f32 = f.iter().sum();
+            f.iter_mut().for_each(|v| *v /= total);
+            let y = (f.iter().zip(effects))
+                .map(|(&v, e)| f64::from(v) * e)
+                .sum();
+            ds.push_row(format!("r{r}"), &f, &[], &[y]);
+        }
+        let mut probe = [0.0f32; 10];
+        (probe[9], probe[0]) = (0.5, 0.5);
+        ds.push_row("probe".into(), &probe, &[], &[0.5 * (0.8 - 1.0)]);
+        let cfg = TrainConfig {
+            code_dim: 2,
+            hidden: vec![16],
+            steps: 1500,
+            batch_size: 32,
+            learning_rate: 1e-2,
+            ..TrainConfig::default()
+        };
+        let rows: Vec<usize> = (0..300).collect();
+        let probe_error = |cfg: &TrainConfig| {
+            let (bundle, _) = train_on_rows(&ds, cfg, &rows, &[], |_| {});
+            let p = crate::model::reference_predict(&bundle, &ds.batch(&[300]));
+            (p.row(0)[0] - (-0.1)).abs()
+        };
+        let free = probe_error(&cfg);
+        let described = probe_error(&TrainConfig {
+            descriptors: Some(CodeDescriptors {
+                table,
+                offset_penalty: 1.0,
+                map_penalty: 0.0,
+            }),
+            ..cfg.clone()
+        });
+        assert!(
+            described < 0.1 && described < 0.5 * free,
+            "the unseen material's prediction error: {described} with descriptors, {free} without"
+        );
     }
 }

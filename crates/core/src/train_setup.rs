@@ -9,8 +9,9 @@ use thiserror::Error;
 use crate::bundle::{CodeActivation, HiddenActivation, LossKind, TargetKind, Transform};
 use crate::data::profile::{ColumnRole, Profile};
 use crate::data::{Format, TargetSpec, WideSpec};
+use crate::descriptors::DescriptorTable;
 #[cfg(feature = "train")]
-use crate::train::{TrainConfig, log_spaced_steps};
+use crate::train::{CodeDescriptors, TrainConfig, log_spaced_steps};
 
 /// How the learning rate moves over the steps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -33,6 +34,17 @@ impl Schedule {
             }
         }
     }
+}
+
+/// What the automatic configuration ([`crate::auto`]) scores candidates by on held-out
+/// training rows: per regression target its MAE or RMSE over the target's spread, per binary
+/// target 1 − ROC-AUC; the mean over targets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoMetric {
+    #[default]
+    Mae,
+    Rmse,
 }
 
 /// One point of a learning curve (losses in the model's standardised units).
@@ -83,6 +95,8 @@ pub enum SetupError {
     NoMaterial,
     #[error("column {0:?} is binary, so it cannot be learnt as log10")]
     BinaryLog(String),
+    #[error("{0}")]
+    Descriptors(#[from] crate::descriptors::DescriptorError),
 }
 
 /// The trainer's options, defaulting to `mixlab train`'s.
@@ -102,12 +116,26 @@ pub struct TrainOptions {
     pub early_stopping: Option<usize>,
     pub residual: bool,
     pub dose_scale: bool,
+    /// A second code block on the log dose.
+    pub log_dose: bool,
     pub loss: LossKind,
     pub dropout: f64,
     pub members: usize,
     pub schedule: Schedule,
     /// Snapshots of the codes kept for the learning-dynamics animation.
     pub snapshots: usize,
+    /// A built-in descriptor table ("magpie") for descriptor-informed codes.
+    pub descriptors: Option<String>,
+    /// Penalty on a material's departure from the code its descriptors give.
+    pub offset_penalty: f64,
+    /// Penalty on the descriptor map's entries.
+    pub map_penalty: f64,
+    /// Choose code length, widths, dropout, steps, dose scale, log-dose block and loss by
+    /// held-out training rows first ([`crate::auto`]), starting from these options.
+    pub auto: bool,
+    pub auto_metric: AutoMetric,
+    /// Seconds after which the automatic search starts no more candidates.
+    pub auto_budget: f64,
 }
 
 impl Default for TrainOptions {
@@ -127,11 +155,18 @@ impl Default for TrainOptions {
             early_stopping: None,
             residual: false,
             dose_scale: false,
+            log_dose: false,
             loss: LossKind::Mse,
             dropout: 0.0,
             members: 1,
             schedule: Schedule::Cosine,
             snapshots: 24,
+            descriptors: None,
+            offset_penalty: 1.0,
+            map_penalty: 0.0,
+            auto: false,
+            auto_metric: AutoMetric::Mae,
+            auto_budget: 600.0,
         }
     }
 }
@@ -186,6 +221,34 @@ impl TrainOptions {
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return bad("weight decay", self.weight_decay.to_string(), "0 or more");
         }
+        for (option, v) in [
+            ("offset penalty", self.offset_penalty),
+            ("map penalty", self.map_penalty),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(option, v.to_string(), "0 or more");
+            }
+        }
+        if !(self.auto_budget.is_finite() && self.auto_budget > 0.0) {
+            return bad(
+                "automatic budget",
+                self.auto_budget.to_string(),
+                "above 0 seconds",
+            );
+        }
+        if let Some(name) = &self.descriptors
+            && DescriptorTable::builtin(name).is_err()
+        {
+            return bad("descriptors", name.clone(), "\"magpie\"");
+        }
+        Ok(())
+    }
+
+    /// The descriptor table, if any, against the data's materials (at least one described).
+    pub fn check_materials(&self, materials: &[String]) -> Result<(), SetupError> {
+        if let Some(name) = &self.descriptors {
+            DescriptorTable::builtin(name)?.matrix(materials)?;
+        }
         Ok(())
     }
 
@@ -217,7 +280,15 @@ impl TrainOptions {
             snapshot_steps: log_spaced_steps(self.steps, self.snapshots),
             log_conditions,
             dose_scale: self.dose_scale,
+            log_dose: self.log_dose,
             loss: self.loss,
+            descriptors: (self.descriptors.as_deref())
+                .and_then(|name| DescriptorTable::builtin(name).ok())
+                .map(|table| CodeDescriptors {
+                    table,
+                    offset_penalty: self.offset_penalty,
+                    map_penalty: self.map_penalty,
+                }),
             schedule: self.schedule,
             device: crate::Device::flex(),
         }
@@ -257,6 +328,19 @@ impl TrainOptions {
         }
         if self.dose_scale {
             a.push("--dose-scale".into());
+        }
+        if self.log_dose {
+            a.push("--log-dose".into());
+        }
+        if self.auto {
+            a.push("--auto".into());
+            a.push(format!("--auto-metric={}", lower(&self.auto_metric)));
+            a.push(format!("--auto-budget={}", self.auto_budget));
+        }
+        if let Some(name) = &self.descriptors {
+            a.push(format!("--descriptors={name}"));
+            a.push(format!("--offset-penalty={}", self.offset_penalty));
+            a.push(format!("--map-penalty={}", self.map_penalty));
         }
         a
     }

@@ -51,6 +51,15 @@ pub enum FromTrainer {
         materials: Vec<String>,
         rows: usize,
     },
+    /// The automatic configuration's progress (at most every 100 ms): candidate `trial` (0-based)
+    /// of at most `total`, what it changes, and the step of its trainings.
+    Choosing {
+        trial: usize,
+        total: usize,
+        change: String,
+        step: usize,
+        steps: usize,
+    },
     /// Training's progress (at most every 100 ms): the newest point of the learning curve and
     /// the map of member 0's codes (`[materials, 2]`).
     Training {
@@ -79,6 +88,9 @@ pub enum FromTrainer {
         folds: usize,
         step: usize,
         total: usize,
+        /// With the automatic configuration: what the fold is doing (choosing, training).
+        #[serde(default)]
+        detail: Option<String>,
     },
     Validated {
         trust: Box<Trust>,

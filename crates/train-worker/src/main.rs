@@ -225,6 +225,9 @@ fn training_data(setup: &TrainSetup, file: &File) -> Result<(Dataset, String), S
     ds.check_log_conditions(&setup.log_conditions())
         .map_err(|e| in_file(&e))?;
     ds.check_trainable().map_err(|e| in_file(&e))?;
+    (setup.options)
+        .check_materials(&ds.materials)
+        .map_err(|e| e.to_string())?;
     Ok((ds, mixlab_core::data::sha256_hex(&bytes)))
 }
 
@@ -232,7 +235,7 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
     let started = now();
     let name = file.name();
     let (ds, sha256) = training_data(setup, file)?;
-    let cfg = setup.config().map_err(|e| e.to_string())?;
+    let mut cfg = setup.config().map_err(|e| e.to_string())?;
     post(
         &FromTrainer::TrainingStarted {
             materials: ds.materials.clone(),
@@ -240,7 +243,35 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
         },
         &[],
     );
-    let (n, d) = (ds.materials.len(), cfg.code_dim);
+    let auto = setup.options.auto.then(|| {
+        let mut throttle = Throttle::new();
+        let rows: Vec<usize> = (0..ds.rows()).collect();
+        let (chosen, report) = mixlab_core::auto::choose(
+            &ds,
+            &rows,
+            &cfg,
+            setup.options.auto_metric,
+            setup.options.auto_budget,
+            || now() / 1000.0,
+            |p| {
+                if throttle.due(false) {
+                    post(
+                        &FromTrainer::Choosing {
+                            trial: p.trial,
+                            total: p.total,
+                            change: p.change.to_string(),
+                            step: p.step,
+                            steps: p.steps,
+                        },
+                        &[],
+                    );
+                }
+            },
+        );
+        cfg = chosen;
+        report
+    });
+    let (n, d) = (ds.materials.len(), cfg.stored_code_dim());
     let mut map = LiveMap::default();
     let mut throttle = Throttle::new();
     let loop_started = now();
@@ -265,6 +296,12 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
     });
     let train_ms = now() - loop_started;
     let m = &mut bundle.manifest;
+    if let Some(report) = &auto {
+        m.training.insert(
+            "auto".into(),
+            serde_json::to_value(report).unwrap_or_default(),
+        );
+    }
     m.name = setup.name.clone();
     m.description = setup.description.clone();
     mixlab_core::describe::describe_dataset(m, &name, ds.rows(), sha256);
@@ -316,19 +353,49 @@ fn cross_validate(
     let splits = mixlab_core::metrics::kfold_splits(ds.rows(), groups.as_deref(), folds, cfg.seed);
     let total = cfg.steps * cfg.members.max(1);
     let mut throttle = Throttle::new();
-    let results = mixlab_core::evaluate::cross_validate(&ds, &cfg, &splits, |fold, step, _| {
-        if throttle.due(step == total) {
-            post(
-                &FromTrainer::Validating {
-                    fold,
-                    folds: splits.len(),
-                    step,
-                    total,
-                },
-                &[],
-            );
-        }
-    });
+    let results = if setup.options.auto {
+        // Each fold chooses on its own training rows, as `evaluate --kfold --auto` does.
+        mixlab_core::evaluate::cross_validate_auto(
+            &ds,
+            &cfg,
+            &splits,
+            setup.options.auto_metric,
+            setup.options.auto_budget,
+            || now() / 1000.0,
+            |fold, detail| {
+                if throttle.due(false) {
+                    post(
+                        &FromTrainer::Validating {
+                            fold,
+                            folds: splits.len(),
+                            step: 0,
+                            total: 1,
+                            detail: Some(detail),
+                        },
+                        &[],
+                    );
+                }
+            },
+        )
+        .into_iter()
+        .map(|(result, _)| result)
+        .collect()
+    } else {
+        mixlab_core::evaluate::cross_validate(&ds, &cfg, &splits, |fold, step, _| {
+            if throttle.due(step == total) {
+                post(
+                    &FromTrainer::Validating {
+                        fold,
+                        folds: splits.len(),
+                        step,
+                        total,
+                        detail: None,
+                    },
+                    &[],
+                );
+            }
+        })
+    };
     let trust = mixlab_core::evaluate::trust(&ds, &results);
     post(
         &FromTrainer::Validated {

@@ -23,6 +23,12 @@ pub fn run(a: DesignArgs) -> Result<(), CliError> {
     let model = HostModel::new(&bundle);
     let bar = progress::stages();
     bar.set_length(1000);
+    // The peer (bench/design_peers.py) pools the fractions plainly, with its own gradients.
+    if a.export_problem.is_some() && bundle.manifest.architecture.log_dose {
+        return Err(CliError::Usage(
+            "--export-problem: the peer benchmark does not model a log-dose block; export a model trained without --log-dose".into(),
+        ));
+    }
     let started = Instant::now();
     let (problem, found) = design::run(&spec, &bundle.manifest, &model, |p, stage| {
         bar.set_message(stage.to_string());

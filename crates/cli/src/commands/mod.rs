@@ -17,7 +17,8 @@ mod train;
 use std::path::Path;
 
 use mixlab_core::data::{Dataset, WideSpec, read_dataset};
-use mixlab_core::train::TrainConfig;
+use mixlab_core::descriptors::DescriptorTable;
+use mixlab_core::train::{CodeDescriptors, TrainConfig};
 use mixlab_core::train_setup::TrainOptions;
 use mixlab_core::{Bundle, Device};
 
@@ -107,7 +108,8 @@ fn log_conditions(opts: &DataOpts) -> Vec<String> {
 impl ModelOpts {
     /// The training configuration for `data` (epochs become steps), checked by the same rules
     /// as the app's training page.
-    fn config(&self, data: &DataOpts, rows: usize) -> Result<TrainConfig, CliError> {
+    fn config(&self, data: &DataOpts, ds: &Dataset) -> Result<TrainConfig, CliError> {
+        let rows = ds.rows();
         let steps = match self.epochs {
             Some(e) => (e * rows).div_ceil(self.batch_size.max(1)).max(1),
             None => self.steps,
@@ -126,19 +128,53 @@ impl ModelOpts {
             early_stopping: self.early_stopping,
             residual: self.residual,
             dose_scale: self.dose_scale,
+            log_dose: self.log_dose,
             loss: self.loss.into(),
             dropout: self.dropout,
             members: self.members,
             schedule: self.schedule.into(),
             snapshots: 0,
+            // A file is read below; the options only name built-in tables.
+            descriptors: None,
+            offset_penalty: self.offset_penalty,
+            map_penalty: self.map_penalty,
+            auto: self.auto,
+            auto_metric: self.auto_metric.into(),
+            auto_budget: self.auto_budget,
         };
         let cfg = options
             .config(log_conditions(data))
             .map_err(|e| CliError::Usage(e.to_string()))?;
         Ok(TrainConfig {
             device: backend_device(self.backend)?,
+            descriptors: self.descriptors(ds)?,
             ..cfg
         })
+    }
+
+    /// `--descriptors`: the built-in table or a file, checked against the data's materials.
+    fn descriptors(&self, ds: &Dataset) -> Result<Option<CodeDescriptors>, CliError> {
+        let Some(name) = &self.descriptors else {
+            return Ok(None);
+        };
+        let table = if Path::new(name).is_file() {
+            let text = std::fs::read_to_string(name).map_err(|source| CliError::Io {
+                path: name.clone(),
+                source,
+            })?;
+            DescriptorTable::parse(name, &text)
+        } else {
+            DescriptorTable::builtin(name)
+        }
+        .map_err(|e| CliError::Usage(format!("--descriptors {name}: {e}")))?;
+        table
+            .matrix(&ds.materials)
+            .map_err(|e| CliError::Usage(format!("--descriptors {name}: {e}")))?;
+        Ok(Some(CodeDescriptors {
+            table,
+            offset_penalty: self.offset_penalty,
+            map_penalty: self.map_penalty,
+        }))
     }
 }
 

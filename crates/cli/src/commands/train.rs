@@ -1,5 +1,8 @@
 use mixlab_core::data::sha256_hex;
 use mixlab_core::describe::{DatasetNotes, add_material_metadata, describe_dataset};
+use std::time::Instant;
+
+use mixlab_core::auto::choose;
 use mixlab_core::train::{log_spaced_steps, train};
 
 use super::{load, write_bundle};
@@ -10,7 +13,40 @@ use crate::progress;
 pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let (ds, bytes) = load(&a.data)?;
     ds.check_trainable().map_err(file_error(&a.data.data))?;
-    let mut cfg = a.model.config(&a.data, ds.rows())?;
+    let mut cfg = a.model.config(&a.data, &ds)?;
+    let auto = a.model.auto.then(|| {
+        let bar = progress::stages();
+        let started = Instant::now();
+        let rows: Vec<usize> = (0..ds.rows()).collect();
+        let (chosen, report) = choose(
+            &ds,
+            &rows,
+            &cfg,
+            a.model.auto_metric.into(),
+            a.model.auto_budget,
+            || started.elapsed().as_secs_f64(),
+            |p| {
+                bar.set_message(format!(
+                    "choosing {}/{}: {}",
+                    p.trial + 1,
+                    p.total,
+                    p.change
+                ));
+                bar.set_length(p.steps as u64);
+                bar.set_position(p.step as u64);
+            },
+        );
+        bar.finish_and_clear();
+        eprintln!(
+            "--auto chose {} in {:.0} s ({} candidates, scored on {} of the rows)",
+            report.chosen.join(" "),
+            report.seconds,
+            report.trials.len(),
+            report.inner
+        );
+        cfg = chosen;
+        report
+    });
     cfg.snapshot_steps = log_spaced_steps(cfg.steps, a.snapshots);
     let bar = progress::steps(cfg.steps * cfg.members);
     let (mut bundle, _report) = train(&ds, &cfg, |tick| {
@@ -19,6 +55,9 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     });
     bar.finish();
     let m = &mut bundle.manifest;
+    if let Some(report) = &auto {
+        m.training.insert("auto".into(), serde_json::json!(report));
+    }
     m.name = a.name;
     m.description = a.description;
     // Recorded only off the CPU, so CPU bundles stay byte-identical across versions.
