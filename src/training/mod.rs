@@ -100,8 +100,9 @@ pub struct TrainJob {
     pub rows: RwSignal<usize>,
     /// While the file is read before training: the share read.
     pub reading: RwSignal<Option<f64>>,
-    /// While the automatic configuration searches: where it is, in words.
-    pub choosing: RwSignal<Option<String>>,
+    /// While the automatic configuration searches: where it is, in words, and the share of its
+    /// candidates done.
+    pub choosing: RwSignal<Option<(String, f64)>>,
     /// `performance.now()` when the run started.
     pub started: RwSignal<f64>,
     pub trained: RwSignal<Option<Arc<Trained>>>,
@@ -355,9 +356,12 @@ impl TrainJob {
                 change,
                 step,
                 steps,
-            } => self.choosing.set(Some(format!(
-                "choosing the configuration on held-out rows: candidate {} of at most {total} ({change}), step {step} of {steps}",
-                trial + 1
+            } => self.choosing.set(Some((
+                format!(
+                    "choosing the configuration on held-out rows: candidate {} of at most {total} ({change}), step {step} of {steps} · ",
+                    trial + 1
+                ),
+                (trial as f64 + step as f64 / steps.max(1) as f64) / total.max(1) as f64,
             ))),
             FromTrainer::TrainingStarted { materials, rows } => {
                 self.reading.set(None);

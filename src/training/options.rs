@@ -42,6 +42,24 @@ where
     }
 }
 
+/// A checkbox bound to one option.
+fn checkbox(
+    job: TrainJob,
+    id: &'static str,
+    label: &'static str,
+    title: &'static str,
+    get: fn(&TrainOptions) -> bool,
+    set: fn(&mut TrainOptions, bool),
+) -> impl IntoView {
+    view! {
+        <label title=title>
+            <input id=id type="checkbox" prop:checked=move || job.setup.with(|s| get(&s.options))
+                on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| set(&mut s.options, on)); }/>
+            " " {label}
+        </label>
+    }
+}
+
 #[component]
 pub fn Options() -> impl IntoView {
     let job = expect_context::<TrainJob>();
@@ -78,11 +96,7 @@ pub fn Options() -> impl IntoView {
             {field(job, "train-dropout", "Dropout", "Dropout rate on the hidden layers while training (0 = off)", |o| o.dropout, |o, v| o.dropout = v)}
             {field(job, "train-validation", "Validation share", "Share of the rows held out for the validation curve (and early stopping)", |o| o.validation_fraction, |o, v| o.validation_fraction = v)}
             {field(job, "train-seed", "Seed", "The same file, options and seed give the same model (as mixlab train)", |o| o.seed, |o, v| o.seed = v)}
-            <label title="Try code length, widths, dropout, steps, dose scale, log-dose block and loss one at a time on held-out rows of this file (3-fold up to 600 rows, else 80/20), from the options below, and train the best; as mixlab train --auto">
-                <input id="train-auto" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.auto)
-                    on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.auto = on); }/>
-                " choose automatically"
-            </label>
+            {checkbox(job, "train-auto", "choose automatically", "Try code length, widths, dropout, steps, dose scale, log-dose block and loss one at a time on held-out rows of this file (3-fold up to 600 rows, else 80/20), from the options below, and train the best; as mixlab train --auto", |o| o.auto, |o, v| o.auto = v)}
             <details id="train-advanced">
                 <summary>"Advanced"</summary>
                 <div class="controls wrap">
@@ -117,27 +131,15 @@ pub fn Options() -> impl IntoView {
                             }).collect_view()}
                         </select>
                     </label>
-                    <label title="Pool each material's fraction divided by its spread in the training data, so low-dose materials count">
-                        <input id="train-dose-scale" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.dose_scale)
-                            on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.dose_scale = on); }/>
-                        " dose scale"
-                    </label>
-                    <label title="A second code block pooled with the log of each dose (ln(1 + dose / median dose)), so effects can saturate and low doses are told apart">
-                        <input id="train-log-dose" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.log_dose)
-                            on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.log_dose = on); }/>
-                        " log-dose block"
-                    </label>
+                    {checkbox(job, "train-dose-scale", "dose scale", "Pool each material's fraction divided by its spread in the training data, so low-dose materials count", |o| o.dose_scale, |o, v| o.dose_scale = v)}
+                    {checkbox(job, "train-log-dose", "log-dose block", "A second code block pooled with the log of each dose (ln(1 + dose / median dose)), so effects can saturate and low doses are told apart", |o| o.log_dose, |o, v| o.log_dose = v)}
                     <label title="Element materials (columns named by element symbol: Fe, Ni, C…): learn each code from the element's Magpie properties plus a penalised offset, so alike elements start alike and one absent from the training rows still gets a code">
                         <input id="train-descriptors" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.descriptors.is_some())
                             on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.descriptors = on.then(|| "magpie".to_string())); }/>
                         " element descriptors (Magpie)"
                     </label>
                     {field(job, "train-offset-penalty", "Offset penalty", "With element descriptors: the penalty on a material's departure from its descriptors' code", |o| o.offset_penalty, |o, v| o.offset_penalty = v)}
-                    <label title="Skip connections around hidden layers of equal width">
-                        <input id="train-residual" type="checkbox" prop:checked=move || job.setup.with(|s| s.options.residual)
-                            on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| s.options.residual = on); }/>
-                        " residual"
-                    </label>
+                    {checkbox(job, "train-residual", "residual", "Skip connections around hidden layers of equal width", |o| o.residual, |o, v| o.residual = v)}
                 </div>
             </details>
         </div>

@@ -84,11 +84,25 @@ fn result_view(job: TrainJob, t: &Trained) -> impl IntoView + use<> {
         .as_ref()
         .map(|m| m.name.clone())
         .unwrap_or_default();
+    // What --auto chose and from how many candidates, when it ran.
+    let auto = manifest.as_ref().and_then(|m| {
+        let a = m.training.get("auto")?;
+        let chosen: Vec<String> = serde_json::from_value(a.get("chosen")?.clone()).ok()?;
+        let tried = a.get("trials")?.as_array()?.len();
+        let inner = a.get("inner")?.as_str()?.to_string();
+        Some((chosen.join(" "), tried, inner))
+    });
     let (mj, w) = (t.manifest_json.clone(), t.weights.clone());
     view! {
         <div id="train-result" class="result" data-ms=format!("{:.1}", t.ms) data-train-ms=format!("{:.1}", t.train_ms)>
             <p>{format!("Trained in {} on {} formulations ({} held out for validation). ", seconds(t.ms), t.rows, t.validation_rows)}
                 <strong>{format!("“{name}” is now the current model")}</strong>": Predict, Score a file, Explore and Design use it."</p>
+            {auto.map(|(chosen, tried, inner)| {
+                let shown = chosen.clone();
+                view! {
+                    <p id="train-auto-chosen" data-chosen=chosen>{format!("Chosen automatically after {tried} candidates scored on held-out rows ({inner} of the file): ")}<code>{shown}</code></p>
+                }
+            })}
             {(!t.notes.is_empty()).then(|| view! { <ul class="notes">{t.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul> })}
             <table id="train-metrics" class="metrics"><tbody>{metrics.into_iter().map(|(k, v)| view! {
                 <tr data-metric=k.clone()><th scope="row">{k.clone()}</th><td>{v}</td></tr>
@@ -184,13 +198,14 @@ pub fn TrainSection() -> impl IntoView {
                 {move || training.get().then(|| view! {
                     <div class="progress-row">
                         // Reading the file first (its share), then the steps.
-                        <progress id="train-progress" max=move || if job.reading.get().is_some() { 1 } else { count().3 }
-                            prop:value=move || job.reading.get().unwrap_or(count().2 as f64)
+                        // Reading and choosing the configuration report a share of their own.
+                        <progress id="train-progress" max=move || if job.reading.get().is_some() || job.choosing.with(Option::is_some) { 1 } else { count().3 }
+                            prop:value=move || job.reading.get().or_else(|| job.choosing.with(|c| c.as_ref().map(|c| c.1))).unwrap_or(count().2 as f64)
                             data-step=move || match job.reading.get() { Some(f) => format!("reading {:.0}", 100.0 * f), None => count().2.to_string() }
                             data-total=move || count().3></progress>
                         <span id="train-progress-text">{move || match (job.reading.get(), job.choosing.get()) {
                             (Some(f), _) => format!("reading the file: {:.0} %", 100.0 * f),
-                            (None, Some(choosing)) => choosing,
+                            (None, Some((choosing, _))) => choosing,
                             (None, None) => {
                                 let (m, ms, s, t) = count();
                                 if s >= t && t > 1 {

@@ -167,6 +167,10 @@ pub fn TrustView() -> impl IntoView {
                     }).collect_view()}</tbody>
                 </table>
                 <p class="note">{format!("Mean ± standard deviation over {} folds. The figures are on the model's card (Model page).", t.folds)}</p>
+                {(!t.chosen.is_empty()).then(|| view! {
+                    <p class="note">"Each fold chose its configuration on its own training rows:"</p>
+                    <ol id="trust-chosen">{t.chosen.iter().map(|c| view! { <li data-chosen=c.join(" ")><code>{c.join(" ")}</code></li> }).collect_view()}</ol>
+                })}
                 <div class="train-charts">
                     {(0..t.targets.len()).map(|k| view! { <div id=format!("trust-parity-{k}") class="plot"></div> }).collect_view()}
                     <div id="trust-box" class="plot"></div>

@@ -184,10 +184,11 @@ describe('train in the browser', () => {
       if (auto) {
         // The search and its choice travel in the bundle, the same as the CLI's.
         const record = (dir) => JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).training.auto;
-        const [page, cli] = [record(bundle), record(out)];
-        assert.ok(page.trials.length >= 5, JSON.stringify(page));
-        assert.deepEqual(page.chosen, cli.chosen);
-        console.log(`${name}: --auto chose ${page.chosen.join(' ')} after ${page.trials.length} candidates (${page.inner})`);
+        const [inPage, inCli] = [record(bundle), record(out)];
+        assert.equal(await page.getAttribute('#train-auto-chosen', 'data-chosen'), inCli.chosen.join(' '));
+        assert.ok(inPage.trials.length >= 5, JSON.stringify(inPage));
+        assert.deepEqual(inPage.chosen, inCli.chosen);
+        console.log(`${name}: --auto chose ${inPage.chosen.join(' ')} after ${inPage.trials.length} candidates (${inPage.inner})`);
       }
       const fromPage = nativePrediction(bundle);
       assertClose(assert, fromPage.predictions, native.predictions, 1e-4);
@@ -204,13 +205,29 @@ describe('train in the browser', () => {
       const codeDim = evalArgs.find((a) => a.startsWith('--code-dim=')).split('=')[1];
       const report = join(dir, `${name}-cv`);
       execFileSync(CLI, ['evaluate', '--data', join(ROOT, file), ...evalArgs, '--kfold', '3', '--code-dims', codeDim, '--out', report], { stdio: 'pipe' });
-      const cli = JSON.parse(readFileSync(join(report, 'report.json'), 'utf8')).results[0].splits;
+      const cliReport = JSON.parse(readFileSync(join(report, 'report.json'), 'utf8'));
+      const cli = cliReport.results[0].splits;
+      // With --auto each fold chose on its own training rows. The page's maths differ from the
+      // CLI's in last bits, so a fold whose candidates score within ~1e-4 of the keep threshold
+      // can choose differently (seen once in the steels case: 600 or 1200 steps); folds that
+      // chose alike must agree as any other, and most folds must choose alike.
+      const sameChoice = [];
+      if (auto) {
+        const chosen = await page.$$eval('#trust-chosen li', (ls) => ls.map((l) => l.dataset.chosen));
+        const cliChosen = cliReport.auto.map((a) => a.chosen.join(' '));
+        assert.equal(chosen.length, 3);
+        chosen.forEach((c, f) => {
+          sameChoice[f] = c === cliChosen[f];
+          if (!sameChoice[f]) console.log(`${name}: fold ${f + 1} chose ${c} in the page, ${cliChosen[f]} in the CLI`);
+        });
+        assert.ok(sameChoice.filter(Boolean).length >= 2, JSON.stringify({ chosen, cliChosen }));
+      }
       const rows = await page.$$eval('#trust-summary tr[data-target]', (rs) => rs.map((r) => [r.dataset.target, JSON.parse(r.dataset.foldMae)]));
       assert.ok(rows.length >= 1);
       const worst = [];
       for (const [target, foldMae] of rows) {
         assert.equal(foldMae.length, 3, target);
-        foldMae.forEach((mae, f) => worst.push([Math.abs(mae - cli[f][target].eval.mae) / Math.abs(cli[f][target].eval.mae), `${target} fold ${f + 1}: page ${mae} vs CLI ${cli[f][target].eval.mae}`]));
+        foldMae.forEach((mae, f) => sameChoice[f] !== false && worst.push([Math.abs(mae - cli[f][target].eval.mae) / Math.abs(cli[f][target].eval.mae), `${target} fold ${f + 1}: page ${mae} vs CLI ${cli[f][target].eval.mae}`]));
       }
       worst.sort((p, q) => q[0] - p[0]);
       console.log(`${name}: cross-validation, largest relative difference page vs CLI: ${worst[0][1]}`);

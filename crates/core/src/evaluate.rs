@@ -133,6 +133,7 @@ pub fn trust(ds: &Dataset, results: &[SplitResult]) -> Trust {
     Trust {
         folds: results.len(),
         targets,
+        chosen: Vec::new(),
     }
 }
 

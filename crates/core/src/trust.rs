@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 pub struct Trust {
     pub folds: usize,
     pub targets: Vec<TargetTrust>,
+    /// With the automatic configuration: what each fold chose (as `mixlab train` flags).
+    #[serde(default)]
+    pub chosen: Vec<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

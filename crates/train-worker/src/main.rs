@@ -353,6 +353,7 @@ fn cross_validate(
     let splits = mixlab_core::metrics::kfold_splits(ds.rows(), groups.as_deref(), folds, cfg.seed);
     let total = cfg.steps * cfg.members.max(1);
     let mut throttle = Throttle::new();
+    let mut chosen = Vec::new();
     let results = if setup.options.auto {
         // Each fold chooses on its own training rows, as `evaluate --kfold --auto` does.
         mixlab_core::evaluate::cross_validate_auto(
@@ -378,7 +379,10 @@ fn cross_validate(
             },
         )
         .into_iter()
-        .map(|(result, _)| result)
+        .map(|(result, auto)| {
+            chosen.push(auto.chosen);
+            result
+        })
         .collect()
     } else {
         mixlab_core::evaluate::cross_validate(&ds, &cfg, &splits, |fold, step, _| {
@@ -396,7 +400,10 @@ fn cross_validate(
             }
         })
     };
-    let trust = mixlab_core::evaluate::trust(&ds, &results);
+    let trust = mixlab_core::trust::Trust {
+        chosen,
+        ..mixlab_core::evaluate::trust(&ds, &results)
+    };
     post(
         &FromTrainer::Validated {
             trust: Box::new(trust),
