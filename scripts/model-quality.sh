@@ -54,6 +54,10 @@ if run concrete; then
     --out "$out/concrete-standard"
   "$mixlab" evaluate "${concrete[@]}" --test-ids data/concrete/pbp_test_splits.csv \
     --out "$out/concrete-standard-no-dose-scale"
+  # --auto from mixlab train's defaults (K = 5), each standard split choosing on its training rows.
+  "$mixlab" evaluate --data data/concrete/data.csv --targets strength_mpa \
+    --conditions age_days:log10,total_mass_kg_per_m3 --members 5 --seed 1 \
+    --test-ids data/concrete/pbp_test_splits.csv --auto --auto-metric rmse --out "$out/concrete-auto"
   "$mixlab" evaluate "${concrete[@]}" --splits 20 --test-fraction 0.1 --group-by-mixture \
     --dose-scale --out "$out/concrete-grouped"
 fi
