@@ -355,14 +355,15 @@ pub fn choose(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::bundle::Transform;
     use crate::data::TargetSpec;
     use crate::rng::Rng;
 
-    /// y depends on a trace material's dose logarithmically: the log-dose block should win.
-    fn saturating() -> Dataset {
+    /// y = ln(1 + trace / 1e-3): a trace material whose effect saturates over 2.5 decades of
+    /// dose (absent from every sixth row), which the log-dose block should learn.
+    pub(crate) fn saturating() -> Dataset {
         let target = TargetSpec {
             name: "y".into(),
             kind: TargetKind::Regression,

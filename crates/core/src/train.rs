@@ -1410,33 +1410,12 @@ mod tests {
 
     #[test]
     fn log_dose_blocks_learn_a_saturating_dose_and_round_trip() {
-        // y = ln(1 + trace / 1e-3): a trace material whose effect saturates over 2.5 decades of
-        // dose. The plain pooling sees only the (tiny, linear) fraction; the block its log.
-        let target = TargetSpec {
-            name: "y".into(),
-            kind: TargetKind::Regression,
-            transform: Transform::None,
-        };
-        let mut ds = Dataset::new(vec!["base".into(), "trace".into()], vec![], vec![target]);
-        let mut rng = Rng::new(4);
-        let mut doses = Vec::new();
-        for r in 0..300 {
-            let trace = if r % 5 == 0 {
-                0.0
-            } else {
-                10f64.powf(-4.0 + 2.5 * rng.uniform())
-            };
-            if trace > 0.0 {
-                doses.push(trace as f32);
-            }
-            let y = (1.0 + trace / 1e-3).ln();
-            ds.push_row(
-                format!("r{r}"),
-                &[(1.0 - trace) as f32, trace as f32],
-                &[],
-                &[y],
-            );
-        }
+        // The plain pooling sees only the (tiny, linear) fraction; the block its log.
+        let ds = crate::auto::tests::saturating();
+        let mut doses: Vec<f32> = (0..ds.rows())
+            .flat_map(|r| ds.row(r).iter().filter(|e| e.0 == 1).map(|e| e.1))
+            .filter(|&f| f > 0.0)
+            .collect();
         let cfg = TrainConfig {
             code_dim: 2,
             hidden: vec![16],
@@ -1457,7 +1436,6 @@ mod tests {
             log_dose: true,
             ..cfg.clone()
         });
-        // y spans 0 to ~5.8 (sd ~1.3).
         assert!(
             logged < 0.05 && logged < 0.25 * plain,
             "MAE {logged} with the block, {plain} without"
