@@ -39,6 +39,8 @@ if run glass-tg; then
   "$mixlab" evaluate --data data/glass-tg/data.csv --targets tg_c \
     --code-dims 2,4,6,10,20,50,100 --splits 5 --test-fraction 0.2 --steps 3000 --seed 1 --log-dose \
     --out "$out/glass-tg-log-dose"
+  "$mixlab" evaluate --data data/glass-tg/data.csv --targets tg_c --splits 5 --test-fraction 0.2 \
+    --steps 3000 --seed 1 --auto --out "$out/glass-tg-auto"
 fi
 
 # Concrete: the literature's 20 standard splits (RMSE ± standard error), with the per-material dose
