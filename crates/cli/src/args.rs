@@ -256,6 +256,10 @@ pub struct ModelOpts {
     /// The regression loss on standardised targets: mse, l1 (when the score is a MAE) or huber.
     #[arg(long, value_enum, default_value = "mse")]
     pub loss: LossOpt,
+    /// A regression target's own loss when it should differ from --loss (comma-separated
+    /// NAME=mse|l1|huber): e.g. L1 for a target scored by MAE beside others scored by RMSE.
+    #[arg(long, value_delimiter = ',', value_name = "NAME=LOSS")]
+    pub target_loss: Vec<String>,
     /// Dropout rate on the hidden activations during training.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f64,

@@ -428,6 +428,24 @@ fn descriptor_codes_from_a_file_or_magpie_are_recorded_and_bad_tables_are_named(
     );
     let run = train(&["--descriptors", "oliynyk"], &dir.join("no"));
     assert!(String::from_utf8_lossy(&run.stderr).contains("unknown descriptor table"));
+
+    // A target's own loss: recorded in the bundle; a name that is not a target is refused.
+    let own = dir.join("own-loss");
+    let run = train(&["--target-loss", "y=l1"], &own);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(own.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["targets"][0]["loss"], "l1");
+    let run = train(&["--target-loss", "viscosity=l1"], &dir.join("no"));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("\"viscosity\" is not a target (the targets: y)"),
+        "{err}"
+    );
 }
 
 #[test]

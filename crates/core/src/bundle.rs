@@ -237,6 +237,17 @@ pub struct Target {
     pub mean: f64,
     #[serde(default = "one")]
     pub std: f64,
+    /// This target's regression loss when it differs from the model's
+    /// ([`Architecture::loss`]): `mixlab train --target-loss NAME=l1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LossKind>,
+}
+
+impl Target {
+    /// The regression loss this target was trained with.
+    pub fn loss_in(&self, arch: &Architecture) -> LossKind {
+        self.loss.unwrap_or(arch.loss)
+    }
 }
 
 fn one() -> f64 {
@@ -806,6 +817,7 @@ pub(crate) mod tests {
                     transform: Transform::Log10,
                     mean: 2.0,
                     std: 0.5,
+                    loss: None,
                 },
                 Target {
                     name: "stable".into(),
@@ -815,6 +827,7 @@ pub(crate) mod tests {
                     transform: Transform::None,
                     mean: 0.0,
                     std: 1.0,
+                    loss: None,
                 },
             ],
             architecture: Architecture {

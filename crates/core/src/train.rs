@@ -52,6 +52,8 @@ pub struct TrainConfig {
     pub dose_scale: bool,
     /// The regression loss.
     pub loss: LossKind,
+    /// Regression targets trained with another loss than `loss` (by name).
+    pub target_losses: BTreeMap<String, LossKind>,
     /// A second code block on the log dose ([`Architecture::log_dose`]): codes of
     /// 2 × `code_dim`.
     pub log_dose: bool,
@@ -258,6 +260,8 @@ fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manife
                 transform: spec.transform,
                 mean,
                 std,
+                loss: (cfg.target_losses.get(&spec.name).copied())
+                    .filter(|&l| l != cfg.loss && spec.kind == TargetKind::Regression),
             }
         })
         .collect();
@@ -429,15 +433,40 @@ pub(crate) fn loss(
     let bin = Tensor::<1>::from_data(TensorData::new(is_binary, [t]), device).unsqueeze_dim::<2>(0);
     let reg = bin.clone().neg().add_scalar(1.0);
     let err = out.clone() - y.clone();
-    let regression = match m.architecture.loss {
-        LossKind::Mse => err.square(),
-        LossKind::L1 => err.abs(),
+    let of = |e: Tensor<2>, kind: LossKind| match kind {
+        LossKind::Mse => e.square(),
+        LossKind::L1 => e.abs(),
         LossKind::Huber => {
             // ½e² within one standard deviation, |e| − ½ beyond.
-            let a = err.abs();
+            let a = e.abs();
             let q = a.clone().clamp_max(1.0);
             q.clone().square().mul_scalar(0.5) + (a - q)
         }
+    };
+    let kinds: Vec<LossKind> = (m.targets.iter())
+        .map(|tg| tg.loss_in(&m.architecture))
+        .collect();
+    let regression = if kinds.iter().all(|&k| k == m.architecture.loss) {
+        of(err, m.architecture.loss)
+    } else {
+        // Each loss on its own targets' columns (0/1 masks over the targets).
+        let mut sum: Option<Tensor<2>> = None;
+        for kind in [LossKind::Mse, LossKind::L1, LossKind::Huber] {
+            if !kinds.contains(&kind) {
+                continue;
+            }
+            let on: Vec<f32> = kinds
+                .iter()
+                .map(|&k| f32::from(u8::from(k == kind)))
+                .collect();
+            let on = Tensor::<1>::from_data(TensorData::new(on, [t]), device).unsqueeze_dim::<2>(0);
+            let part = of(err.clone(), kind) * on;
+            sum = Some(match sum {
+                Some(s) => s + part,
+                None => part,
+            });
+        }
+        sum.unwrap_or_else(|| err.square())
     };
     // log(1 + e^z) - y z, written stably.
     let bce = relu(out.clone()) - out.clone() * y + out.abs().neg().exp().log1p();
@@ -1275,6 +1304,46 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back, bundle);
+    }
+
+    #[test]
+    fn a_target_can_have_its_own_loss() {
+        let mut m = crate::bundle::tests::tiny().manifest;
+        m.targets[1] = crate::bundle::Target {
+            name: "v2".into(),
+            kind: TargetKind::Regression,
+            loss: Some(LossKind::L1),
+            ..m.targets[0].clone()
+        };
+        let device = Device::flex();
+        let t2 = |v: [f32; 2]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, 2]), &device);
+        let value = |m: &Manifest| {
+            let l = loss(m, t2([1.0, -2.0]), t2([0.0, 0.0]), t2([1.0, 1.0]), &device);
+            f64::from(l.into_scalar::<f32>())
+        };
+        // Squared error on the first (the model's MSE), absolute on the second: 1 + 2.
+        assert_eq!(value(&m), 3.0);
+        m.targets[1].loss = None;
+        assert_eq!(value(&m), 5.0);
+        // Recorded by training only where it differs from the model's.
+        let ds = synthetic();
+        let cfg = TrainConfig {
+            steps: 20,
+            target_losses: [("y".to_string(), LossKind::Huber)].into(),
+            ..cfg()
+        };
+        let (bundle, _) = train(&ds, &cfg, |_| {});
+        assert_eq!(bundle.manifest.targets[0].loss, Some(LossKind::Huber));
+        assert_eq!(
+            bundle.manifest.targets[1].loss, None,
+            "binary targets keep theirs"
+        );
+        let back = Bundle::from_bytes(
+            bundle.manifest.to_json().as_bytes(),
+            &bundle.weights_bytes(),
+        )
+        .unwrap();
+        assert_eq!(back.manifest.targets[0].loss, Some(LossKind::Huber));
     }
 
     #[test]

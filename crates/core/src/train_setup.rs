@@ -3,6 +3,9 @@
 //! equivalent command ([`TrainSetup::command_args`]) so a model trained in the page can be
 //! reproduced (and is, in the browser tests) with `mixlab train`.
 
+#[cfg(feature = "train")]
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -282,6 +285,7 @@ impl TrainOptions {
             dose_scale: self.dose_scale,
             log_dose: self.log_dose,
             loss: self.loss,
+            target_losses: BTreeMap::new(),
             descriptors: (self.descriptors.as_deref())
                 .and_then(|name| DescriptorTable::builtin(name).ok())
                 .map(|table| CodeDescriptors {

@@ -14,8 +14,10 @@ mod suggest;
 mod synthetic;
 mod train;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use mixlab_core::bundle::{LossKind, TargetKind};
 use mixlab_core::data::{Dataset, WideSpec, read_dataset};
 use mixlab_core::descriptors::DescriptorTable;
 use mixlab_core::train::{CodeDescriptors, TrainConfig};
@@ -148,8 +150,41 @@ impl ModelOpts {
         Ok(TrainConfig {
             device: backend_device(self.backend)?,
             descriptors: self.descriptors(ds)?,
+            target_losses: self.target_losses(ds)?,
             ..cfg
         })
+    }
+
+    /// `--target-loss NAME=KIND`: regression targets of the data only.
+    fn target_losses(&self, ds: &Dataset) -> Result<BTreeMap<String, LossKind>, CliError> {
+        let mut out = BTreeMap::new();
+        for item in &self.target_loss {
+            let bad = |why: String| CliError::Usage(format!("--target-loss {item}: {why}"));
+            let (name, kind) = item
+                .split_once('=')
+                .ok_or_else(|| bad("write NAME=mse|l1|huber".into()))?;
+            let kind = match kind.trim().to_ascii_lowercase().as_str() {
+                "mse" => LossKind::Mse,
+                "l1" => LossKind::L1,
+                "huber" => LossKind::Huber,
+                other => return Err(bad(format!("{other:?} is not mse, l1 or huber"))),
+            };
+            let name = name.trim();
+            match ds.targets.iter().find(|t| t.name == name) {
+                Some(t) if t.kind == TargetKind::Regression => {
+                    out.insert(name.to_string(), kind);
+                }
+                Some(_) => return Err(bad(format!("{name:?} is binary; its loss is fixed"))),
+                None => {
+                    let names: Vec<&str> = ds.targets.iter().map(|t| t.name.as_str()).collect();
+                    return Err(bad(format!(
+                        "{name:?} is not a target (the targets: {})",
+                        names.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// `--descriptors`: the built-in table or a file, checked against the data's materials.
