@@ -50,6 +50,17 @@ pub struct AutoReport {
     pub untried: usize,
 }
 
+impl AutoReport {
+    /// Put the search on the bundle's training record (`training.auto`), where the page and
+    /// the CLI read it.
+    pub fn record(&self, m: &mut crate::bundle::Manifest) {
+        m.training.insert(
+            "auto".into(),
+            serde_json::to_value(self).unwrap_or_default(),
+        );
+    }
+}
+
 /// Progress of the search: candidate `trial` of at most `total`, what it changes, and the
 /// training step within it.
 #[derive(Clone, Debug, PartialEq)]

@@ -7,29 +7,27 @@
 //! nothing downstream (app, reference model, design) needs to know.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 
 use thiserror::Error;
+
+use crate::table::{ReadError, records};
 
 /// The Magpie element properties (`data/elements/magpie.csv`, MIT via ElementEmbeddings).
 const MAGPIE: &str = include_str!("../../../data/elements/magpie.csv");
 
 #[derive(Clone, Debug, Error, PartialEq)]
 pub enum DescriptorError {
-    #[error("the descriptor table is empty: it needs a header and one row per material")]
-    Empty,
+    /// The file as a whole (encoding, header, a row of another width), from the shared reader.
+    #[error("descriptor table: {0}")]
+    Read(#[from] ReadError),
     #[error("the descriptor table has no numeric columns after the material's name")]
     NoFeatures,
-    #[error("descriptor table, row {row}: {found} cells where the header has {expected}")]
-    Ragged {
-        row: usize,
-        found: usize,
-        expected: usize,
-    },
-    #[error("descriptor table, row {row}, column {column:?}: {value:?} is not a number")]
+    #[error("descriptor table, row {row}, column {column:?}: {why}")]
     NotANumber {
         row: usize,
         column: String,
-        value: String,
+        why: String,
     },
     #[error("descriptor table, row {row}: material {name:?} appears twice")]
     Duplicate { row: usize, name: String },
@@ -65,60 +63,48 @@ impl DescriptorTable {
     /// A built-in table by name.
     pub fn builtin(name: &str) -> Result<Self, DescriptorError> {
         match name.to_ascii_lowercase().as_str() {
-            "magpie" => Self::parse("magpie", MAGPIE),
+            "magpie" => Self::parse("magpie", MAGPIE.as_bytes()),
             _ => Err(DescriptorError::Unknown(name.to_string())),
         }
     }
 
-    /// A CSV table: a header, then one row per material — its name, then numbers (blank cells
-    /// count as the feature's mean over the table).
-    pub fn parse(name: &str, text: &str) -> Result<Self, DescriptorError> {
-        let mut lines = text
-            .lines()
-            .map(|l| l.trim_end_matches('\r'))
-            .filter(|l| !l.trim().is_empty());
-        let header: Vec<String> = split(lines.next().ok_or(DescriptorError::Empty)?);
-        let features: Vec<String> = header.into_iter().skip(1).collect();
+    /// A CSV table, read as every other file is (`table::records`: encodings, delimiters,
+    /// decimal commas): a header, then one row per material — its name, then numbers (blank
+    /// cells count as the feature's mean over the table).
+    pub fn parse(name: &str, input: impl Read) -> Result<Self, DescriptorError> {
+        let mut records = records(input)?;
+        let dialect = records.dialect;
+        let features: Vec<String> = records.header.iter().skip(1).cloned().collect();
         if features.is_empty() {
             return Err(DescriptorError::NoFeatures);
         }
         let mut raw: Vec<(String, Vec<Option<f64>>)> = Vec::new();
-        for (i, line) in lines.enumerate() {
-            let row = i + 2;
-            let cells = split(line);
-            if cells.len() != features.len() + 1 {
-                return Err(DescriptorError::Ragged {
-                    row,
-                    found: cells.len(),
-                    expected: features.len() + 1,
-                });
-            }
+        while let Some((row, cells)) = records.next_row()? {
             let values = cells[1..]
                 .iter()
                 .zip(&features)
                 .map(|(v, column)| {
-                    let v = v.trim();
-                    if v.is_empty() || v.eq_ignore_ascii_case("nan") {
+                    // A table exported from pandas writes "nan" for a missing value.
+                    if v.eq_ignore_ascii_case("nan") {
                         return Ok(None);
                     }
-                    match v.parse::<f64>() {
-                        Ok(x) if x.is_finite() => Ok(Some(x)),
-                        _ => Err(DescriptorError::NotANumber {
+                    dialect
+                        .parse_number(v)
+                        .map_err(|why| DescriptorError::NotANumber {
                             row,
                             column: column.clone(),
-                            value: v.to_string(),
-                        }),
-                    }
+                            why,
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let name = cells[0].trim().to_string();
+            let name = cells[0].to_string();
             if raw.iter().any(|(n, _)| *n == name) {
                 return Err(DescriptorError::Duplicate { row, name });
             }
             raw.push((name, values));
         }
         if raw.is_empty() {
-            return Err(DescriptorError::Empty);
+            return Err(ReadError::NoRows.into());
         }
         // Blanks take the feature's mean, so a partly described material still has a row.
         let means: Vec<f64> = (0..features.len())
@@ -184,10 +170,6 @@ impl DescriptorTable {
     }
 }
 
-fn split(line: &str) -> Vec<String> {
-    line.split(',').map(|c| c.trim().to_string()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,18 +193,21 @@ mod tests {
 
     #[test]
     fn bad_tables_say_where() {
-        let e = DescriptorTable::parse("t", "name,a,b\nx,1,2\ny,1,abc\n").unwrap_err();
+        let e = DescriptorTable::parse("t", "name,a,b\nx,1,2\ny,1,abc\n".as_bytes()).unwrap_err();
         assert_eq!(
             e.to_string(),
             "descriptor table, row 3, column \"b\": \"abc\" is not a number"
         );
-        let e = DescriptorTable::parse("t", "name,a\nx,1,2\n").unwrap_err();
-        assert!(matches!(e, DescriptorError::Ragged { row: 2, .. }));
-        let e = DescriptorTable::parse("t", "name\nx\n").unwrap_err();
+        let e = DescriptorTable::parse("t", "name,a\nx,1,2\n".as_bytes()).unwrap_err();
+        assert!(matches!(
+            e,
+            DescriptorError::Read(ReadError::WrongWidth { row: 2, .. })
+        ));
+        let e = DescriptorTable::parse("t", "name\nx\n".as_bytes()).unwrap_err();
         assert_eq!(e, DescriptorError::NoFeatures);
-        let e = DescriptorTable::parse("t", "name,a\nx,1\nx,2\n").unwrap_err();
+        let e = DescriptorTable::parse("t", "name,a\nx,1\nx,2\n".as_bytes()).unwrap_err();
         assert!(matches!(e, DescriptorError::Duplicate { row: 3, .. }));
-        let t = DescriptorTable::parse("t", "name,a\nx,1\ny,\nz,3\n").unwrap();
+        let t = DescriptorTable::parse("t", "name,a\nx,1\ny,\nz,3\n".as_bytes()).unwrap();
         assert_eq!(t.rows["y"], vec![2.0], "a blank is the feature's mean");
         let e = t.matrix(&["q".to_string()]).unwrap_err();
         assert!(e.to_string().contains("none of the model's materials"));

@@ -208,10 +208,8 @@ pub fn fit_material(
         // newcomer gets the median material's scale (1 in one that does not).
         dose_scale: median_dose_scale(m),
         // Its own median dose in the trials, as training measures it (1 without the block).
-        log_dose_scale: if m.architecture.log_dose && !used.is_empty() {
-            let mut doses = used.clone();
-            doses.sort_by(f64::total_cmp);
-            doses[doses.len() / 2]
+        log_dose_scale: if m.architecture.log_dose {
+            crate::train::log_dose_scale(used.clone())
         } else {
             1.0
         },

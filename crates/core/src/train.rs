@@ -153,24 +153,24 @@ pub fn dose_scale(mean: f64, mean_square: f64) -> f64 {
 /// Each material's median nonzero fraction over the training rows (1 for one never used):
 /// where its log-dose input turns from linear to logarithmic.
 pub fn log_dose_scales(ds: &Dataset, train_rows: &[usize]) -> Vec<f64> {
-    let mut doses: Vec<Vec<f32>> = vec![Vec::new(); ds.materials.len()];
+    let mut doses: Vec<Vec<f64>> = vec![Vec::new(); ds.materials.len()];
     for &r in train_rows {
         for &(i, f) in ds.row(r) {
-            if f > 0.0 {
-                doses[i as usize].push(f);
-            }
+            doses[i as usize].push(f64::from(f));
         }
     }
-    doses
-        .into_iter()
-        .map(|mut v| {
-            if v.is_empty() {
-                return 1.0;
-            }
-            v.sort_by(f32::total_cmp);
-            f64::from(v[v.len() / 2])
-        })
-        .collect()
+    doses.into_iter().map(log_dose_scale).collect()
+}
+
+/// The log-dose scale of one material's doses: the median of the nonzero ones (the upper one of
+/// an even count), 1 when there is none.
+pub fn log_dose_scale(mut doses: Vec<f64>) -> f64 {
+    doses.retain(|&f| f > 0.0);
+    if doses.is_empty() {
+        return 1.0;
+    }
+    doses.sort_by(f64::total_cmp);
+    doses[doses.len() / 2]
 }
 
 fn manifest_for(ds: &Dataset, cfg: &TrainConfig, train_rows: &[usize]) -> Manifest {
@@ -848,7 +848,7 @@ fn fit_member(
     let plain_of = |params: &[Tensor<2>]| {
         let plain: Vec<Tensor<2>> = params.iter().map(|p| p.clone().inner()).collect();
         match &desc {
-            Some(d) => d.resolve(&plain),
+            Some(d) => d.resolve(&plain, false),
             None => plain,
         }
     };
@@ -885,7 +885,7 @@ fn fit_member(
         let y = Tensor::from_data(TensorData::new(b.targets, [bs, t]), &ad);
         let mask = Tensor::from_data(TensorData::new(b.mask, [bs, t]), &ad);
         let p = unflat(match &desc {
-            Some(d) => d.resolve_autodiff(&params),
+            Some(d) => d.resolve(&params, true),
             None => params.clone(),
         });
         let out = if cfg.dropout > 0.0 {
@@ -1046,21 +1046,16 @@ impl DescriptorInputs {
         v
     }
 
-    fn codes(x: Tensor<2>, params: &[Tensor<2>]) -> Tensor<2> {
-        x.matmul(params[1].clone()) + params[2].clone() + params[0].clone()
-    }
-
-    /// Plain parameters → the model's (`codes`, layers...).
-    fn resolve(&self, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
-        let mut v = vec![Self::codes(self.x.clone(), params)];
-        v.extend_from_slice(&params[3..]);
-        v
-    }
-
-    /// The same with autodiff parameters (the inputs are constants).
-    fn resolve_autodiff(&self, params: &[Tensor<2>]) -> Vec<Tensor<2>> {
-        let x = self.x.clone().autodiff();
-        let mut v = vec![Self::codes(x, params)];
+    /// Plain parameters → the model's (`codes`, layers...); with `autodiff`, parameters that
+    /// carry gradients (the descriptors then join them as constants).
+    fn resolve(&self, params: &[Tensor<2>], autodiff: bool) -> Vec<Tensor<2>> {
+        let x = if autodiff {
+            self.x.clone().autodiff()
+        } else {
+            self.x.clone()
+        };
+        let codes = x.matmul(params[1].clone()) + params[2].clone() + params[0].clone();
+        let mut v = vec![codes];
         v.extend_from_slice(&params[3..]);
         v
     }
@@ -1539,7 +1534,7 @@ mod tests {
         for (name, e) in names.iter().zip(effects) {
             csv += &format!("{name},{e},{}\n", rng.uniform());
         }
-        let table = crate::descriptors::DescriptorTable::parse("test", &csv).unwrap();
+        let table = crate::descriptors::DescriptorTable::parse("test", csv.as_bytes()).unwrap();
         let target = TargetSpec {
             name: "y".into(),
             kind: TargetKind::Regression,

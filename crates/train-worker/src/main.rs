@@ -297,10 +297,7 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
     let train_ms = now() - loop_started;
     let m = &mut bundle.manifest;
     if let Some(report) = &auto {
-        m.training.insert(
-            "auto".into(),
-            serde_json::to_value(report).unwrap_or_default(),
-        );
+        report.record(m);
     }
     m.name = setup.name.clone();
     m.description = setup.description.clone();

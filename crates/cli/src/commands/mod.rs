@@ -17,6 +17,8 @@ mod train;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use clap::ValueEnum;
+
 use mixlab_core::bundle::{LossKind, TargetKind};
 use mixlab_core::data::{Dataset, WideSpec, read_dataset};
 use mixlab_core::descriptors::DescriptorTable;
@@ -24,7 +26,7 @@ use mixlab_core::train::{CodeDescriptors, TrainConfig};
 use mixlab_core::train_setup::TrainOptions;
 use mixlab_core::{Bundle, Device};
 
-use crate::args::{BackendOpt, Command, DataOpts, ModelOpts};
+use crate::args::{BackendOpt, Command, DataOpts, LossOpt, ModelOpts};
 use crate::error::{CliError, file_error, io_error, read_bytes};
 
 /// A mapping file checked against `manifest`.
@@ -163,12 +165,10 @@ impl ModelOpts {
             let (name, kind) = item
                 .split_once('=')
                 .ok_or_else(|| bad("write NAME=mse|l1|huber".into()))?;
-            let kind = match kind.trim().to_ascii_lowercase().as_str() {
-                "mse" => LossKind::Mse,
-                "l1" => LossKind::L1,
-                "huber" => LossKind::Huber,
-                other => return Err(bad(format!("{other:?} is not mse, l1 or huber"))),
-            };
+            // The same names as --loss takes.
+            let kind: LossKind = <LossOpt as ValueEnum>::from_str(kind.trim(), true)
+                .map_err(|_| bad(format!("{:?} is not mse, l1 or huber", kind.trim())))?
+                .into();
             let name = name.trim();
             match ds.targets.iter().find(|t| t.name == name) {
                 Some(t) if t.kind == TargetKind::Regression => {
@@ -193,11 +193,7 @@ impl ModelOpts {
             return Ok(None);
         };
         let table = if Path::new(name).is_file() {
-            let text = std::fs::read_to_string(name).map_err(|source| CliError::Io {
-                path: name.clone(),
-                source,
-            })?;
-            DescriptorTable::parse(name, &text)
+            DescriptorTable::parse(name, read_bytes(Path::new(name))?.as_slice())
         } else {
             DescriptorTable::builtin(name)
         }

@@ -56,7 +56,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     bar.finish();
     let m = &mut bundle.manifest;
     if let Some(report) = &auto {
-        m.training.insert("auto".into(), serde_json::json!(report));
+        report.record(m);
     }
     m.name = a.name;
     m.description = a.description;
