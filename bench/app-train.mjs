@@ -68,6 +68,10 @@ async function app() {
   await set('#train-seed', arg('--seed', 1));
   await set('#train-members', arg('--members', 1));
   await page.evaluate(() => {
+    // The page's own long tasks (a draw that holds the main thread holds the bar too).
+    window.__long = [];
+    new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push([e.startTime, e.duration])))
+      .observe({ type: 'longtask' });
     window.__moves = [];
     let last = null;
     new MutationObserver(() => {
@@ -85,10 +89,16 @@ async function app() {
   const longest = moves.slice(1).reduce((g, [t, s], i) => (t - moves[i][0] > g[0] ? [t - moves[i][0], moves[i][1], s] : g), [0, '', '']);
   const gap = longest[0] / 1000;
   const gapAt = `between ${longest[1]} and ${longest[2]}`;
+  const long = await page.evaluate(() => window.__long);
+  const longest_task = long.reduce((a, t) => (t[1] > a[1] ? t : a), [0, 0]);
+  if (process.env.LONGTASKS) {
+    console.error('moves', JSON.stringify(moves.map(([t, s]) => [Math.round(t), s])));
+    console.error('long tasks', JSON.stringify(long.map(([t, d]) => [Math.round(t), Math.round(d)])));
+  }
   const metrics = await page.$$eval('#train-metrics tr', (rs) => rs.map((r) => `${r.dataset.metric}=${r.querySelector('td').textContent}`));
   const memory = Math.max(...Object.values(renderers()));
   await page.close();
-  return { readS, trainS, allS, gap, gapAt, memory, metrics };
+  return { readS, trainS, allS, gap, gapAt, memory, metrics, task: longest_task[1] / 1000 };
 }
 
 function cli() {
@@ -145,6 +155,7 @@ if (rows.torch.length) console.log(`ratio app / PyTorch (training loop): ${(medi
 console.log(`peak renderer memory (VmHWM, the tab): ${(Math.max(...rows.app.map((r) => r.memory)) / 2 ** 20).toFixed(0)} MiB`);
 const slowest = rows.app.reduce((a, r) => (r.gap > a.gap ? r : a));
 console.log(`longest gap between progress-bar moves: ${slowest.gap.toFixed(2)} s (${slowest.gapAt})`);
+console.log(`longest task on the page's main thread: ${Math.max(...rows.app.map((r) => r.task)).toFixed(2)} s`);
 console.log(`app metrics (last run): ${rows.app.at(-1).metrics.join(', ')}`);
 await browser.close();
 await site.close();

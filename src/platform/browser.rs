@@ -15,6 +15,16 @@ pub fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Wait `ms` milliseconds (a timer; the page keeps running meanwhile).
+pub async fn sleep_ms(ms: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 pub fn js_message(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))

@@ -12,6 +12,7 @@ use plotly::layout::{Axis, AxisType, Margin};
 use plotly::{Layout, Scatter};
 
 use super::TrainJob;
+use crate::platform::browser;
 use crate::platform::plot::{self, Figure, ensure_plotly, react, set_data};
 
 async fn draw_curve(job: TrainJob) -> Result<(), String> {
@@ -50,10 +51,14 @@ async fn draw_map(job: TrainJob, reach: f64) -> Result<(), String> {
     };
     let names = job.names.get_untracked();
     let n = xy.len() / 2;
-    let x: Vec<f64> = (0..n).map(|i| xy[2 * i]).collect();
-    let y: Vec<f64> = (0..n).map(|i| xy[2 * i + 1]).collect();
-    let text: Vec<String> = (0..n)
-        .map(|i| plot::escape(names.get(i).map_or("", String::as_str)))
+    // Thousands of points redrawn several times a second would hold the page: an even sample
+    // shows the spreading as well (the explorer shows every material afterwards).
+    let stride = n.div_ceil(MAP_POINTS).max(1);
+    let shown: Vec<usize> = (0..n).step_by(stride).collect();
+    let x: Vec<f64> = shown.iter().map(|&i| xy[2 * i]).collect();
+    let y: Vec<f64> = shown.iter().map(|&i| xy[2 * i + 1]).collect();
+    let text: Vec<String> = (shown.iter())
+        .map(|&i| plot::escape(names.get(i).map_or("", String::as_str)))
         .collect();
     // Few materials are named on the map; many are named on hover.
     let trace = Scatter::new(x, y)
@@ -77,7 +82,17 @@ async fn draw_map(job: TrainJob, reach: f64) -> Result<(), String> {
     let layout = Layout::new()
         .height(360)
         .margin(Margin::new().left(50).right(20).top(30).bottom(45))
-        .title(Title::with_text("The materials' codes as they learn").font(Font::new().size(13)))
+        .title(
+            Title::with_text(if stride > 1 {
+                format!(
+                    "The materials' codes as they learn ({} of {n}, every {stride}th)",
+                    shown.len()
+                )
+            } else {
+                "The materials' codes as they learn".to_string()
+            })
+            .font(Font::new().size(13)),
+        )
         .x_axis(
             Axis::new()
                 .title(Title::with_text(axes.0))
@@ -96,16 +111,22 @@ async fn draw_map(job: TrainJob, reach: f64) -> Result<(), String> {
     set_data(
         "train-map",
         &[
-            ("data-points", n.to_string()),
+            ("data-points", shown.len().to_string()),
+            ("data-materials", n.to_string()),
             ("data-spread", format!("{spread:.6}")),
         ],
     );
     Ok(())
 }
 
+/// Points on the live map at most.
+const MAP_POINTS: usize = 1500;
+
 type Drawing = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 
-/// Draw `what` whenever `changed` fires, one draw at a time.
+/// Draw `what` whenever `changed` fires, one draw at a time, and after a draw rest twice as
+/// long as it took: drawing holds the page's thread (and its progress bar) at most a third of
+/// the time, however large the picture.
 fn follow(changed: impl Fn() -> bool + 'static, what: impl Fn() -> Drawing + 'static) {
     let busy = Rc::new(Cell::new(false));
     let again = Rc::new(Cell::new(false));
@@ -121,10 +142,12 @@ fn follow(changed: impl Fn() -> bool + 'static, what: impl Fn() -> Drawing + 'st
         let (busy, again, what) = (busy.clone(), again.clone(), what.clone());
         spawn_local(async move {
             loop {
+                let started = browser::now_ms();
                 what().await;
                 if !again.replace(false) {
                     break;
                 }
+                browser::sleep_ms(2.0 * (browser::now_ms() - started)).await;
             }
             busy.set(false);
         });

@@ -7,7 +7,8 @@ use mixlab_core::describe::format_value;
 
 use super::TrainJob;
 
-/// Material rows listed at most (a study-scale file has thousands; their role rarely changes).
+/// Material rows listed at once (a study-scale file has thousands; their role rarely changes):
+/// a filter by name reaches the others.
 const LISTED_MATERIALS: usize = 200;
 
 const ROLES: [(ColumnRole, &str, &str); 5] = [
@@ -124,13 +125,27 @@ pub fn Columns() -> impl IntoView {
                 .filter(|(_, c)| !guessed_material(c))
                 .map(|(i, c)| column_row(job, i, c))
                 .collect();
-            let materials: Vec<_> = (p.columns.iter().enumerate())
+            let materials: Vec<(usize, ColumnProfile)> = (p.columns.iter().enumerate())
                 .filter(|(_, c)| guessed_material(c))
+                .map(|(i, c)| (i, c.clone()))
                 .collect();
             let count = materials.len();
-            let listed: Vec<_> = (materials.into_iter().take(LISTED_MATERIALS))
-                .map(|(i, c)| column_row(job, i, c))
-                .collect();
+            let filter = RwSignal::new(String::new());
+            let materials = std::sync::Arc::new(materials);
+            let matches = move |c: &ColumnProfile, f: &str| f.is_empty() || c.name.to_lowercase().contains(f);
+            let all = materials.clone();
+            let matched = Memo::new(move |_| {
+                let f = filter.get().to_lowercase();
+                all.iter().filter(|(_, c)| matches(c, &f)).count()
+            });
+            let rows = move || {
+                let f = filter.get().to_lowercase();
+                (materials.iter())
+                    .filter(|(_, c)| matches(c, &f))
+                    .take(LISTED_MATERIALS)
+                    .map(|(i, c)| column_row(job, *i, c))
+                    .collect_view()
+            };
             let head = || view! {
                 <thead><tr><th scope="col">"Column"</th><th scope="col">"Holds"</th><th scope="col">"Role"</th><th scope="col">"Kind"</th><th scope="col">"Transform"</th></tr></thead>
             };
@@ -139,9 +154,25 @@ pub fn Columns() -> impl IntoView {
                     <table class="columns-table">{head()}<tbody>{others}</tbody></table>
                     {(count > 0).then(|| view! {
                         <details id="train-materials" open=count <= 40>
-                            <summary>{format!("{count} columns taken for materials (amounts)")}
-                                {(count > LISTED_MATERIALS).then(|| format!("; the first {LISTED_MATERIALS} are listed"))}</summary>
-                            <table class="columns-table">{head()}<tbody>{listed}</tbody></table>
+                            <summary>{format!("{count} columns taken for materials (amounts)")}</summary>
+                            {(count > LISTED_MATERIALS).then(|| view! {
+                                <p class="note">
+                                    <label>"Find a column: "
+                                        <input type="search" id="train-materials-filter" placeholder="part of its name"
+                                            prop:value=move || filter.get()
+                                            on:input=move |ev| filter.set(event_target_value(&ev))/>
+                                    </label>
+                                    <span id="train-materials-shown">{move || {
+                                        let n = matched.get();
+                                        if n > LISTED_MATERIALS {
+                                            format!(" {n} match; the first {LISTED_MATERIALS} are listed")
+                                        } else {
+                                            format!(" {n} match")
+                                        }
+                                    }}</span>
+                                </p>
+                            })}
+                            <table class="columns-table">{head()}<tbody>{rows}</tbody></table>
                         </details>
                     })}
                 </div>

@@ -177,6 +177,11 @@ impl TrainJob {
             return self.problem.set(Some(format!("{e}.")));
         }
         self.problem.set(None);
+        // The charts' library loads while the file is read, not when the first point comes
+        // (parsing it then would hold the progress bar still for a second).
+        leptos::task::spawn_local(async {
+            let _ = crate::platform::plot::ensure_plotly().await;
+        });
         self.curve.set(Vec::new());
         self.map.set(None);
         self.trained.set(None);
@@ -382,7 +387,9 @@ impl TrainJob {
                 {
                     self.curve.set(Vec::new());
                 }
-                self.curve.update(|c| c.push(point));
+                if let Some(point) = point {
+                    self.curve.update(|c| c.push(point));
+                }
                 if let Some(xy) = map {
                     self.map.set(Some(Arc::new(xy)));
                 }

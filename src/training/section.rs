@@ -201,9 +201,14 @@ pub fn TrainSection() -> impl IntoView {
                         // Reading and choosing the configuration report a share of their own.
                         <progress id="train-progress" max=move || if job.reading.get().is_some() || job.choosing.with(Option::is_some) { 1 } else { count().3 }
                             prop:value=move || job.reading.get().or_else(|| job.choosing.with(|c| c.as_ref().map(|c| c.1))).unwrap_or(count().2 as f64)
-                            data-step=move || match job.reading.get() { Some(f) => format!("reading {:.0}", 100.0 * f), None => count().2.to_string() }
+                            data-step=move || match (job.reading.get(), job.choosing.with(|c| c.as_ref().map(|c| c.1))) {
+                                (Some(f), _) => format!("reading {:.0}", 100.0 * f),
+                                (None, Some(f)) => format!("choosing {:.3}", f),
+                                (None, None) => count().2.to_string(),
+                            }
                             data-total=move || count().3></progress>
                         <span id="train-progress-text">{move || match (job.reading.get(), job.choosing.get()) {
+                            (Some(f), _) if f >= 1.0 => "file read: checking the data…".to_string(),
                             (Some(f), _) => format!("reading the file: {:.0} %", 100.0 * f),
                             (None, Some((choosing, _))) => choosing,
                             (None, None) => {

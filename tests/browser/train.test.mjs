@@ -313,6 +313,48 @@ describe('train in the browser', () => {
     await page.close();
   });
 
+  test('a file with hundreds of material columns: the roles table finds any of them by name, and the role sticks', async () => {
+    // 250 materials (only the first 200 are listed at once), 30 recipes of three each.
+    const names = Array.from({ length: 250 }, (_, i) => `m${String(i).padStart(3, '0')}`);
+    const rows = Array.from({ length: 30 }, (_, r) => {
+      const f = names.map(() => 0);
+      [r, (r * 7 + 3) % 250, (r * 13 + 245) % 250].forEach((j, k) => { f[j] += [0.5, 0.3, 0.2][k]; });
+      return [...f, (r % 5) + 0.1 * r].join(',');
+    });
+    const path = join(dir, 'many-materials.csv');
+    writeFileSync(path, [[...names, 'y'].join(','), ...rows].join('\n') + '\n');
+    const { page, errors } = await openTrain(browser.context, `${site.url}?backend=cpu`);
+    await choose(page, path);
+    await page.click('#train-materials summary');
+    const listed = () => page.locator('#train-materials tr.train-column').count();
+    assert.match(await page.textContent('#train-materials summary'), /250 columns taken for materials/);
+    assert.match(await page.textContent('#train-materials-shown'), /250 match; the first 200 are listed/);
+    assert.equal(await listed(), 200);
+    // m245 is not among the first 200: the filter reaches it.
+    assert.equal(await page.locator('tr.train-column[data-column="m245"]').count(), 0);
+    await page.fill('#train-materials-filter', 'm24');
+    await page.waitForFunction(() => document.querySelectorAll('#train-materials tr.train-column').length === 10);
+    assert.match(await page.textContent('#train-materials-shown'), /^ ?10 match$/);
+    const row = page.locator('tr.train-column[data-column="m245"]');
+    assert.equal(await row.getAttribute('data-role'), 'material');
+    await row.locator('select.train-role').selectOption('ignore');
+    // The role is kept when the filter changes and comes back.
+    await page.fill('#train-materials-filter', '');
+    await page.waitForFunction(() => document.querySelectorAll('#train-materials tr.train-column').length === 200);
+    await page.fill('#train-materials-filter', 'M245');
+    await page.waitForFunction(() => document.querySelectorAll('#train-materials tr.train-column').length === 1);
+    assert.equal(await row.getAttribute('data-role'), 'ignore');
+    // And the model is trained without it: the command the page shows drops it.
+    await page.locator('tr.train-column[data-column="y"] select.train-role').selectOption('target');
+    await setOption(page, '#train-steps', 50);
+    assert.equal(await train(page), 'done', await page.textContent('#train'));
+    const command = words(await page.textContent('#train-command'));
+    const drop = command.find((w) => w.startsWith('--drop='));
+    assert.ok(drop && drop.split('=')[1].split(',').includes('m245'), command.join(' '));
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('a new material from a few trials: the page fits the code as `mixlab fit-material` does', async () => {
     // Twelve concrete mixes with some silica fume (replacing cement), measured stronger.
     const [head, ...lines] = readFileSync(join(ROOT, 'data/concrete/data.csv'), 'utf8').trim().split('\n');

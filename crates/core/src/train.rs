@@ -543,7 +543,9 @@ pub struct TrainReport {
     pub curve: Vec<CurvePoint>,
 }
 
-/// What training tells its caller every [`CHECK_EVERY`] steps (and at the last).
+/// What training tells its caller after every step: a progress bar can move however slow the
+/// steps; the learning curve's point and the codes come every [`CHECK_EVERY`] steps (and at the
+/// last).
 pub struct Tick<'a> {
     /// The ensemble member being trained (0-based).
     pub member: usize,
@@ -552,24 +554,23 @@ pub struct Tick<'a> {
     pub total: usize,
     /// The last mini-batch loss.
     pub loss: f64,
-    /// The learning curve's newest point (every member has its own curve).
-    pub point: CurvePoint,
-    /// The member's current codes `[materials, code_dim]` (raw, before the activation).
-    codes: &'a Tensor<2>,
+    /// At a check: the learning curve's newest point (every member has its own curve).
+    pub point: Option<CurvePoint>,
+    /// At a check: the member's current codes `[materials, code_dim]` (raw, before the
+    /// activation).
+    codes: Option<&'a Tensor<2>>,
 }
 
 impl Tick<'_> {
-    /// The current codes read back to the host (only when asked: a live view wants them, the
-    /// command line does not).
-    pub fn codes(&self) -> Vec<f32> {
-        let data = self.codes.clone().into_data();
-        data.as_slice::<f32>()
-            .map(<[f32]>::to_vec)
-            .unwrap_or_default()
+    /// The current codes read back to the host, at a check (only when asked: a live view wants
+    /// them, the command line does not).
+    pub fn codes(&self) -> Option<Vec<f32>> {
+        let data = self.codes?.clone().into_data();
+        data.as_slice::<f32>().map(<[f32]>::to_vec).ok()
     }
 }
 
-/// Train a model on `ds`; `progress` hears of every check (see [`Tick`]).
+/// Train a model on `ds`; `progress` hears of every step (see [`Tick`]).
 pub fn train(
     ds: &Dataset,
     cfg: &TrainConfig,
@@ -939,7 +940,16 @@ fn fit_member(
             .collect();
         losses.push(loss_value);
         snap(step, &params);
-        if step % CHECK_EVERY == 0 || step == cfg.steps {
+        if step % CHECK_EVERY != 0 && step != cfg.steps {
+            progress(&Tick {
+                member: 0,
+                step,
+                total: cfg.steps,
+                loss: loss_value,
+                point: None,
+                codes: None,
+            });
+        } else {
             let since = curve.last().map_or(0, |p: &CurvePoint| p.step);
             let recent = &losses[since..];
             let plain = plain_of(&params);
@@ -956,8 +966,8 @@ fn fit_member(
                 step,
                 total: cfg.steps,
                 loss: loss_value,
-                point,
-                codes: &plain[0],
+                point: Some(point),
+                codes: Some(&plain[0]),
             });
             if let (Some(v), Some(patience)) = (validation_loss, cfg.early_stopping) {
                 if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
@@ -1244,6 +1254,37 @@ mod tests {
             train(&ds, &short, |_| {}).0.members,
             train(&ds, &constant, |_| {}).0.members
         );
+    }
+
+    #[test]
+    fn progress_hears_every_step_and_the_curve_at_checks() {
+        let ds = synthetic();
+        let cfg = TrainConfig {
+            steps: 120,
+            members: 2,
+            ..cfg()
+        };
+        let mut ticks = Vec::new();
+        let (_, report) = train(&ds, &cfg, |t| {
+            ticks.push((
+                t.step,
+                t.total,
+                t.point.map(|p| p.step),
+                t.codes().map(|c| c.len()),
+            ))
+        });
+        // Every step of both members, in order, the total known from the first.
+        assert_eq!(
+            ticks.iter().map(|t| t.0).collect::<Vec<_>>(),
+            (1..=240).collect::<Vec<_>>()
+        );
+        assert!(ticks.iter().all(|t| t.1 == 240));
+        // The curve's points and the codes only at the checks (every 50 steps and the last).
+        let checks: Vec<_> = ticks.iter().filter_map(|t| t.2).collect();
+        assert_eq!(checks, vec![50, 100, 120, 50, 100, 120]);
+        let n = ds.materials.len() * cfg.code_dim;
+        assert!(ticks.iter().all(|t| t.3 == t.2.map(|_| n)));
+        assert_eq!(report.curve.len(), 3);
     }
 
     #[test]

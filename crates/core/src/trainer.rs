@@ -60,14 +60,14 @@ pub enum FromTrainer {
         step: usize,
         steps: usize,
     },
-    /// Training's progress (at most every 100 ms): the newest point of the learning curve and
-    /// the map of member 0's codes (`[materials, 2]`).
+    /// Training's progress (at most every 100 ms): the step, and at a check the newest point of
+    /// the learning curve and the map of member 0's codes (`[materials, 2]`).
     Training {
         member: usize,
         members: usize,
         step: usize,
         total: usize,
-        point: CurvePoint,
+        point: Option<CurvePoint>,
         map: Option<Vec<f64>>,
     },
     /// Trained: the bundle's manifest here, its weights beside it.

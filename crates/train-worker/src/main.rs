@@ -21,6 +21,13 @@ use web_sys::{Blob, DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEve
 /// Trunk builds this as a worker; `train_worker_start` is the entry.
 fn main() {}
 
+/// Talc instead of the wasm default allocator (dlmalloc): a training step creates and drops
+/// dozens of small tensors, and the allocator was a measurable share of a step
+/// (docs/benchmarks.md).
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
@@ -40,17 +47,21 @@ fn post(message: &FromTrainer, extra: &[(&str, JsValue)]) {
     let _ = scope().post_message(&object);
 }
 
-/// Progress at most every 100 ms, and always the last.
-struct Throttle(f64);
+/// Progress at most every `.1` ms, and always the last.
+struct Throttle(f64, f64);
 
 impl Throttle {
     fn new() -> Self {
-        Throttle(f64::NEG_INFINITY)
+        Throttle::every(100.0)
+    }
+
+    fn every(ms: f64) -> Self {
+        Throttle(f64::NEG_INFINITY, ms)
     }
 
     fn due(&mut self, last: bool) -> bool {
         let t = now();
-        let due = last || t - self.0 >= 100.0;
+        let due = last || t - self.0 >= self.1;
         if due {
             self.0 = t;
         }
@@ -129,6 +140,18 @@ fn serve(data: &JsValue) -> Result<(), String> {
 
 /// A file's bytes, read in 8 MiB slices (`FileReaderSync`: workers only).
 fn read_all(blob: &Blob, name: &str) -> Result<Vec<u8>, String> {
+    read_slices(blob, name, |_| {})
+}
+
+/// A file's bytes and their SHA-256, hashed slice by slice as they are read (under the reading's
+/// progress: a study-scale file's hash alone takes a second).
+fn read_hashed(blob: &Blob, name: &str) -> Result<(Vec<u8>, String), String> {
+    let mut hash = mixlab_core::data::Sha256Hex::default();
+    let bytes = read_slices(blob, name, |slice| hash.update(slice))?;
+    Ok((bytes, hash.finish()))
+}
+
+fn read_slices(blob: &Blob, name: &str, mut each: impl FnMut(&[u8])) -> Result<Vec<u8>, String> {
     const SLICE: f64 = 8.0 * 1024.0 * 1024.0;
     let reader = FileReaderSync::new().map_err(|e| format!("FileReaderSync: {e:?}"))?;
     let size = blob.size();
@@ -150,7 +173,9 @@ fn read_all(blob: &Blob, name: &str) -> Result<Vec<u8>, String> {
             .slice_with_f64_and_f64(at, end)
             .and_then(|s| reader.read_as_array_buffer(&s))
             .map_err(|e| format!("{name} could not be read: {e:?}"))?;
+        let from = out.len();
         out.extend_from_slice(&Uint8Array::new(&part).to_vec());
+        each(&out[from..]);
         at = end;
     }
     Ok(out)
@@ -215,20 +240,21 @@ impl std::io::Read for Reporting<'_> {
 /// SHA-256 of its bytes (which are dropped here: a study-scale file is 90 MB).
 fn training_data(setup: &TrainSetup, file: &File) -> Result<(Dataset, String), String> {
     let name = file.name();
-    let bytes = read_all(file, &name)?;
+    let (bytes, sha256) = read_hashed(file, &name)?;
     let in_file = |e: &dyn std::fmt::Display| format!("{name}: {e}");
     // The page profiled the file when it was chosen; here its header says wide or long.
     let format = mixlab_core::data::format_of(bytes.as_slice()).map_err(|e| in_file(&e))?;
     let spec = setup.spec(format).map_err(|e| e.to_string())?;
     let ds = mixlab_core::data::read_dataset(Reporting::new(&bytes, 0.1, 0.9), None, &spec)
         .map_err(|e| in_file(&e))?;
+    post(&FromTrainer::Reading { fraction: 1.0 }, &[]);
     ds.check_log_conditions(&setup.log_conditions())
         .map_err(|e| in_file(&e))?;
     ds.check_trainable().map_err(|e| in_file(&e))?;
     (setup.options)
         .check_materials(&ds.materials)
         .map_err(|e| e.to_string())?;
-    Ok((ds, mixlab_core::data::sha256_hex(&bytes)))
+    Ok((ds, sha256))
 }
 
 fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(), String> {
@@ -273,15 +299,24 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
     });
     let (n, d) = (ds.materials.len(), cfg.stored_code_dim());
     let mut map = LiveMap::default();
-    let mut throttle = Throttle::new();
+    // The curve and the map at most every 100 ms; between checks (a large model's are seconds
+    // apart) the step alone when nothing was posted for 250 ms, so the bar keeps moving.
+    let mut checks = Throttle::new();
+    let mut steps = Throttle::every(250.0);
     let loop_started = now();
     let (mut bundle, report) = mixlab_core::train::train(&ds, &cfg, |tick| {
-        // The first check always, so the curve and the map appear at once.
-        let first = tick.point.step <= mixlab_core::train::CHECK_EVERY;
-        if !throttle.due(tick.step == tick.total || first) {
+        let last = tick.step == tick.total;
+        let due = match tick.point {
+            // The first check always, so the curve and the map appear at once.
+            Some(point) => checks.due(last || point.step <= mixlab_core::train::CHECK_EVERY),
+            None => steps.due(last || tick.step == 1),
+        };
+        if !due {
             return;
         }
-        let frame = (tick.member == 0).then(|| map.frame(&tick.codes(), n, d, cfg.code_activation));
+        steps.due(true);
+        let codes = (tick.member == 0).then(|| tick.codes()).flatten();
+        let frame = codes.map(|codes| map.frame(&codes, n, d, cfg.code_activation));
         post(
             &FromTrainer::Training {
                 member: tick.member,

@@ -19,7 +19,7 @@ mod write;
 
 pub use folds::{read_folds, read_test_ids};
 pub use spec::{ConditionSpec, SpecError, TargetSpec};
-pub use write::{sha256_hex, write_csv};
+pub use write::{Sha256Hex, sha256_hex, write_csv};
 
 #[derive(Debug, Error, PartialEq)]
 pub enum DataError {

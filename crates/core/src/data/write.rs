@@ -67,11 +67,27 @@ pub fn write_csv(ds: &Dataset, format: Format, out: impl Write) -> std::io::Resu
 
 /// The SHA-256 of a file's bytes in hex, as a bundle's `dataset.sha256`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut hash = Sha256Hex::default();
+    hash.update(bytes);
+    hash.finish()
+}
+
+/// [`sha256_hex`] of bytes that come in pieces (the trainer hashes a file as it reads it, so
+/// the hash has the reading's progress bar).
+#[derive(Default)]
+pub struct Sha256Hex(sha2::Sha256);
+
+impl Sha256Hex {
+    pub fn update(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(&mut self.0, bytes);
+    }
+
+    pub fn finish(self) -> String {
+        sha2::Digest::finalize(self.0)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +112,16 @@ mod tests {
             assert_eq!(back.target_values[0], 120.0);
             assert!(back.target_values[1].is_nan());
         }
+    }
+
+    #[test]
+    fn sha256_in_pieces_equals_sha256_of_the_whole() {
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut hash = Sha256Hex::default();
+        for piece in bytes.chunks(333) {
+            hash.update(piece);
+        }
+        assert_eq!(hash.finish(), sha256_hex(&bytes));
     }
 
     #[test]
