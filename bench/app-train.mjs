@@ -62,6 +62,8 @@ async function app() {
     if (role === 'target' || role === 'condition') await box('.train-log', log && !binary);
     if (role === 'target') await box('.train-binary', binary);
   }
+  // The options as given (a small file starts with --auto on).
+  if (await page.isChecked('#train-auto') !== opts.includes('--auto')) await page.click('#train-auto');
   await set('#train-code-dim', arg('--code-dim', 8));
   await set('#train-hidden', arg('--hidden', '64,64'));
   await set('#train-steps', steps);

@@ -49,9 +49,12 @@ struct Args {
     /// Ensemble members per model.
     #[arg(long, default_value_t = 5)]
     members: usize,
+    /// Which pickers to run (all three by default).
+    #[arg(long, value_delimiter = ',', default_value = "suggest,exploit,random")]
+    strategies: Vec<Strategy>,
 }
 
-#[derive(Clone, Copy, PartialEq, Debug)]
+#[derive(Clone, Copy, PartialEq, Debug, clap::ValueEnum)]
 enum Strategy {
     Suggest,
     Exploit,
@@ -212,7 +215,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() {
     let a = Args::parse();
-    let strategies = [Strategy::Suggest, Strategy::Exploit, Strategy::Random];
+    let strategies = a.strategies.clone();
     let mut rounds: Vec<Vec<f64>> = vec![Vec::new(); strategies.len()];
     println!("seed,target,strategy,rounds");
     for seed in 1..=a.seeds {

@@ -8,6 +8,7 @@
 use crate::bundle::{Bundle, CodeActivation, HiddenActivation, Manifest, Transform};
 use crate::model::{Batch, PredictError, Prediction, decode_f64};
 
+#[derive(Clone)]
 struct Layer {
     weight: Vec<f64>,
     bias: Vec<f64>,
@@ -15,6 +16,7 @@ struct Layer {
     d_out: usize,
 }
 
+#[derive(Clone)]
 struct Member {
     /// `act(code)` per material, `[n, d]`.
     reps: Vec<f64>,
@@ -87,6 +89,19 @@ impl HostModel {
             manifest: m.clone(),
             members,
         }
+    }
+
+    /// Member `k` alone, as a model of its own (a sample of what the truth may be; `None` past
+    /// the last member).
+    pub fn member(&self, k: usize) -> Option<HostModel> {
+        Some(HostModel {
+            manifest: self.manifest.clone(),
+            members: vec![self.members.get(k)?.clone()],
+        })
+    }
+
+    pub fn members(&self) -> usize {
+        self.members.len()
     }
 
     /// Predictions of every member (in user units) for a dense batch.

@@ -375,6 +375,21 @@ pub struct TrainSetup {
     pub description: String,
 }
 
+/// Files up to this many data rows (and [`AUTO_DEFAULT_MATERIALS`] material columns) are trained
+/// with the configuration chosen on held-out rows by default (`--auto`: about a dozen short
+/// trainings, a minute or less in a browser tab); larger ones start from the CLI's defaults,
+/// where one training is already long.
+pub const AUTO_DEFAULT_ROWS: usize = 2_000;
+pub const AUTO_DEFAULT_MATERIALS: usize = 500;
+
+/// Whether the page chooses the configuration automatically by default for this file.
+pub fn auto_by_default(profile: &Profile) -> bool {
+    let materials = (profile.columns.iter())
+        .filter(|c| c.role == ColumnRole::Material)
+        .count();
+    profile.rows <= AUTO_DEFAULT_ROWS && materials <= AUTO_DEFAULT_MATERIALS
+}
+
 impl TrainSetup {
     /// The profile's guesses with the default options.
     pub fn from_profile(profile: &Profile, name: &str) -> Self {
@@ -387,7 +402,10 @@ impl TrainSetup {
                     log10: c.log10,
                 })
                 .collect(),
-            options: TrainOptions::default(),
+            options: TrainOptions {
+                auto: auto_by_default(profile),
+                ..TrainOptions::default()
+            },
             name: name.to_string(),
             description: String::new(),
         }
@@ -545,6 +563,40 @@ mod tests {
             ]
         );
         assert!(args.contains(&"--steps=3000".to_string()));
+    }
+
+    #[test]
+    fn small_files_choose_their_configuration_by_default_large_ones_do_not() {
+        let small = profile(CSV.as_bytes()).unwrap();
+        assert!(TrainSetup::from_profile(&small, "s").options.auto);
+        assert!(
+            (TrainSetup::from_profile(&small, "s").command_args()).contains(&"--auto".to_string())
+        );
+        // One row past the limit, or too many material columns: the CLI's defaults.
+        let mut rows = String::from("A,B,y\n");
+        for r in 0..=AUTO_DEFAULT_ROWS {
+            rows.push_str(&format!("{},{},{}\n", r % 7, 7 - r % 7, r % 5));
+        }
+        let long = profile(rows.as_bytes()).unwrap();
+        assert_eq!(long.rows, AUTO_DEFAULT_ROWS + 1);
+        assert!(!TrainSetup::from_profile(&long, "l").options.auto);
+        let names: Vec<String> = (0..=AUTO_DEFAULT_MATERIALS)
+            .map(|i| format!("m{i}"))
+            .collect();
+        let wide = format!(
+            "{},y\n{},1\n{},2\n",
+            names.join(","),
+            (0..names.len())
+                .map(|i| if i == 0 { "1" } else { "0" })
+                .collect::<Vec<_>>()
+                .join(","),
+            (0..names.len())
+                .map(|i| if i == 1 { "1" } else { "0" })
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let wide = profile(wide.as_bytes()).unwrap();
+        assert!(!TrainSetup::from_profile(&wide, "w").options.auto);
     }
 
     #[cfg(feature = "train")]

@@ -2,13 +2,14 @@
 //! that balances what should improve on the best so far (exploit) and what the model does not
 //! know yet (explore).
 //!
-//! The ensemble's members are the samples of what the truth may be: a recipe's expected
-//! improvement is the mean over members of how much its desirability would beat the best
-//! measured one, and its chance is the share of members that say it beats it. Candidates come
-//! from two design searches — one on the mean, one optimistic (mean ± 2 spreads towards the
-//! goal, i.e. an upper confidence bound) — and the batch is picked greedily by expected
-//! improvement with a diversity rule: no two suggestions, nor a suggestion and a measured
-//! recipe, within 4 % of mass moved.
+//! The ensemble's members are the samples of what the truth may be. Each member's own optimum is
+//! a Thompson draw: the recipe that would be best if that member were right (where the members
+//! agree these coincide with the mean's optimum; where the data is thin they spread out, which
+//! is the exploring). A recipe's expected improvement is the mean over members of how much its
+//! desirability would beat the best measured one, and its chance is the share of members that
+//! say it beats it. The batch: the mean's best recipe, then one draw per member, then the rest
+//! of the mean's search by expected improvement, with a diversity rule: no two suggestions, nor
+//! a suggestion and a measured recipe, within 4 % of mass moved.
 
 use std::collections::HashMap;
 
@@ -237,26 +238,39 @@ pub fn suggest(
     let mut exploit = Problem::new(spec, manifest)?;
     exploit.kappa = 0.0;
     exploit.candidates = (6 * q).clamp(12, 200);
-    let mut explore = exploit.clone();
-    // Negative caution: the optimistic side of the spread (an upper confidence bound).
-    explore.kappa = -2.0;
-    explore.seed = exploit.seed.wrapping_add(1);
     let best = best_measured(&exploit, measured);
-    let pools = [
-        search(exploit.clone(), manifest, model)?,
-        search(explore, manifest, model)?,
-    ];
-    // Every pooled recipe once, and none already measured.
+    let mean = search(exploit.clone(), manifest, model)?;
+    // One draw per member: its own optimum (a few candidates, so a measured one can be passed).
+    let mut draws = Vec::new();
+    for k in 0..model.members() {
+        let Some(member) = model.member(k) else { break };
+        let mut own = exploit.clone();
+        own.candidates = 4;
+        own.seed = exploit.seed.wrapping_add(1 + k as u64);
+        draws.push(search(own, manifest, &member)?);
+    }
+    // Every pooled recipe once, none already measured: the mean's search in its order (best
+    // first), then each member's best.
+    let candidates = |p: &Pool| -> Vec<Candidate> {
+        (p.found.iter())
+            .map(|s| Candidate::from_scored(0, s, &p.problem, manifest))
+            .collect()
+    };
+    let fresh = |c: &Candidate| {
+        measured
+            .iter()
+            .all(|m| distance(&c.recipe, &m.recipe) >= SAME)
+    };
     let mut pool: Vec<Candidate> = Vec::new();
-    for p in &pools {
-        for s in &p.found {
-            let c = Candidate::from_scored(0, s, &p.problem, manifest);
-            let near = |r: &[(usize, f64)]| distance(&c.recipe, r) < SAME;
-            if pool.iter().any(|o| near(&o.recipe)) || measured.iter().any(|m| near(&m.recipe)) {
-                continue;
-            }
-            pool.push(c);
+    let mut drawn: Vec<bool> = Vec::new();
+    let from_mean = candidates(&mean).into_iter().map(|c| (c, false));
+    let from_draws = (draws.iter()).filter_map(|d| candidates(d).into_iter().find(|c| fresh(c)));
+    for (c, draw) in from_mean.chain(from_draws.map(|c| (c, true))) {
+        if !fresh(&c) || pool.iter().any(|o| distance(&c.recipe, &o.recipe) < SAME) {
+            continue;
         }
+        pool.push(c);
+        drawn.push(draw);
     }
     if pool.is_empty() {
         return Ok((exploit, best, Vec::new()));
@@ -288,30 +302,39 @@ pub fn suggest(
             (ei, chance)
         })
         .collect();
-    // Greedy batch: the largest expected improvement first, then the most uncertain, never
-    // two within `SAME` of each other.
-    let mut order: Vec<usize> = (0..pool.len()).collect();
-    order.sort_by(|&a, &b| {
-        scores[b]
-            .0
-            .total_cmp(&scores[a].0)
-            .then(scores[b].1.total_cmp(&scores[a].1))
-            .then(a.cmp(&b))
-    });
+    // The batch: the mean's best recipes in its order, then the most promising draws (by
+    // expected improvement) for a quarter of the batch, then anything left by expected
+    // improvement; never two within 2 × `SAME` of each other.
+    let draw_share = if drawn.contains(&true) { q / 4 } else { 0 };
+    let by_ei = |a: &usize, b: &usize| {
+        (scores[*b].0.total_cmp(&scores[*a].0))
+            .then(scores[*b].1.total_cmp(&scores[*a].1))
+            .then(a.cmp(b))
+    };
+    let mut draws_by_ei: Vec<usize> = (0..pool.len()).filter(|&i| drawn[i]).collect();
+    draws_by_ei.sort_by(by_ei);
+    let mut all_by_ei: Vec<usize> = (0..pool.len()).collect();
+    all_by_ei.sort_by(by_ei);
     let mut picked: Vec<usize> = Vec::new();
-    for i in order {
-        if picked.len() >= q {
-            break;
+    let take = |from: &mut dyn Iterator<Item = usize>, upto: usize, picked: &mut Vec<usize>| {
+        for i in from {
+            if picked.len() >= upto {
+                break;
+            }
+            let near = |j: &usize| distance(&pool[i].recipe, &pool[*j].recipe) < 2.0 * SAME;
+            if !picked.contains(&i) && !picked.iter().any(near) {
+                picked.push(i);
+            }
         }
-        if picked
-            .iter()
-            .any(|&j| distance(&pool[i].recipe, &pool[j].recipe) < 2.0 * SAME)
-        {
-            continue;
-        }
-        picked.push(i);
-    }
-    // Shown as the ensemble's mean (the explore pool was searched on the optimistic side).
+    };
+    take(
+        &mut (0..pool.len()).filter(|&i| !drawn[i]),
+        q - draw_share,
+        &mut picked,
+    );
+    take(&mut draws_by_ei.into_iter(), q, &mut picked);
+    take(&mut all_by_ei.into_iter(), q, &mut picked);
+    // Shown as the ensemble's mean (a draw was searched on one member alone).
     let mean = Prediction::ensemble(&members);
     let out = picked
         .into_iter()
