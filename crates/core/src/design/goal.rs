@@ -161,6 +161,41 @@ impl Shape {
             Shape::Plateau { min, max, .. } => self.at((0.5 * (min + max)).clamp(lo, hi)),
         }
     }
+
+    /// [`Shape::at`] without the clamp at 0: how far below 0 a missed goal is (in units of its
+    /// ramp), so a recipe that misses it by less can be told apart.
+    pub fn reach(&self, y: f64) -> f64 {
+        if !y.is_finite() {
+            return f64::NEG_INFINITY;
+        }
+        match *self {
+            Shape::Rising { low, high } => ((y - low) / (high - low)).min(1.0),
+            Shape::Plateau { min, max, margin } => {
+                let outside = (min - y).max(y - max).max(0.0);
+                if margin > 0.0 {
+                    1.0 - outside / margin
+                } else {
+                    -outside
+                }
+            }
+        }
+    }
+
+    /// [`Shape::cautious`] without the clamp at 0.
+    pub fn cautious_reach(&self, mean: f64, spread: f64, kappa: f64) -> f64 {
+        if kappa == 0.0 || spread == 0.0 {
+            return self.reach(mean);
+        }
+        let (lo, hi) = (mean - kappa.abs() * spread, mean + kappa.abs() * spread);
+        match *self {
+            Shape::Rising { .. } if kappa > 0.0 => self.reach(lo).min(self.reach(hi)),
+            Shape::Rising { .. } => self.reach(lo).max(self.reach(hi)),
+            Shape::Plateau { .. } if kappa > 0.0 => {
+                self.reach(lo).min(self.reach(hi)).min(self.reach(mean))
+            }
+            Shape::Plateau { min, max, .. } => self.reach((0.5 * (min + max)).clamp(lo, hi)),
+        }
+    }
 }
 
 /// The overall desirability: the weighted geometric mean of the goals' (0 if any is 0).

@@ -8,7 +8,10 @@
 //! under the sum, the bounds, the group/linear limits and the cost limit, which are linear
 //! already. The LP sees every kink at once (where the mean sits on a target value while the
 //! spread may still fall), which pairwise or random moves only stumble on. microlp solves it:
-//! a few dozen variables, pure Rust, the same answer in wasm.
+//! a few dozen variables, pure Rust, the same answer in wasm. A cautious goal's spread is a
+//! variable of its own, bounded below by cuts of the norm of the members' deviations (it is a
+//! cone, whose tip its tangent alone does not see); a goal at 0 follows the logarithm's tangent
+//! at `FLOOR`; an optional material at its minimum may leave.
 
 use std::collections::HashMap;
 
@@ -26,6 +29,9 @@ pub(super) struct Linear {
     pub dx: HashMap<usize, Vec<f64>>,
     pub dc: Vec<Vec<f64>>,
 }
+
+/// Where a goal's piece is at or below 0, the LP follows the logarithm's tangent here.
+const FLOOR: f64 = 0.01;
 
 /// `const + a_m·mean + a_s·spread` (for the cost goal, `a_m` multiplies the cost).
 struct Piece {
@@ -114,12 +120,20 @@ pub(super) fn step(
         }
     };
     let mut stats = Vec::with_capacity(targets);
+    // Per target: the members' deviations from the mean and their slopes `[member][coord]`.
+    let mut deviations: Vec<(Vec<f64>, Vec<Vec<f64>>)> = Vec::with_capacity(targets);
     for t in 0..targets {
         let ys: Vec<f64> = (0..members).map(|m| l.base[m * targets + t]).collect();
         let mean = ys.iter().sum::<f64>() / k;
         let gm: Vec<f64> = (0..coords)
             .map(|c| (0..members).map(|m| slope(m, t, c)).sum::<f64>() / k)
             .collect();
+        deviations.push((
+            ys.iter().map(|y| y - mean).collect(),
+            (0..members)
+                .map(|m| (0..coords).map(|c| slope(m, t, c) - gm[c]).collect())
+                .collect(),
+        ));
         let (spread, gs) = if members > 1 {
             let s = (ys.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
             let gs = (0..coords)
@@ -140,13 +154,21 @@ pub(super) fn step(
         stats.push((mean, spread, gm, gs));
     }
 
+    // An optional material at its minimum may leave when the radius reaches 0 (semi-continuous:
+    // the LP sees the way down to 0, and the result is rounded to 0 or back up to the minimum,
+    // as for an entrant). A material a recipe only needs to lose (a costly additive held at its
+    // training minimum) otherwise stays for good.
+    let leaves = |a: usize| {
+        let v = &pr.vars[a];
+        !v.required && v.lo > 0.0 && v.lo <= r && x0[a] - v.lo <= 1e-12
+    };
     let mut lp = Lp::new(OptimizationDirection::Maximize);
     let vars: Vec<_> = (0..coords)
         .map(|c| {
             if c < support.len() {
                 let a = support[c];
                 let v = &pr.vars[a];
-                let floor = if c < present { v.lo } else { 0.0 };
+                let floor = if c < present && !leaves(a) { v.lo } else { 0.0 };
                 let lo = floor.max(x0[a] - r) - x0[a];
                 let hi = v.hi.min(x0[a] + r) - x0[a];
                 lp.add_var(0.0, (lo.min(0.0), hi.max(0.0)))
@@ -196,28 +218,94 @@ pub(super) fn step(
         lp.add_constraint(expr.as_slice(), ComparisonOp::Le, limit - at);
     }
 
-    // One u per goal: u ≤ 0 (desirability ≤ 1) and u ≤ log p + (∇p / p)·Δ per piece.
-    let mut goal = |ramp: &Ramp, kappa: f64, value: &dyn Fn(&Piece) -> (f64, Vec<f64>)| -> bool {
+    // A cautious goal's spread, per target: a variable bounded below by cuts of the norm of
+    // the members' linearised deviations `v = e + E·Δ` (spread = ‖v‖₂ / √(k − 1)): the
+    // tangent at the recipe (`e / ‖e‖`: the spread's own slope, exact at Δ = 0) and each
+    // member alone (‖v‖₂ ≥ |v_m|). The norm is a cone whose tip — every member agreeing — is
+    // where a target value is met exactly; its tangent alone cannot see the tip (it goes below
+    // 0 along one direction and misses the members' other disagreements), so the steps stalled
+    // a few hundredths of an MPa of spread short of it on concrete. The cuts are a lower bound,
+    // tight at the recipe: near the tip the LP takes a Gauss–Newton (L∞) step on the members'
+    // residuals, away from it the old step.
+    let cautious = pr.kappa > 0.0 && members > 1;
+    let mut spread_var: Vec<Option<microlp::Variable>> = vec![None; targets];
+    if cautious {
+        let root = (k - 1.0).sqrt();
+        for ramp in &pr.ramps {
+            let t = ramp.target;
+            if spread_var[t].is_some() {
+                continue;
+            }
+            let s = lp.add_var(0.0, (0.0, f64::INFINITY));
+            spread_var[t] = Some(s);
+            let (e, de) = &deviations[t];
+            // s ≥ a·(e + E·Δ) / √(k − 1)  ⇔  s − Σ_c (a·E_c / √(k − 1)) Δ_c ≥ a·e / √(k − 1).
+            let mut cut = |a: &[f64]| {
+                let mut expr: Vec<(microlp::Variable, f64)> = vec![(s, 1.0)];
+                for (c, &v) in vars.iter().enumerate().take(coords) {
+                    let g: f64 = a.iter().zip(de).map(|(a, d)| a * d[c]).sum();
+                    if g != 0.0 {
+                        expr.push((v, -g / root));
+                    }
+                }
+                let at: f64 = a.iter().zip(e).map(|(a, e)| a * e).sum();
+                lp.add_constraint(expr.as_slice(), ComparisonOp::Ge, at / root);
+            };
+            let norm = e.iter().map(|v| v * v).sum::<f64>().sqrt();
+            if norm > 1e-12 {
+                let a: Vec<f64> = e.iter().map(|v| v / norm).collect();
+                cut(&a);
+            }
+            for m in 0..members {
+                for side in [1.0, -1.0] {
+                    let mut a = vec![0.0; members];
+                    a[m] = side;
+                    cut(&a);
+                }
+            }
+        }
+    }
+
+    // One u per goal: u ≤ 0 (desirability ≤ 1) and u ≤ log p + (∇p / p)·Δ per piece (and,
+    // for a cautious goal, + (a_s / p)·(s − s₀) on its spread variable).
+    let mut goal = |ramp: &Ramp,
+                    kappa: f64,
+                    spread: Option<(microlp::Variable, f64)>,
+                    value: &dyn Fn(&Piece) -> (f64, Vec<f64>)|
+     -> bool {
         let u = lp.add_var(ramp.weight, (f64::NEG_INFINITY, 0.0));
         for piece in pieces(ramp.shape, kappa) {
             let (p0, grad) = value(&piece);
-            if p0 <= 1e-12 {
+            // A piece at or below 0 (the goal not met at all): the logarithm's tangent at
+            // `FLOOR` instead, steep, so the step first lifts the goal off 0.
+            let (at, slope) = if p0 > 1e-12 {
+                (p0.ln(), 1.0 / p0)
+            } else {
+                (libm::log(FLOOR) + (p0 - FLOOR) / FLOOR, 1.0 / FLOOR)
+            };
+            if !at.is_finite() {
                 return false;
             }
             let mut expr: Vec<(microlp::Variable, f64)> = vec![(u, 1.0)];
-            expr.extend(vars.iter().zip(&grad).map(|(&v, g)| (v, -g / p0)));
-            lp.add_constraint(expr.as_slice(), ComparisonOp::Le, p0.ln());
+            expr.extend(vars.iter().zip(&grad).map(|(&v, g)| (v, -g * slope)));
+            let mut rhs = at;
+            if let Some((s, s0)) = spread {
+                expr.push((s, -piece.a_s * slope));
+                rhs -= piece.a_s * s0 * slope;
+            }
+            lp.add_constraint(expr.as_slice(), ComparisonOp::Le, rhs);
         }
         true
     };
     for ramp in &pr.ramps {
         let (mean, spread, gm, gs) = &stats[ramp.target];
-        let ok = goal(ramp, pr.kappa, &|p: &Piece| {
+        let var = spread_var[ramp.target].map(|s| (s, *spread));
+        let ok = goal(ramp, pr.kappa, var, &|p: &Piece| {
             (
                 p.constant + p.a_m * mean + p.a_s * spread,
                 gm.iter()
                     .zip(gs)
-                    .map(|(m, s)| p.a_m * m + p.a_s * s)
+                    .map(|(m, s)| p.a_m * m + if var.is_some() { 0.0 } else { p.a_s * s })
                     .collect(),
             )
         });
@@ -230,7 +318,7 @@ pub(super) fn step(
         let grad: Vec<f64> = (0..coords)
             .map(|c| if c < support.len() { terms[c].1 } else { 0.0 })
             .collect();
-        let ok = goal(ramp, 0.0, &|p: &Piece| {
+        let ok = goal(ramp, 0.0, None, &|p: &Piece| {
             (
                 p.constant + p.a_m * cost,
                 grad.iter().map(|g| p.a_m * g).collect(),
@@ -247,7 +335,7 @@ pub(super) fn step(
     for (c, &a) in support.iter().enumerate() {
         let v = &pr.vars[a];
         let f = x0[a] + solution[vars[c]];
-        x[a] = if c >= present && f < 0.5 * v.lo.max(1e-9) {
+        x[a] = if (c >= present || leaves(a)) && f < 0.5 * v.lo.max(1e-9) {
             0.0
         } else {
             f.clamp(v.lo, v.hi)
