@@ -811,14 +811,7 @@ impl<'m> Search<'m> {
         for (&v, f) in on.iter().zip(fit) {
             x[v] = f;
         }
-        let conditions = pr
-            .conditions
-            .iter()
-            .map(|c| match *c {
-                CondVar::Fixed(v) => v,
-                CondVar::Free { min, max } => 0.5 * (min + max),
-            })
-            .collect();
+        let conditions = middle_conditions(pr);
         (x, conditions)
     }
 
@@ -888,14 +881,7 @@ impl<'m> Search<'m> {
             .max_ingredients
             .saturating_sub(required.len())
             .min(optional.len());
-        let conditions: Vec<f64> = pr
-            .conditions
-            .iter()
-            .map(|c| match *c {
-                CondVar::Fixed(v) => v,
-                CondVar::Free { min, max } => 0.5 * (min + max),
-            })
-            .collect();
+        let conditions = middle_conditions(pr);
         let mut out = Vec::new();
         for _ in 0..4 * RANDOM_STARTS {
             if out.len() >= RANDOM_STARTS {
@@ -1212,6 +1198,16 @@ impl Search<'_> {
     pub(super) fn polished(&self) -> &[Scored] {
         &self.polished
     }
+}
+
+/// The conditions as fixed, the free ones at the middle of their range.
+fn middle_conditions(pr: &Problem) -> Vec<f64> {
+    (pr.conditions.iter())
+        .map(|c| match *c {
+            CondVar::Fixed(v) => v,
+            CondVar::Free { min, max } => 0.5 * (min + max),
+        })
+        .collect()
 }
 
 /// How far a recipe misses the mass balance or its bounds (0 when it meets them).
