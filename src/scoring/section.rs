@@ -17,7 +17,7 @@ use crate::scoring::{BatchState, Phase};
 use crate::state::{DEFAULT_MODEL, Source, State};
 
 /// `12345` → "12,345".
-pub(super) fn grouped(n: usize) -> String {
+pub(crate) fn grouped(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

@@ -125,26 +125,28 @@ pub fn Columns() -> impl IntoView {
                 .filter(|(_, c)| !guessed_material(c))
                 .map(|(i, c)| column_row(job, i, c))
                 .collect();
-            let materials: Vec<(usize, ColumnProfile)> = (p.columns.iter().enumerate())
+            let materials: Vec<usize> = (p.columns.iter().enumerate())
                 .filter(|(_, c)| guessed_material(c))
-                .map(|(i, c)| (i, c.clone()))
+                .map(|(i, _)| i)
                 .collect();
             let count = materials.len();
             let filter = RwSignal::new(String::new());
-            let materials = std::sync::Arc::new(materials);
-            let matches = move |c: &ColumnProfile, f: &str| f.is_empty() || c.name.to_lowercase().contains(f);
-            let all = materials.clone();
-            let matched = Memo::new(move |_| {
+            // The materials whose name holds the filter (any case), computed once per change.
+            let profile = chosen.clone();
+            let matching = Memo::new(move |_| {
                 let f = filter.get().to_lowercase();
-                all.iter().filter(|(_, c)| matches(c, &f)).count()
+                let columns = &profile.profile.columns;
+                (materials.iter().copied())
+                    .filter(|&i| f.is_empty() || columns[i].name.to_lowercase().contains(&f))
+                    .collect::<Vec<usize>>()
             });
+            let profile = chosen.clone();
             let rows = move || {
-                let f = filter.get().to_lowercase();
-                (materials.iter())
-                    .filter(|(_, c)| matches(c, &f))
-                    .take(LISTED_MATERIALS)
-                    .map(|(i, c)| column_row(job, *i, c))
-                    .collect_view()
+                matching.with(|m| {
+                    (m.iter().take(LISTED_MATERIALS))
+                        .map(|&i| column_row(job, i, &profile.profile.columns[i]))
+                        .collect_view()
+                })
             };
             let head = || view! {
                 <thead><tr><th scope="col">"Column"</th><th scope="col">"Holds"</th><th scope="col">"Role"</th><th scope="col">"Kind"</th><th scope="col">"Transform"</th></tr></thead>
@@ -163,7 +165,7 @@ pub fn Columns() -> impl IntoView {
                                             on:input=move |ev| filter.set(event_target_value(&ev))/>
                                     </label>
                                     <span id="train-materials-shown">{move || {
-                                        let n = matched.get();
+                                        let n = matching.with(Vec::len);
                                         if n > LISTED_MATERIALS {
                                             format!(" {n} match; the first {LISTED_MATERIALS} are listed")
                                         } else {

@@ -4,9 +4,10 @@
 
 use leptos::prelude::*;
 use mixlab_core::bundle::LossKind;
-use mixlab_core::train_setup::TrainOptions;
+use mixlab_core::train_setup::{AUTO_DEFAULT_MATERIALS, AUTO_DEFAULT_ROWS, TrainOptions};
 
 use super::TrainJob;
+use crate::scoring::section::grouped;
 
 /// A number field bound to one option.
 fn field<T>(
@@ -47,12 +48,12 @@ fn checkbox(
     job: TrainJob,
     id: &'static str,
     label: &'static str,
-    title: &'static str,
+    title: impl Into<String>,
     get: fn(&TrainOptions) -> bool,
     set: fn(&mut TrainOptions, bool),
 ) -> impl IntoView {
     view! {
-        <label title=title>
+        <label title=title.into()>
             <input id=id type="checkbox" prop:checked=move || job.setup.with(|s| get(&s.options))
                 on:change=move |ev| { let on = event_target_checked(&ev); job.setup.update(|s| set(&mut s.options, on)); }/>
             " " {label}
@@ -96,7 +97,7 @@ pub fn Options() -> impl IntoView {
             {field(job, "train-dropout", "Dropout", "Dropout rate on the hidden layers while training (0 = off)", |o| o.dropout, |o, v| o.dropout = v)}
             {field(job, "train-validation", "Validation share", "Share of the rows held out for the validation curve (and early stopping)", |o| o.validation_fraction, |o, v| o.validation_fraction = v)}
             {field(job, "train-seed", "Seed", "The same file, options and seed give the same model (as mixlab train)", |o| o.seed, |o, v| o.seed = v)}
-            {checkbox(job, "train-auto", "choose automatically", "Try code length, widths, dropout, steps, dose scale, log-dose block and loss one at a time on held-out rows of this file (3-fold up to 600 rows, else 80/20), from the options below, and train the best; as mixlab train --auto. On by default for files up to 2,000 rows and 500 materials (about a dozen short trainings)", |o| o.auto, |o, v| o.auto = v)}
+            {checkbox(job, "train-auto", "choose automatically", format!("Try code length, widths, dropout, steps, dose scale, log-dose block and loss one at a time on held-out rows of this file (3-fold up to 600 rows, else 80/20), from the options below, and train the best; as mixlab train --auto. On by default for files up to {} rows and {} materials (about a dozen short trainings)", grouped(AUTO_DEFAULT_ROWS), grouped(AUTO_DEFAULT_MATERIALS)), |o| o.auto, |o, v| o.auto = v)}
             <details id="train-advanced">
                 <summary>"Advanced"</summary>
                 <div class="controls wrap">

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use mixlab_core::Manifest;
 use mixlab_core::data::Format;
 use mixlab_core::describe::format_value;
+use mixlab_core::train_setup::AUTO_DEFAULT_ROWS;
 
 use super::charts::Charts;
 use super::columns::Columns;
@@ -14,6 +15,7 @@ use super::options::Options;
 use super::trust::TrustView;
 use super::{Phase, TrainJob, Trained};
 use crate::platform::browser;
+use crate::scoring::section::grouped;
 
 fn seconds(ms: f64) -> String {
     if ms < 60_000.0 {
@@ -140,7 +142,7 @@ pub fn TrainSection() -> impl IntoView {
                 Phase::Idle => "idle", Phase::Reading => "reading", Phase::Training { .. } => "training",
                 Phase::Done => "done", Phase::Failed(_) => "failed",
             }>
-                <p class="note">"Choose a CSV of your formulations: a row per formulation with a column per raw material (fractions, percentages or masses) and the measured properties, or the long format (formulation_id, material, amount). The file is read and the model trained in this tab; nothing is sent anywhere. The options start at " <code>"mixlab train"</code>"'s defaults, and for files up to 2,000 rows the configuration is chosen on held-out rows first (" <code>"--auto"</code>"); the same file, options and seed give the same model."</p>
+                <p class="note">"Choose a CSV of your formulations: a row per formulation with a column per raw material (fractions, percentages or masses) and the measured properties, or the long format (formulation_id, material, amount). The file is read and the model trained in this tab; nothing is sent anywhere. The options start at " <code>"mixlab train"</code>"'s defaults, and for files up to " {grouped(AUTO_DEFAULT_ROWS)} " rows the configuration is chosen on held-out rows first (" <code>"--auto"</code>"); the same file, options and seed give the same model."</p>
                 {move || job.problem.get().map(|p| view! {
                     <p id="train-problem" class="notice error" role="alert">{p}
                         <button class="dismiss" aria-label="Dismiss" on:click=move |_| job.problem.set(None)>"×"</button>

@@ -125,41 +125,14 @@ pub enum Shape {
 impl Shape {
     /// The desirability of `y`, in [0, 1].
     pub fn at(&self, y: f64) -> f64 {
-        if !y.is_finite() {
-            return 0.0;
-        }
-        match *self {
-            Shape::Rising { low, high } => ((y - low) / (high - low)).clamp(0.0, 1.0),
-            Shape::Plateau { min, max, margin } => {
-                let outside = (min - y).max(y - max).max(0.0);
-                if margin > 0.0 {
-                    (1.0 - outside / margin).clamp(0.0, 1.0)
-                } else if outside > 0.0 {
-                    0.0
-                } else {
-                    1.0
-                }
-            }
-        }
+        self.reach(y).clamp(0.0, 1.0)
     }
 
     /// The desirability of a prediction `mean ± spread·|κ|`: for κ > 0 (cautious) the worst
     /// over that interval, for κ < 0 (optimistic, an upper confidence bound: the next
     /// experiments' exploring search) the best.
     pub fn cautious(&self, mean: f64, spread: f64, kappa: f64) -> f64 {
-        if kappa == 0.0 || spread == 0.0 {
-            return self.at(mean);
-        }
-        let (lo, hi) = (mean - kappa.abs() * spread, mean + kappa.abs() * spread);
-        match *self {
-            // A ramp is monotone: its ends are its extremes.
-            Shape::Rising { .. } if kappa > 0.0 => self.at(lo).min(self.at(hi)),
-            Shape::Rising { .. } => self.at(lo).max(self.at(hi)),
-            // Inside the plateau the worst point is an end; the mean can only be better.
-            Shape::Plateau { .. } if kappa > 0.0 => self.at(lo).min(self.at(hi)).min(self.at(mean)),
-            // The best point is the interval's closest to the plateau's middle.
-            Shape::Plateau { min, max, .. } => self.at((0.5 * (min + max)).clamp(lo, hi)),
-        }
+        self.cautious_reach(mean, spread, kappa).clamp(0.0, 1.0)
     }
 
     /// [`Shape::at`] without the clamp at 0: how far below 0 a missed goal is (in units of its
@@ -174,25 +147,30 @@ impl Shape {
                 let outside = (min - y).max(y - max).max(0.0);
                 if margin > 0.0 {
                     1.0 - outside / margin
-                } else {
+                } else if outside > 0.0 {
                     -outside
+                } else {
+                    1.0
                 }
             }
         }
     }
 
-    /// [`Shape::cautious`] without the clamp at 0.
+    /// [`Shape::cautious`] without the clamp at 0 (min and max commute with the clamp).
     pub fn cautious_reach(&self, mean: f64, spread: f64, kappa: f64) -> f64 {
         if kappa == 0.0 || spread == 0.0 {
             return self.reach(mean);
         }
         let (lo, hi) = (mean - kappa.abs() * spread, mean + kappa.abs() * spread);
         match *self {
+            // A ramp is monotone: its ends are its extremes.
             Shape::Rising { .. } if kappa > 0.0 => self.reach(lo).min(self.reach(hi)),
             Shape::Rising { .. } => self.reach(lo).max(self.reach(hi)),
+            // Inside the plateau the worst point is an end; the mean can only be better.
             Shape::Plateau { .. } if kappa > 0.0 => {
                 self.reach(lo).min(self.reach(hi)).min(self.reach(mean))
             }
+            // The best point is the interval's closest to the plateau's middle.
             Shape::Plateau { min, max, .. } => self.reach((0.5 * (min + max)).clamp(lo, hi)),
         }
     }

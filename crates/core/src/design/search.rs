@@ -1136,22 +1136,19 @@ impl<'m> Search<'m> {
             } else {
                 (mark, rounds + 1)
             };
-            if self.since[i].1 >= PATIENCE {
-                self.steps[i] = 0.0;
-                if self.improves(&s, &self.polished[i]) {
-                    self.polished[i] = s;
-                }
-                continue;
-            }
-            if self.improves(&s, &self.polished[i]) {
+            let improved = self.improves(&s, &self.polished[i]);
+            if improved {
                 self.polished[i] = s;
-                self.steps[i] = (self.steps[i] * 2.0).min(0.2);
-            } else {
-                self.steps[i] /= 4.0;
-                if self.steps[i] < LAST_STEP {
-                    self.steps[i] = 0.0;
-                }
             }
+            self.steps[i] = if self.since[i].1 >= PATIENCE {
+                0.0
+            } else if improved {
+                (self.steps[i] * 2.0).min(0.2)
+            } else if self.steps[i] / 4.0 < LAST_STEP {
+                0.0
+            } else {
+                self.steps[i] / 4.0
+            };
         }
         // Two starts that have met go on as one: the worse (or the later, when as good) stops.
         for i in 0..self.polished.len() {
