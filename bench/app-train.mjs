@@ -7,6 +7,9 @@
 //   e.g. node bench/app-train.mjs dist-bench data/concrete/data.csv 3 --targets strength_mpa \
 //          --conditions age_days:log10,total_mass_kg_per_m3 --code-dim 8 --hidden 64,64 --steps 3000
 //
+// COMPUTE=cpu|webgpu|auto sets the page's "Train on" (default cpu; webgpu and auto launch Chromium
+// with WebGPU, which is SwiftShader on a machine without a GPU).
+//
 // The page's roles are set from --targets/--conditions (other columns keep the page's guess, and
 // columns neither named nor guessed as materials are ignored). Not a test; figures go to
 // docs/benchmarks.md.
@@ -22,6 +25,7 @@ const runs = Number(runsArg ?? 3);
 const arg = (name, fallback) => { const i = opts.indexOf(name); return i >= 0 ? opts[i + 1] : fallback; };
 const steps = Number(arg('--steps', 3000));
 const CLI = process.env.MIXLAB_CLI ?? join(ROOT, 'target/release/mixlab');
+const COMPUTE = process.env.COMPUTE ?? 'cpu';
 
 function renderers() {
   const out = {};
@@ -36,7 +40,7 @@ function renderers() {
 }
 
 const site = await serve();
-const browser = await launch({ webgpu: false, extraArgs: ['--renderer-process-limit=1'] });
+const browser = await launch({ webgpu: COMPUTE !== 'cpu', extraArgs: ['--renderer-process-limit=1'] });
 
 async function app() {
   const { page } = await open(browser.context, `${site.url}?backend=cpu`);
@@ -69,6 +73,8 @@ async function app() {
   await set('#train-steps', steps);
   await set('#train-seed', arg('--seed', 1));
   await set('#train-members', arg('--members', 1));
+  await page.$eval('#train-advanced', (d) => { d.open = true; });
+  await page.selectOption('#train-compute-choice', COMPUTE);
   await page.evaluate(() => {
     // The page's own long tasks (a draw that holds the main thread holds the bar too).
     window.__long = [];
@@ -97,10 +103,11 @@ async function app() {
     console.error('moves', JSON.stringify(moves.map(([t, s]) => [Math.round(t), s])));
     console.error('long tasks', JSON.stringify(long.map(([t, d]) => [Math.round(t), Math.round(d)])));
   }
+  const compute = await page.textContent('#train-compute');
   const metrics = await page.$$eval('#train-metrics tr', (rs) => rs.map((r) => `${r.dataset.metric}=${r.querySelector('td').textContent}`));
   const memory = Math.max(...Object.values(renderers()));
   await page.close();
-  return { readS, trainS, allS, gap, gapAt, memory, metrics, task: longest_task[1] / 1000 };
+  return { readS, trainS, allS, gap, gapAt, memory, metrics, compute, task: longest_task[1] / 1000 };
 }
 
 function cli() {
@@ -146,7 +153,7 @@ const cliLoop = median(rows.cli) - median(rows.fixed);
 console.log(`\nTraining in the app vs native, ${data} (${opts.join(' ')}), ${steps} steps, median of ${runs} interleaved runs\n`);
 console.log('| trainer | training loop (s) | steps/s | whole run (s) | runs (loop s) |');
 console.log('|---|---|---|---|---|');
-console.log(`| app, New model page (wasm, CPU, worker) | ${appLoop.toFixed(2)} | ${(steps / appLoop).toFixed(0)} | ${median(rows.app.map((r) => r.allS)).toFixed(2)} (+ ${median(rows.app.map((r) => r.readS)).toFixed(2)} s to read the columns) | ${rows.app.map((r) => r.trainS.toFixed(2)).join(', ')} |`);
+console.log(`| app, New model page (wasm, ${COMPUTE === 'cpu' ? 'CPU' : COMPUTE}, worker) | ${appLoop.toFixed(2)} | ${(steps / appLoop).toFixed(0)} | ${median(rows.app.map((r) => r.allS)).toFixed(2)} (+ ${median(rows.app.map((r) => r.readS)).toFixed(2)} s to read the columns) | ${rows.app.map((r) => r.trainS.toFixed(2)).join(', ')} |`);
 console.log(`| mixlab train (native, CPU) | ${cliLoop.toFixed(2)} (est.) | ${(steps / cliLoop).toFixed(0)} | ${median(rows.cli).toFixed(2)} | ${rows.cli.map((x) => x.toFixed(2)).join(', ')} |`);
 if (rows.torch.length) {
   const t = median(rows.torch);
@@ -158,6 +165,7 @@ console.log(`peak renderer memory (VmHWM, the tab): ${(Math.max(...rows.app.map(
 const slowest = rows.app.reduce((a, r) => (r.gap > a.gap ? r : a));
 console.log(`longest gap between progress-bar moves: ${slowest.gap.toFixed(2)} s (${slowest.gapAt})`);
 console.log(`longest task on the page's main thread: ${Math.max(...rows.app.map((r) => r.task)).toFixed(2)} s`);
+console.log(`where the page trained (last run): ${rows.app.at(-1).compute}`);
 console.log(`app metrics (last run): ${rows.app.at(-1).metrics.join(', ')}`);
 await browser.close();
 await site.close();

@@ -74,6 +74,9 @@ pub struct Trained {
     pub rows: usize,
     pub validation_rows: usize,
     pub notes: Vec<String>,
+    /// Trained on WebGPU (else the CPU), and why there.
+    pub webgpu: bool,
+    pub compute: String,
     pub train_ms: f64,
     pub ms: f64,
     /// The same model from the command line (`mixlab train` arguments after `--data FILE`).
@@ -103,6 +106,8 @@ pub struct TrainJob {
     /// While the automatic configuration searches: where it is, in words, and the share of its
     /// candidates done.
     pub choosing: RwSignal<Option<(String, f64)>>,
+    /// Where the run trains (WebGPU or not) and why, once the worker has chosen.
+    pub compute: RwSignal<Option<(bool, String)>>,
     /// `performance.now()` when the run started.
     pub started: RwSignal<f64>,
     pub trained: RwSignal<Option<Arc<Trained>>>,
@@ -133,6 +138,7 @@ impl TrainJob {
             rows: RwSignal::new(0),
             reading: RwSignal::new(None),
             choosing: RwSignal::new(None),
+            compute: RwSignal::new(None),
             started: RwSignal::new(0.0),
             trained: RwSignal::new(None),
             worker: JobWorker::new(WorkerCode::Trainer),
@@ -185,6 +191,7 @@ impl TrainJob {
         self.curve.set(Vec::new());
         self.map.set(None);
         self.trained.set(None);
+        self.compute.set(None);
         self.started.set(browser::now_ms());
         self.reading.set(Some(0.0));
         self.running_setup.set_value(Some(setup.clone()));
@@ -368,6 +375,14 @@ impl TrainJob {
                 ),
                 (trial as f64 + step as f64 / steps.max(1) as f64) / total.max(1) as f64,
             ))),
+            FromTrainer::Measuring { backend } => self.choosing.set(Some((
+                format!("timing a few steps on {backend} to choose where to train · "),
+                0.0,
+            ))),
+            FromTrainer::Computing { webgpu, note } => {
+                self.choosing.set(None);
+                self.compute.set(Some((webgpu, note)));
+            }
             FromTrainer::TrainingStarted { materials, rows } => {
                 self.reading.set(None);
                 self.names.set(Arc::new(materials));
@@ -406,6 +421,8 @@ impl TrainJob {
                 rows,
                 validation_rows,
                 notes,
+                webgpu,
+                compute,
                 train_ms,
                 ms,
             } => {
@@ -419,6 +436,8 @@ impl TrainJob {
                     rows,
                     validation_rows,
                     notes,
+                    webgpu,
+                    compute,
                     train_ms,
                     ms,
                     command: String::new(),

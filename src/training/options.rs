@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 use mixlab_core::bundle::LossKind;
-use mixlab_core::train_setup::{AUTO_DEFAULT_MATERIALS, AUTO_DEFAULT_ROWS, TrainOptions};
+use mixlab_core::train_setup::{
+    AUTO_DEFAULT_MATERIALS, AUTO_DEFAULT_ROWS, Compute, TRY_WEBGPU_ABOVE_S, TrainOptions,
+};
 
 use super::TrainJob;
 use crate::scoring::section::grouped;
@@ -140,6 +142,16 @@ pub fn Options() -> impl IntoView {
                         " element descriptors (Magpie)"
                     </label>
                     {field(job, "train-offset-penalty", "Offset penalty", "With element descriptors: the penalty on a material's departure from its descriptors' code", |o| o.offset_penalty, |o, v| o.offset_penalty = v)}
+                    <label title=format!("Where the model trains. Automatic times a few steps of this model on the CPU and, for trainings over {TRY_WEBGPU_ABOVE_S:.0} s there, on WebGPU, and takes the faster. The CPU gives the same weights as mixlab train; WebGPU's differ in the last digits")>"Train on"
+                        <select id="train-compute-choice" on:change=move |ev| {
+                            let compute = match event_target_value(&ev).as_str() { "cpu" => Compute::Cpu, "webgpu" => Compute::Webgpu, _ => Compute::Auto };
+                            job.setup.update(|s| s.compute = compute);
+                        }>
+                            {[("auto", Compute::Auto, "the faster (measured)"), ("cpu", Compute::Cpu, "the CPU"), ("webgpu", Compute::Webgpu, "WebGPU")].into_iter().map(|(key, compute, text)| view! {
+                                <option value=key selected=move || job.setup.with(|s| s.compute == compute)>{text}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
                     {checkbox(job, "train-residual", "residual", "Skip connections around hidden layers of equal width", |o| o.residual, |o, v| o.residual = v)}
                 </div>
             </details>

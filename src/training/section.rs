@@ -105,6 +105,7 @@ fn result_view(job: TrainJob, t: &Trained) -> impl IntoView + use<> {
                     <p id="train-auto-chosen" data-chosen=chosen>{format!("Chosen automatically after {tried} candidates scored on held-out rows ({inner} of the file): ")}<code>{shown}</code></p>
                 }
             })}
+            <p id="train-compute" class="note" data-backend=if t.webgpu { "webgpu" } else { "cpu" }>{format!("Trained on {}.", t.compute)}</p>
             {(!t.notes.is_empty()).then(|| view! { <ul class="notes">{t.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view()}</ul> })}
             <table id="train-metrics" class="metrics"><tbody>{metrics.into_iter().map(|(k, v)| view! {
                 <tr data-metric=k.clone()><th scope="row">{k.clone()}</th><td>{v}</td></tr>
@@ -222,7 +223,14 @@ pub fn TrainSection() -> impl IntoView {
                                 }
                             }
                         }}</span>
-                        <span class="note">{move || (job.rows.get() > 0).then(|| format!("{} formulations, {} materials, on the CPU", job.rows.get(), job.names.with(|n| n.len())))}</span>
+                        <span class="note">{move || (job.rows.get() > 0).then(|| {
+                            let on = match job.compute.get() {
+                                Some((true, _)) => ", on WebGPU",
+                                Some((false, _)) => ", on the CPU",
+                                None => "",
+                            };
+                            format!("{} formulations, {} materials{on}", job.rows.get(), job.names.with(|n| n.len()))
+                        })}</span>
                     </div>
                 })}
                 <Charts/>

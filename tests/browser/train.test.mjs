@@ -155,6 +155,10 @@ describe('train in the browser', () => {
       await page.waitForSelector('#train:not([data-phase=training])', { timeout: 240_000 });
       assert.equal(await page.getAttribute('#train', 'data-phase'), 'done', await page.textContent('#train'));
       assert.ok(Number(await page.getAttribute('#train-map', 'data-spread')) > 0.01, 'the codes left the origin');
+      // "Train on: the faster" timed the CPU on this model and, the training being short, kept
+      // to it without trying WebGPU (this browser has none).
+      assert.equal(await page.getAttribute('#train-compute', 'data-backend'), 'cpu');
+      assert.match(await page.textContent('#train-compute'), /CPU: it trains this model at \d+ steps\/s/);
       // Kept in this browser: listed under the training form and in the model picker.
       await page.waitForSelector(`tr.kept-model[data-name="${name} trained here"]`);
       await page.waitForFunction((n) => document.querySelector('#model-picker')?.selectedOptions[0]?.textContent === n, `${name} trained here`);
@@ -252,6 +256,45 @@ describe('train in the browser', () => {
       await page.close();
     });
   }
+
+  test('training on WebGPU (the software adapter): the model is marked so and predicts as the CPU-trained one', async () => {
+    // Its own Chromium with WebGPU (SwiftShader here: compiling the training's kernels takes
+    // tens of seconds and a step about half a second, so a short training).
+    const gpu = await launch({ webgpu: true });
+    const { page, errors } = await openTrain(gpu.context, `${site.url}?backend=cpu`);
+    await choose(page, join(ROOT, 'data/concrete/data.csv'));
+    const steps = 20;
+    await setOption(page, '#train-steps', steps);
+    await setOption(page, '#train-members', 1);
+    await setOption(page, '#train-seed', 3);
+    await setOption(page, '#train-name', 'concrete on webgpu');
+    await page.click('#train-advanced summary');
+    await page.selectOption('#train-compute-choice', 'webgpu');
+    assert.equal(await train(page, 300_000), 'done', await page.textContent('#train'));
+    assert.equal(await page.getAttribute('#train-compute', 'data-backend'), 'webgpu', await page.textContent('#train-compute'));
+    const bundle = join(dir, 'concrete-webgpu');
+    execFileSync('mkdir', ['-p', bundle]);
+    for (const [button, fileName] of [['#train-download-manifest', 'manifest.json'], ['#train-download-weights', 'weights.safetensors']]) {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      await download.saveAs(join(bundle, fileName));
+    }
+    assert.equal(JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')).training.backend, 'webgpu');
+    // The same options on the CPU (the CLI): a GPU sums in another order, so the weights differ
+    // in last digits, and 20 Adam steps keep that small.
+    const command = words(await page.textContent('#train-command'));
+    const out = join(dir, 'concrete-cpu');
+    execFileSync(CLI, ['train', '--data', join(ROOT, 'data/concrete/data.csv'), ...command.slice(4, -2), '--out', out], { stdio: 'pipe' });
+    const [onGpu, onCpu] = [nativePrediction(bundle).predictions, nativePrediction(out).predictions];
+    console.log(`webgpu: prediction ${JSON.stringify(onGpu)} vs CPU ${JSON.stringify(onCpu)}; largest weight difference ${maxDiff(join(bundle, 'weights.safetensors'), join(out, 'weights.safetensors')).toExponential(2)}`);
+    assertClose(assert, onGpu, onCpu, 1e-3);
+    // The editor predicts with it at once (on the page's own backend).
+    await showPage(page, 'predict');
+    await page.waitForFunction(() => document.querySelector('#predictions')?.dataset.busy === 'false');
+    assertClose(assert, await shownPredictions(page), onGpu, 1e-4);
+    assert.deepEqual(errors, []);
+    await page.close();
+    await gpu.close();
+  });
 
   test('a trained model is kept across reloads: in the picker, the same predictions, renamed, deleted', async () => {
     const { page, errors } = await open(browser.context, `${site.url}?backend=cpu`);

@@ -5,10 +5,8 @@ use burn_tensor::activation::{gelu, relu, sigmoid, silu};
 use burn_tensor::{Device, Tensor, TensorData};
 use thiserror::Error;
 
-#[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
-use crate::bundle::Dense;
 use crate::bundle::{
-    Bundle, CodeActivation, HiddenActivation, Manifest, TargetKind, Transform, Weights,
+    Bundle, CodeActivation, Dense, HiddenActivation, Manifest, TargetKind, Transform, Weights,
 };
 
 #[derive(Debug, Error, PartialEq)]
@@ -53,38 +51,33 @@ impl Params {
         Params { codes, layers }
     }
 
-    /// Read the numbers back to the host: a blocking readback, so native, or in wasm on the
-    /// CPU device only (training in a worker; WebGPU cannot block).
-    #[cfg(any(not(target_arch = "wasm32"), feature = "train"))]
-    pub fn to_weights(&self) -> Weights {
-        let read = |t: Tensor<2>| {
-            let data = t.into_data();
-            data.as_slice::<f32>()
-                .map(<[f32]>::to_vec)
-                .unwrap_or_default()
-        };
-        let read1 = |t: Tensor<1>| {
-            let data = t.into_data();
-            data.as_slice::<f32>()
-                .map(<[f32]>::to_vec)
-                .unwrap_or_default()
-        };
-        Weights {
-            codes: read(self.codes.clone()),
-            layers: self
-                .layers
-                .iter()
-                .map(|(w, b)| {
-                    let [d_in, d_out] = w.dims();
-                    Dense {
-                        d_in,
-                        d_out,
-                        weight: read(w.clone()),
-                        bias: read1(b.clone()),
-                    }
-                })
-                .collect(),
+    /// Read the numbers back to the host (asynchronously: the browser's WebGPU cannot block).
+    pub async fn read_weights(&self) -> Weights {
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for (w, b) in &self.layers {
+            let [d_in, d_out] = w.dims();
+            layers.push(Dense {
+                d_in,
+                d_out,
+                weight: read(w.clone()).await,
+                bias: read(b.clone()).await,
+            });
         }
+        Weights {
+            codes: read(self.codes.clone()).await,
+            layers,
+        }
+    }
+}
+
+/// A tensor's numbers on the host, read asynchronously (the only way in a browser's WebGPU).
+pub(crate) async fn read<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    match t.into_data_async().await {
+        Ok(data) => data
+            .as_slice::<f32>()
+            .map(<[f32]>::to_vec)
+            .unwrap_or_default(),
+        Err(e) => panic!("the compute device failed to read a tensor back: {e:?}"),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::bundle::{
     Weights,
 };
 use crate::data::Dataset;
-use crate::model::{Params, forward, forward_with, standardise_conditions};
+use crate::model::{Params, forward, forward_with, read, standardise_conditions};
 use crate::rng::Rng;
 use crate::train_setup::TrainOptions;
 pub use crate::train_setup::{CurvePoint, Schedule};
@@ -557,21 +557,63 @@ pub struct Tick<'a> {
     /// At a check: the learning curve's newest point (every member has its own curve).
     pub point: Option<CurvePoint>,
     /// At a check: the member's current codes `[materials, code_dim]` (raw, before the
-    /// activation).
-    codes: Option<&'a Tensor<2>>,
+    /// activation), read back to the host.
+    codes: Option<&'a [f32]>,
 }
 
 impl Tick<'_> {
-    /// The current codes read back to the host, at a check (only when asked: a live view wants
-    /// them, the command line does not).
+    /// The current codes, at a check.
     pub fn codes(&self) -> Option<Vec<f32>> {
-        let data = self.codes?.clone().into_data();
-        data.as_slice::<f32>().map(<[f32]>::to_vec).ok()
+        self.codes.map(<[f32]>::to_vec)
+    }
+}
+
+/// Steps between reading the mini-batch losses back from a GPU: a read waits for the device's
+/// queue to drain, so reading at every step would make the host and the GPU take turns. On the
+/// CPU the loss is there at once and is read at every step.
+pub const GPU_READ_EVERY: usize = 10;
+
+fn read_every(device: &Device) -> usize {
+    if *device == Device::flex() {
+        1
+    } else {
+        GPU_READ_EVERY
+    }
+}
+
+/// Run a training future to its end outside a browser: on the CPU its reads are ready at once,
+/// on a native GPU they block. In wasm only the CPU can be waited on this way (the browser's
+/// WebGPU needs [`train_async`] awaited by its event loop).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    #[cfg(not(target_family = "wasm"))]
+    {
+        futures_lite::future::block_on(f)
+    }
+    #[cfg(target_family = "wasm")]
+    {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => {
+                panic!("a GPU read cannot block in a browser: await the training instead")
+            }
+        }
     }
 }
 
 /// Train a model on `ds`; `progress` hears of every step (see [`Tick`]).
 pub fn train(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    progress: impl FnMut(&Tick),
+) -> (Bundle, TrainReport) {
+    block_on(train_async(ds, cfg, progress))
+}
+
+/// [`train`] for callers that can await its reads (the browser's WebGPU). On a GPU the losses
+/// are read back every [`GPU_READ_EVERY`] steps, so `progress` hears of steps in bursts.
+pub async fn train_async(
     ds: &Dataset,
     cfg: &TrainConfig,
     progress: impl FnMut(&Tick),
@@ -591,8 +633,10 @@ pub fn train(
         validation_rows,
         &[],
         &mut rng,
+        read_every(&cfg.device),
         progress,
     )
+    .await
 }
 
 /// Train on exactly `train_rows` (the evaluation protocol chooses them); seeded by `cfg.seed`.
@@ -616,15 +660,16 @@ pub fn train_on_rows(
     } else {
         (train_rows.to_vec(), Vec::new())
     };
-    fit(
+    block_on(fit(
         ds,
         cfg,
         fit_rows,
         validation_rows,
         monitor_rows,
         &mut rng,
+        read_every(&cfg.device),
         progress,
-    )
+    ))
 }
 
 /// Host rows turned into constant tensors on `device`.
@@ -651,14 +696,15 @@ impl RowTensors {
     }
 
     /// The loss of `params` (plain tensors) on these rows.
-    fn loss(&self, params: &[Tensor<2>], m: &Manifest, device: &Device) -> f64 {
+    async fn loss(&self, params: &[Tensor<2>], m: &Manifest, device: &Device) -> f64 {
         let out = forward(
             &unflat(params.to_vec()),
             m,
             self.x.clone(),
             self.cond.clone(),
         );
-        f64::from(loss(m, out, self.y.clone(), self.mask.clone(), device).into_scalar::<f32>())
+        let l = loss(m, out, self.y.clone(), self.mask.clone(), device);
+        read(l).await.first().copied().map_or(f64::NAN, f64::from)
     }
 }
 
@@ -681,13 +727,15 @@ struct Member {
     snapshots: Vec<f32>,
 }
 
-fn fit(
+#[allow(clippy::too_many_arguments)]
+async fn fit(
     ds: &Dataset,
     cfg: &TrainConfig,
     train_rows: Vec<usize>,
     validation_rows: Vec<usize>,
     monitor_rows: &[usize],
     rng: &mut Rng,
+    read_every: usize,
     mut progress: impl FnMut(&Tick),
 ) -> (Bundle, TrainReport) {
     let device = cfg.device.clone();
@@ -711,24 +759,28 @@ fn fit(
         } else {
             &[]
         };
-        members.push(fit_member(
-            ds,
-            cfg,
-            &manifest,
-            &train_rows,
-            validation.as_ref(),
-            if member == 0 { monitor.as_ref() } else { None },
-            snapshot_steps,
-            &mut member_rng,
-            |tick: &Tick| {
-                progress(&Tick {
-                    member,
-                    step: member * cfg.steps + tick.step,
-                    total: k * cfg.steps,
-                    ..*tick
-                })
-            },
-        ));
+        members.push(
+            fit_member(
+                ds,
+                cfg,
+                &manifest,
+                &train_rows,
+                validation.as_ref(),
+                if member == 0 { monitor.as_ref() } else { None },
+                snapshot_steps,
+                &mut member_rng,
+                read_every,
+                |tick: &Tick| {
+                    progress(&Tick {
+                        member,
+                        step: member * cfg.steps + tick.step,
+                        total: k * cfg.steps,
+                        ..*tick
+                    })
+                },
+            )
+            .await,
+        );
     }
     let bs = cfg.batch_size.clamp(1, train_rows.len().max(1));
 
@@ -813,9 +865,11 @@ fn fit(
     )
 }
 
-/// Adam on one member, with optional dropout, early stopping, monitoring and snapshots.
+/// Adam on one member, with optional dropout, early stopping, monitoring and snapshots. The
+/// losses are read back every `read_every` steps (and at every check), which changes when
+/// `progress` hears of a step, never a number.
 #[allow(clippy::too_many_arguments)]
-fn fit_member(
+async fn fit_member(
     ds: &Dataset,
     cfg: &TrainConfig,
     manifest: &Manifest,
@@ -824,70 +878,189 @@ fn fit_member(
     monitor: Option<&RowTensors>,
     snapshot_steps: &[usize],
     rng: &mut Rng,
+    read_every: usize,
     mut progress: impl FnMut(&Tick),
 ) -> Member {
     let device = cfg.device.clone();
-    let ad = device.clone().autodiff();
-    let weights = init_weights(manifest, rng);
-    let (n, c, t) = (
-        manifest.materials.len(),
-        manifest.conditions.len(),
-        manifest.targets.len(),
-    );
-    let inner = Params::from_weights(&weights, manifest.architecture.code_dim, &device);
-    let desc =
-        (cfg.descriptors.as_ref()).and_then(|d| DescriptorInputs::new(d, manifest, &device, rng));
-    let mut params: Vec<Tensor<2>> = match &desc {
-        Some(d) => d.initial(&inner),
-        None => flat(&inner),
-    }
-    .into_iter()
-    .map(|p| p.autodiff().require_grad())
-    .collect();
-    // Where the regressor's layers start in `params` (after the codes or the descriptor map).
-    let head = if desc.is_some() { 3 } else { 1 };
-    let plain_of = |params: &[Tensor<2>]| {
-        let plain: Vec<Tensor<2>> = params.iter().map(|p| p.clone().inner()).collect();
-        match &desc {
-            Some(d) => d.resolve(&plain, false),
-            None => plain,
-        }
-    };
-    let shapes: Vec<[usize; 2]> = params.iter().map(Tensor::dims).collect();
-    let mut adam = Adam::new(&shapes, &device);
+    let mut stepper = Stepper::new(ds, cfg, manifest, train_rows, rng);
     let mut snapshots = Vec::new();
-    let mut snap = |step: usize, params: &[Tensor<2>]| {
-        if snapshot_steps.contains(&step) {
-            let data = plain_of(params)[0].clone().into_data();
-            snapshots.extend_from_slice(data.as_slice::<f32>().unwrap_or_default());
-        }
-    };
-    snap(0, &params);
+    if snapshot_steps.contains(&0) {
+        snapshots.extend(read(stepper.plain()[0].clone()).await);
+    }
 
     let mut best: Option<(f64, usize, Vec<Tensor<2>>)> = None;
     let mut checks_since_best = 0;
-    let mut losses = Vec::new();
+    let mut losses: Vec<f64> = Vec::new();
+    let mut pending: Vec<Tensor<1>> = Vec::new();
     let mut curve = Vec::new();
-    let mut epoch = train_rows.to_vec();
-    let mut cursor = epoch.len();
-    let bs = cfg.batch_size.clamp(1, train_rows.len().max(1));
     for step in 1..=cfg.steps {
-        if cursor + bs > epoch.len() {
-            rng.shuffle(&mut epoch);
-            cursor = 0;
+        pending.push(stepper.step(step, rng));
+        if snapshot_steps.contains(&step) {
+            snapshots.extend(read(stepper.plain()[0].clone()).await);
         }
-        let rows = &epoch[cursor..cursor + bs];
-        cursor += bs;
-        let b = gather(ds, manifest, rows);
-        let x = Tensor::from_data(TensorData::new(b.fractions, [bs, n]), &ad);
+        let check = step % CHECK_EVERY == 0 || step == cfg.steps;
+        if check || pending.len() >= read_every {
+            let read_back = match pending.len() {
+                1 => read(pending.remove(0)).await,
+                _ => read(Tensor::cat(std::mem::take(&mut pending), 0)).await,
+            };
+            let first = step + 1 - read_back.len();
+            for (i, &value) in read_back.iter().enumerate() {
+                losses.push(f64::from(value));
+                if !check || first + i < step {
+                    progress(&Tick {
+                        member: 0,
+                        step: first + i,
+                        total: cfg.steps,
+                        loss: f64::from(value),
+                        point: None,
+                        codes: None,
+                    });
+                }
+            }
+        }
+        if !check {
+            continue;
+        }
+        let since = curve.last().map_or(0, |p: &CurvePoint| p.step);
+        let recent = &losses[since..];
+        let plain = stepper.plain();
+        let validation_loss = match validation {
+            Some(v) => Some(v.loss(&plain, manifest, &device).await),
+            None => None,
+        };
+        let point = CurvePoint {
+            step,
+            train: recent.iter().sum::<f64>() / recent.len().max(1) as f64,
+            validation: validation_loss,
+            monitor: match monitor {
+                Some(m) => Some(m.loss(&plain, manifest, &device).await),
+                None => None,
+            },
+        };
+        curve.push(point);
+        let codes = read(plain[0].clone()).await;
+        progress(&Tick {
+            member: 0,
+            step,
+            total: cfg.steps,
+            loss: losses.last().copied().unwrap_or(f64::NAN),
+            point: Some(point),
+            codes: Some(&codes),
+        });
+        if let (Some(v), Some(patience)) = (validation_loss, cfg.early_stopping) {
+            if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
+                best = Some((v, step, plain));
+                checks_since_best = 0;
+            } else {
+                checks_since_best += 1;
+                if checks_since_best >= patience {
+                    break;
+                }
+            }
+        }
+    }
+    let best_step = best.as_ref().map(|(_, s, _)| *s);
+    let final_params = match best {
+        Some((_, _, plain)) => unflat(plain),
+        None => unflat(stepper.plain()),
+    };
+    Member {
+        weights: final_params.read_weights().await,
+        losses,
+        curve,
+        best_step,
+        snapshots,
+    }
+}
+
+/// One member's parameters and optimiser, and the step that moves them: a mini-batch drawn
+/// from the member's generator, the loss, its gradients, Adam.
+struct Stepper<'a> {
+    ds: &'a Dataset,
+    cfg: &'a TrainConfig,
+    manifest: &'a Manifest,
+    ad: Device,
+    desc: Option<DescriptorInputs>,
+    /// Where the regressor's layers start in `params` (after the codes or the descriptor map).
+    head: usize,
+    params: Vec<Tensor<2>>,
+    adam: Adam,
+    epoch: Vec<usize>,
+    cursor: usize,
+    batch: usize,
+}
+
+impl<'a> Stepper<'a> {
+    fn new(
+        ds: &'a Dataset,
+        cfg: &'a TrainConfig,
+        manifest: &'a Manifest,
+        train_rows: &[usize],
+        rng: &mut Rng,
+    ) -> Self {
+        let device = cfg.device.clone();
+        let weights = init_weights(manifest, rng);
+        let inner = Params::from_weights(&weights, manifest.architecture.code_dim, &device);
+        let desc = (cfg.descriptors.as_ref())
+            .and_then(|d| DescriptorInputs::new(d, manifest, &device, rng));
+        let params: Vec<Tensor<2>> = match &desc {
+            Some(d) => d.initial(&inner),
+            None => flat(&inner),
+        }
+        .into_iter()
+        .map(|p| p.autodiff().require_grad())
+        .collect();
+        let shapes: Vec<[usize; 2]> = params.iter().map(Tensor::dims).collect();
+        let epoch = train_rows.to_vec();
+        Stepper {
+            ds,
+            cfg,
+            manifest,
+            ad: device.clone().autodiff(),
+            head: if desc.is_some() { 3 } else { 1 },
+            desc,
+            params,
+            adam: Adam::new(&shapes, &device),
+            cursor: epoch.len(),
+            batch: cfg.batch_size.clamp(1, train_rows.len().max(1)),
+            epoch,
+        }
+    }
+
+    /// The model's parameters now, without gradients (`codes`, then the layers).
+    fn plain(&self) -> Vec<Tensor<2>> {
+        let plain: Vec<Tensor<2>> = self.params.iter().map(|p| p.clone().inner()).collect();
+        match &self.desc {
+            Some(d) => d.resolve(&plain, false),
+            None => plain,
+        }
+    }
+
+    /// Step `step` (1-based): returns its mini-batch loss, still on the device.
+    fn step(&mut self, step: usize, rng: &mut Rng) -> Tensor<1> {
+        let (cfg, manifest, ad, bs) = (self.cfg, self.manifest, &self.ad, self.batch);
+        let (n, c, t) = (
+            manifest.materials.len(),
+            manifest.conditions.len(),
+            manifest.targets.len(),
+        );
+        if self.cursor + bs > self.epoch.len() {
+            rng.shuffle(&mut self.epoch);
+            self.cursor = 0;
+        }
+        let rows = &self.epoch[self.cursor..self.cursor + bs];
+        self.cursor += bs;
+        let b = gather(self.ds, manifest, rows);
+        let x = Tensor::from_data(TensorData::new(b.fractions, [bs, n]), ad);
         let cond = b
             .conditions
-            .map(|v| Tensor::from_data(TensorData::new(v, [bs, c]), &ad));
-        let y = Tensor::from_data(TensorData::new(b.targets, [bs, t]), &ad);
-        let mask = Tensor::from_data(TensorData::new(b.mask, [bs, t]), &ad);
-        let p = unflat(match &desc {
-            Some(d) => d.resolve(&params, true),
-            None => params.clone(),
+            .map(|v| Tensor::from_data(TensorData::new(v, [bs, c]), ad));
+        let y = Tensor::from_data(TensorData::new(b.targets, [bs, t]), ad);
+        let mask = Tensor::from_data(TensorData::new(b.mask, [bs, t]), ad);
+        let p = unflat(match &self.desc {
+            Some(d) => d.resolve(&self.params, true),
+            None => self.params.clone(),
         });
         let out = if cfg.dropout > 0.0 {
             // Inverted dropout with masks drawn from the seeded generator (deterministic).
@@ -903,20 +1076,20 @@ fn fit_member(
                         }
                     })
                     .collect();
-                h * Tensor::from_data(TensorData::new(m, dims), &ad)
+                h * Tensor::from_data(TensorData::new(m, dims), ad)
             })
         } else {
             forward(&p, manifest, x, cond)
         };
-        let mut l = loss(manifest, out, y, mask, &ad);
-        if let Some(d) = &desc {
-            l = l + d.penalty(&params);
+        let mut l = loss(manifest, out, y, mask, ad);
+        if let Some(d) = &self.desc {
+            l = l + d.penalty(&self.params);
         }
         let grads = l.backward();
-        let loss_value = f64::from(l.inner().into_scalar::<f32>());
-        adam.step += 1;
+        self.adam.step += 1;
         let lr = cfg.schedule.rate(cfg.learning_rate, step, cfg.steps);
-        params = params
+        let (adam, head) = (&mut self.adam, self.head);
+        self.params = std::mem::take(&mut self.params)
             .into_iter()
             .enumerate()
             .map(|(i, p)| {
@@ -938,62 +1111,36 @@ fn fit_member(
                 .require_grad()
             })
             .collect();
-        losses.push(loss_value);
-        snap(step, &params);
-        if step % CHECK_EVERY != 0 && step != cfg.steps {
-            progress(&Tick {
-                member: 0,
-                step,
-                total: cfg.steps,
-                loss: loss_value,
-                point: None,
-                codes: None,
-            });
-        } else {
-            let since = curve.last().map_or(0, |p: &CurvePoint| p.step);
-            let recent = &losses[since..];
-            let plain = plain_of(&params);
-            let validation_loss = validation.map(|v| v.loss(&plain, manifest, &device));
-            let point = CurvePoint {
-                step,
-                train: recent.iter().sum::<f64>() / recent.len().max(1) as f64,
-                validation: validation_loss,
-                monitor: monitor.map(|m| m.loss(&plain, manifest, &device)),
-            };
-            curve.push(point);
-            progress(&Tick {
-                member: 0,
-                step,
-                total: cfg.steps,
-                loss: loss_value,
-                point: Some(point),
-                codes: Some(&plain[0]),
-            });
-            if let (Some(v), Some(patience)) = (validation_loss, cfg.early_stopping) {
-                if best.as_ref().is_none_or(|(b, _, _)| v < *b) {
-                    best = Some((v, step, plain));
-                    checks_since_best = 0;
-                } else {
-                    checks_since_best += 1;
-                    if checks_since_best >= patience {
-                        break;
-                    }
-                }
-            }
+        l.inner()
+    }
+}
+
+/// Training steps per second of `cfg`'s model on `cfg.device`, timed by `now` (seconds) over
+/// `timed` steps after `warm` untimed ones (a GPU compiles its kernels in the first steps).
+/// Nothing is kept: the page runs it on each device to choose where to train.
+pub async fn step_rate(
+    ds: &Dataset,
+    cfg: &TrainConfig,
+    warm: usize,
+    timed: usize,
+    now: impl Fn() -> f64,
+) -> f64 {
+    let rows: Vec<usize> = (0..ds.rows()).collect();
+    let manifest = manifest_for(ds, cfg, &rows);
+    let mut rng = Rng::new(cfg.seed);
+    let mut stepper = Stepper::new(ds, cfg, &manifest, &rows, &mut rng);
+    let mut started = now();
+    for step in 1..=warm + timed {
+        let l = stepper.step(step, &mut rng);
+        // Reading the loss waits for the device, so the clock sees finished steps.
+        if step == warm {
+            read(l).await;
+            started = now();
+        } else if step == warm + timed {
+            read(l).await;
         }
     }
-    let best_step = best.as_ref().map(|(_, s, _)| *s);
-    let final_params = match best {
-        Some((_, _, plain)) => unflat(plain),
-        None => unflat(plain_of(&params)),
-    };
-    Member {
-        weights: final_params.to_weights(),
-        losses,
-        curve,
-        best_step,
-        snapshots,
-    }
+    timed as f64 / (now() - started).max(1e-9)
 }
 
 /// The constant inputs of descriptor-informed codes for one member, and the map between its
@@ -1285,6 +1432,46 @@ mod tests {
         let n = ds.materials.len() * cfg.code_dim;
         assert!(ticks.iter().all(|t| t.3 == t.2.map(|_| n)));
         assert_eq!(report.curve.len(), 3);
+    }
+
+    #[test]
+    fn reading_the_losses_in_bursts_changes_no_number_and_no_tick() {
+        // A GPU reads the losses back every few steps: the same steps must be heard of, in
+        // order, with the same losses, curve and weights as reading at every step. Early
+        // stopping and dropout make the loop's exits and random draws part of the check.
+        let ds = synthetic();
+        let cfg = TrainConfig {
+            steps: 400,
+            members: 2,
+            dropout: 0.1,
+            early_stopping: Some(2),
+            snapshot_steps: vec![0, 3, 77, 400],
+            ..cfg()
+        };
+        let run = |every: usize| {
+            let mut rng = Rng::new(cfg.seed);
+            let rows: Vec<usize> = (0..ds.rows()).collect();
+            let (validation, fit_rows) = rows.split_at(ds.rows() / 5);
+            let mut ticks = Vec::new();
+            let (bundle, report) = block_on(fit(
+                &ds,
+                &cfg,
+                fit_rows.to_vec(),
+                validation.to_vec(),
+                &[],
+                &mut rng,
+                every,
+                |t| ticks.push((t.step, t.loss.to_bits(), t.point.map(|p| p.step))),
+            ));
+            (bundle, report, ticks)
+        };
+        let (a, ra, ta) = run(1);
+        let (b, rb, tb) = run(7);
+        assert_eq!(a.members, b.members);
+        assert_eq!(a.snapshots, b.snapshots);
+        assert_eq!(ra, rb);
+        assert_eq!(ta, tb);
+        assert!(!ta.is_empty());
     }
 
     #[test]

@@ -373,6 +373,82 @@ pub struct TrainSetup {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Where the page trains (the CLI has its own `--backend`).
+    #[serde(default)]
+    pub compute: Compute,
+}
+
+/// Where the page trains a model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compute {
+    /// Measure and take the faster (see [`auto_compute`]).
+    #[default]
+    Auto,
+    Cpu,
+    Webgpu,
+}
+
+/// With [`Compute::Auto`], a training the CPU would finish in less than this many seconds stays
+/// there without trying WebGPU: bringing WebGPU up and compiling its kernels costs seconds, more
+/// than it could save.
+pub const TRY_WEBGPU_ABOVE_S: f64 = 20.0;
+
+/// Steps of the trial on each device: untimed ones first (a GPU compiles its kernels in them),
+/// then timed ones.
+pub const TRIAL_CPU_STEPS: (usize, usize) = (3, 20);
+pub const TRIAL_WEBGPU_STEPS: (usize, usize) = (2, 10);
+
+/// How long [`Compute::Auto`] waits for WebGPU's trial steps (seconds): a tenth of the CPU's
+/// projected training, from 2 to 10 s. A WebGPU slower than that (a software adapter compiles
+/// its kernels for tens of seconds) is left for the CPU.
+pub fn webgpu_trial_budget_s(cpu_rate: f64, steps: usize) -> f64 {
+    (0.1 * steps as f64 / cpu_rate.max(1e-9)).clamp(2.0, 10.0)
+}
+
+/// Where a model was trained, and why there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComputeChoice {
+    pub webgpu: bool,
+    pub note: String,
+}
+
+/// Whether [`Compute::Auto`] measures WebGPU, given the CPU's measured `cpu_rate` (steps/s) and
+/// the training's `steps` (over all members).
+pub fn worth_trying_webgpu(cpu_rate: f64, steps: usize) -> bool {
+    steps as f64 / cpu_rate.max(1e-9) >= TRY_WEBGPU_ABOVE_S
+}
+
+/// Where [`Compute::Auto`] trains: on WebGPU only when it measured faster than the CPU for this
+/// model (`webgpu`: its rate, why it is not available, or `None` when it was not tried).
+pub fn auto_compute(
+    cpu_rate: f64,
+    steps: usize,
+    webgpu: Option<Result<f64, String>>,
+) -> ComputeChoice {
+    let cpu = format!("{cpu_rate:.0} steps/s");
+    match webgpu {
+        None => ComputeChoice {
+            webgpu: false,
+            note: format!(
+                "CPU: it trains this model at {cpu}, about {:.0} s for {steps} steps; WebGPU is tried only for trainings over {TRY_WEBGPU_ABOVE_S:.0} s on the CPU",
+                steps as f64 / cpu_rate.max(1e-9)
+            ),
+        },
+        Some(Err(why)) => ComputeChoice {
+            // `why` says what WebGPU lacked (not there, or too slow to finish its trial).
+            webgpu: false,
+            note: format!("CPU ({cpu}): {why}"),
+        },
+        Some(Ok(gpu)) if gpu > cpu_rate => ComputeChoice {
+            webgpu: true,
+            note: format!("WebGPU: {gpu:.0} steps/s against the CPU's {cpu} for this model"),
+        },
+        Some(Ok(gpu)) => ComputeChoice {
+            webgpu: false,
+            note: format!("CPU: {cpu} against WebGPU's {gpu:.0} steps/s for this model"),
+        },
+    }
 }
 
 /// Files up to this many data rows (and [`AUTO_DEFAULT_MATERIALS`] material columns) are trained
@@ -408,6 +484,7 @@ impl TrainSetup {
             },
             name: name.to_string(),
             description: String::new(),
+            compute: Compute::Auto,
         }
     }
 
@@ -675,5 +752,36 @@ mod tests {
             }
         }
         assert_eq!(setup.spec(p.format), Err(SetupError::NoTarget));
+    }
+
+    #[test]
+    fn auto_compute_tries_webgpu_only_for_long_trainings_and_takes_the_faster() {
+        // 3,000 steps at 2,500 steps/s: over in a second, WebGPU not worth starting.
+        assert!(!worth_trying_webgpu(2500.0, 3000));
+        assert!(worth_trying_webgpu(100.0, 3000));
+        // WebGPU's trial gets a tenth of the CPU's time, 2 to 10 s.
+        assert_eq!(webgpu_trial_budget_s(100.0, 3000), 3.0);
+        assert_eq!(webgpu_trial_budget_s(1000.0, 3000), 2.0);
+        assert_eq!(webgpu_trial_budget_s(1.0, 3000), 10.0);
+        let short = auto_compute(2500.0, 3000, None);
+        assert!(
+            !short.webgpu && short.note.contains("2500 steps/s"),
+            "{short:?}"
+        );
+        let faster = auto_compute(100.0, 3000, Some(Ok(400.0)));
+        assert!(
+            faster.webgpu && faster.note.contains("400 steps/s"),
+            "{faster:?}"
+        );
+        let slower = auto_compute(100.0, 3000, Some(Ok(40.0)));
+        assert!(
+            !slower.webgpu && slower.note.contains("40 steps/s"),
+            "{slower:?}"
+        );
+        let missing = auto_compute(100.0, 3000, Some(Err("no adapter".into())));
+        assert!(!missing.webgpu && missing.note.contains("no adapter"));
+        // A setup from an older page (no `compute`) trains where Auto says.
+        let old: TrainSetup = serde_json::from_str(r#"{"columns": []}"#).unwrap();
+        assert_eq!(old.compute, Compute::Auto);
     }
 }

@@ -60,6 +60,15 @@ pub enum FromTrainer {
         step: usize,
         steps: usize,
     },
+    /// Timing a few training steps on `backend` ("CPU" or "WebGPU") to choose where to train.
+    Measuring {
+        backend: String,
+    },
+    /// Where the model trains, and why there.
+    Computing {
+        webgpu: bool,
+        note: String,
+    },
     /// Training's progress (at most every 100 ms): the step, and at a check the newest point of
     /// the learning curve and the map of member 0's codes (`[materials, 2]`).
     Training {
@@ -78,6 +87,11 @@ pub enum FromTrainer {
         validation_rows: usize,
         /// What the user should know (materials table rows skipped).
         notes: Vec<String>,
+        /// Trained on WebGPU (else the CPU), and why there.
+        #[serde(default)]
+        webgpu: bool,
+        #[serde(default)]
+        compute: String,
         /// The training loop alone, and all the work (reading, checking, bundling).
         train_ms: f64,
         ms: f64,

@@ -1,19 +1,26 @@
 //! The trainer: a Web Worker the New model page starts (its own wasm module, so the app that
 //! opens at every visit carries no training code). It reads a training file, trains, cross-
 //! validates and fits new materials with the core's code — what `mixlab train`, `evaluate
-//! --kfold` and `fit-material` run — on the CPU, and reports as it goes (see
-//! `mixlab_core::trainer` for the messages). Cancel is the page terminating the worker.
+//! --kfold` and `fit-material` run — and reports as it goes (see `mixlab_core::trainer` for the
+//! messages). Training runs on the CPU or WebGPU (see `compute`); cross-validation, the
+//! automatic configuration and new materials on the CPU. Cancel is the page terminating the
+//! worker.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use js_sys::{Array, Uint8Array};
 use mixlab_core::Bundle;
+use mixlab_core::Device;
 use mixlab_core::data::Dataset;
 use mixlab_core::data::profile::profile;
 use mixlab_core::explorer::live::LiveMap;
 use mixlab_core::fit_material::FitConfig;
-use mixlab_core::train_setup::TrainSetup;
+use mixlab_core::train::{TrainConfig, step_rate};
+use mixlab_core::train_setup::{
+    Compute, ComputeChoice, TRIAL_CPU_STEPS, TRIAL_WEBGPU_STEPS, TrainSetup, auto_compute,
+    webgpu_trial_budget_s, worth_trying_webgpu,
+};
 use mixlab_core::trainer::{FromTrainer, ToTrainer};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
@@ -93,19 +100,27 @@ thread_local! {
     /// The model a FitMaterial request came with (sent before it, as `manifest` + `weights`).
     static BUNDLE: RefCell<Option<Bundle>> = const { RefCell::new(None) };
     static QUEUE: RefCell<VecDeque<JsValue>> = RefCell::default();
+    static SERVING: Cell<bool> = const { Cell::new(false) };
 }
 
 fn handle(data: JsValue) {
-    // Requests run one after the other, in order (each runs to its end synchronously).
+    // Requests run one after the other, in order: a training on WebGPU awaits its reads, and a
+    // request that comes meanwhile waits in the queue.
     QUEUE.with_borrow_mut(|q| q.push_back(data));
-    while let Some(data) = QUEUE.with_borrow_mut(VecDeque::pop_front) {
-        if let Err(message) = serve(&data) {
-            post(&FromTrainer::Failed { message }, &[]);
-        }
+    if SERVING.replace(true) {
+        return;
     }
+    wasm_bindgen_futures::spawn_local(async {
+        while let Some(data) = QUEUE.with_borrow_mut(VecDeque::pop_front) {
+            if let Err(message) = serve(&data).await {
+                post(&FromTrainer::Failed { message }, &[]);
+            }
+        }
+        SERVING.set(false);
+    });
 }
 
-fn serve(data: &JsValue) -> Result<(), String> {
+async fn serve(data: &JsValue) -> Result<(), String> {
     let field = |name: &str| js_sys::Reflect::get(data, &name.into()).ok();
     let bytes = |name: &str| {
         field(name)
@@ -125,7 +140,7 @@ fn serve(data: &JsValue) -> Result<(), String> {
     let the_file = || file("file").ok_or_else(|| "no file came with the request".to_string());
     match request {
         ToTrainer::Profile => profile_file(&the_file()?),
-        ToTrainer::Train { setup } => train(&setup, &the_file()?, file("materials")),
+        ToTrainer::Train { setup } => train(&setup, &the_file()?, file("materials")).await,
         ToTrainer::CrossValidate {
             setup,
             folds,
@@ -257,7 +272,99 @@ fn training_data(setup: &TrainSetup, file: &File) -> Result<(Dataset, String), S
     Ok((ds, sha256))
 }
 
-fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(), String> {
+/// Where `setup` says to train `cfg`'s model: the CPU, WebGPU, or (Auto) the faster of the two
+/// as measured on a few steps of this very model.
+async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device, ComputeChoice) {
+    let cpu = |note: String| {
+        (
+            Device::flex(),
+            ComputeChoice {
+                webgpu: false,
+                note,
+            },
+        )
+    };
+    match setup.compute {
+        Compute::Cpu => cpu("CPU, as chosen in the options".into()),
+        Compute::Webgpu => match mixlab_webgpu::device().await {
+            Ok(device) => (
+                device,
+                ComputeChoice {
+                    webgpu: true,
+                    note: "WebGPU, as chosen in the options".into(),
+                },
+            ),
+            Err(why) => cpu(format!("CPU: WebGPU was chosen, but {why}")),
+        },
+        Compute::Auto => {
+            let measuring = |backend: &str| {
+                post(
+                    &FromTrainer::Measuring {
+                        backend: backend.into(),
+                    },
+                    &[],
+                )
+            };
+            let steps = cfg.steps * cfg.members.max(1);
+            measuring("CPU");
+            let on = |device: &Device| TrainConfig {
+                device: device.clone(),
+                ..cfg.clone()
+            };
+            let (warm, timed) = TRIAL_CPU_STEPS;
+            let cpu_rate = step_rate(ds, &on(&Device::flex()), warm, timed, seconds).await;
+            if !worth_trying_webgpu(cpu_rate, steps) {
+                return cpu(auto_compute(cpu_rate, steps, None).note);
+            }
+            measuring("WebGPU");
+            let budget = webgpu_trial_budget_s(cpu_rate, steps);
+            let gpu = match mixlab_webgpu::device().await {
+                Ok(device) => {
+                    let (warm, timed) = TRIAL_WEBGPU_STEPS;
+                    // The trial races a timer: a WebGPU that cannot do a dozen steps in the
+                    // budget is not worth waiting for (its queued steps finish unwatched).
+                    let trial =
+                        async { Some(step_rate(ds, &on(&device), warm, timed, seconds).await) };
+                    let timer = async {
+                        sleep_ms(1000.0 * budget).await;
+                        None
+                    };
+                    match futures_lite::future::or(trial, timer).await {
+                        Some(rate) => Ok((rate, device)),
+                        None => Err(format!(
+                            "WebGPU did not finish {} trial steps of this model in {budget:.0} s",
+                            warm + timed
+                        )),
+                    }
+                }
+                Err(why) => Err(why),
+            };
+            let choice = auto_compute(
+                cpu_rate,
+                steps,
+                Some(gpu.as_ref().map(|g| g.0).map_err(Clone::clone)),
+            );
+            match gpu {
+                Ok((_, device)) if choice.webgpu => (device, choice),
+                _ => (Device::flex(), choice),
+            }
+        }
+    }
+}
+
+/// A timer the worker's event loop wakes.
+async fn sleep_ms(ms: f64) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+fn seconds() -> f64 {
+    now() / 1000.0
+}
+
+async fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(), String> {
     let started = now();
     let name = file.name();
     let (ds, sha256) = training_data(setup, file)?;
@@ -297,6 +404,15 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
         cfg = chosen;
         report
     });
+    let (device, choice) = compute(setup, &ds, &cfg).await;
+    cfg.device = device;
+    post(
+        &FromTrainer::Computing {
+            webgpu: choice.webgpu,
+            note: choice.note.clone(),
+        },
+        &[],
+    );
     let (n, d) = (ds.materials.len(), cfg.stored_code_dim());
     let mut map = LiveMap::default();
     // The curve and the map at most every 100 ms; between checks (a large model's are seconds
@@ -304,7 +420,7 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
     let mut checks = Throttle::new();
     let mut steps = Throttle::every(250.0);
     let loop_started = now();
-    let (mut bundle, report) = mixlab_core::train::train(&ds, &cfg, |tick| {
+    let (mut bundle, report) = mixlab_core::train::train_async(&ds, &cfg, |tick| {
         let last = tick.step == tick.total;
         let due = match tick.point {
             // The first check always, so the curve and the map appear at once.
@@ -328,9 +444,12 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
             },
             &[],
         );
-    });
+    })
+    .await;
     let train_ms = now() - loop_started;
     let m = &mut bundle.manifest;
+    let backend = if choice.webgpu { "webgpu" } else { "cpu" };
+    m.training.insert("backend".into(), backend.into());
     if let Some(report) = &auto {
         report.record(m);
     }
@@ -364,6 +483,8 @@ fn train(setup: &TrainSetup, file: &File, materials: Option<File>) -> Result<(),
             rows: report.train_rows.len(),
             validation_rows: report.validation_rows.len(),
             notes,
+            webgpu: choice.webgpu,
+            compute: choice.note,
             train_ms,
             ms: now() - started,
         },
