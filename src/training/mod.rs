@@ -375,9 +375,20 @@ impl TrainJob {
                 ),
                 (trial as f64 + step as f64 / steps.max(1) as f64) / total.max(1) as f64,
             ))),
-            FromTrainer::Measuring { backend } => self.choosing.set(Some((
-                format!("timing a few steps on {backend} to choose where to train · "),
-                0.0,
+            FromTrainer::Measuring {
+                backend,
+                seconds,
+                budget,
+            } => self.choosing.set(Some((
+                match budget {
+                    Some(b) => format!(
+                        "timing a few steps on {backend} to choose where to train: {seconds:.1} s of at most {b:.0} s · "
+                    ),
+                    None => format!(
+                        "timing a few steps on {backend} to choose where to train: {seconds:.1} s · "
+                    ),
+                },
+                budget.map_or(0.0, |b| (seconds / b).min(1.0)),
             ))),
             FromTrainer::Computing { webgpu, note } => {
                 self.choosing.set(None);

@@ -204,9 +204,10 @@ pub fn TrainSection() -> impl IntoView {
                         // Reading and choosing the configuration report a share of their own.
                         <progress id="train-progress" max=move || if job.reading.get().is_some() || job.choosing.with(Option::is_some) { 1 } else { count().3 }
                             prop:value=move || job.reading.get().or_else(|| job.choosing.with(|c| c.as_ref().map(|c| c.1))).unwrap_or(count().2 as f64)
-                            data-step=move || match (job.reading.get(), job.choosing.with(|c| c.as_ref().map(|c| c.1))) {
+                            data-step=move || match (job.reading.get(), job.choosing.get()) {
                                 (Some(f), _) => format!("reading {:.0}", 100.0 * f),
-                                (None, Some(f)) => format!("choosing {:.3}", f),
+                                // The words too: timing a device reports its seconds there.
+                                (None, Some((what, f))) => format!("choosing {f:.3} {what}"),
                                 (None, None) => count().2.to_string(),
                             }
                             data-total=move || count().3></progress>

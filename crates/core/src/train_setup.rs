@@ -396,7 +396,9 @@ pub const TRY_WEBGPU_ABOVE_S: f64 = 20.0;
 
 /// Steps of the trial on each device: untimed ones first (a GPU compiles its kernels in them),
 /// then timed ones.
-pub const TRIAL_CPU_STEPS: (usize, usize) = (3, 20);
+/// The CPU's are many: a fresh wasm module runs on V8's baseline compiler until its hot
+/// functions are tiered up (20 steps read a third of the warm rate).
+pub const TRIAL_CPU_STEPS: (usize, usize) = (30, 100);
 pub const TRIAL_WEBGPU_STEPS: (usize, usize) = (2, 10);
 
 /// How long [`Compute::Auto`] waits for WebGPU's trial steps (seconds): a tenth of the CPU's

@@ -60,9 +60,15 @@ pub enum FromTrainer {
         step: usize,
         steps: usize,
     },
-    /// Timing a few training steps on `backend` ("CPU" or "WebGPU") to choose where to train.
+    /// Timing a few training steps on `backend` ("CPU" or "WebGPU") to choose where to train:
+    /// `seconds` spent on it so far, of at most `budget` (WebGPU's trial; none for the CPU's and
+    /// while WebGPU starts). Posted every 250 ms while it lasts.
     Measuring {
         backend: String,
+        #[serde(default)]
+        seconds: f64,
+        #[serde(default)]
+        budget: Option<f64>,
     },
     /// Where the model trains, and why there.
     Computing {

@@ -297,39 +297,27 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
             Err(why) => cpu(format!("CPU: WebGPU was chosen, but {why}")),
         },
         Compute::Auto => {
-            let measuring = |backend: &str| {
-                post(
-                    &FromTrainer::Measuring {
-                        backend: backend.into(),
-                    },
-                    &[],
-                )
-            };
             let steps = cfg.steps * cfg.members.max(1);
-            measuring("CPU");
             let on = |device: &Device| TrainConfig {
                 device: device.clone(),
                 ..cfg.clone()
             };
             let (warm, timed) = TRIAL_CPU_STEPS;
-            let cpu_rate = step_rate(ds, &on(&Device::flex()), warm, timed, seconds).await;
+            let on_cpu = on(&Device::flex());
+            let cpu_trial = step_rate(ds, &on_cpu, warm, timed, seconds);
+            let cpu_rate = ticking(cpu_trial, "CPU", None).await.unwrap_or(f64::NAN);
             if !worth_trying_webgpu(cpu_rate, steps) {
                 return cpu(auto_compute(cpu_rate, steps, None).note);
             }
-            measuring("WebGPU");
-            let budget = webgpu_trial_budget_s(cpu_rate, steps);
-            let gpu = match mixlab_webgpu::device().await {
-                Ok(device) => {
+            let gpu = match ticking(mixlab_webgpu::device(), "WebGPU", None).await {
+                Some(Ok(device)) => {
                     let (warm, timed) = TRIAL_WEBGPU_STEPS;
-                    // The trial races a timer: a WebGPU that cannot do a dozen steps in the
-                    // budget is not worth waiting for (its queued steps finish unwatched).
-                    let trial =
-                        async { Some(step_rate(ds, &on(&device), warm, timed, seconds).await) };
-                    let timer = async {
-                        sleep_ms(1000.0 * budget).await;
-                        None
-                    };
-                    match futures_lite::future::or(trial, timer).await {
+                    // A WebGPU that cannot do a dozen steps in the budget is not worth waiting
+                    // for (the steps it has queued finish unwatched).
+                    let budget = webgpu_trial_budget_s(cpu_rate, steps);
+                    let on_gpu = on(&device);
+                    let trial = step_rate(ds, &on_gpu, warm, timed, seconds);
+                    match ticking(trial, "WebGPU", Some(budget)).await {
                         Some(rate) => Ok((rate, device)),
                         None => Err(format!(
                             "WebGPU did not finish {} trial steps of this model in {budget:.0} s",
@@ -337,7 +325,8 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
                         )),
                     }
                 }
-                Err(why) => Err(why),
+                Some(Err(why)) => Err(why),
+                None => Err("WebGPU did not start".into()),
             };
             let choice = auto_compute(
                 cpu_rate,
@@ -350,6 +339,37 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
             }
         }
     }
+}
+
+/// `work`, with a `Measuring` message every 250 ms while it runs (the bar moves during the
+/// trial) — or `None` once `budget` seconds have passed without it finishing.
+async fn ticking<T>(
+    work: impl std::future::Future<Output = T>,
+    backend: &str,
+    budget: Option<f64>,
+) -> Option<T> {
+    let started = seconds();
+    let report = || {
+        post(
+            &FromTrainer::Measuring {
+                backend: backend.into(),
+                seconds: seconds() - started,
+                budget,
+            },
+            &[],
+        )
+    };
+    report();
+    let ticks = async {
+        loop {
+            sleep_ms(250.0).await;
+            report();
+            if budget.is_some_and(|b| seconds() - started >= b) {
+                return None;
+            }
+        }
+    };
+    futures_lite::future::or(async { Some(work.await) }, ticks).await
 }
 
 /// A timer the worker's event loop wakes.
