@@ -1117,13 +1117,15 @@ impl<'a> Stepper<'a> {
 
 /// Training steps per second of `cfg`'s model on `cfg.device`, timed by `now` (seconds) over
 /// `timed` steps after `warm` untimed ones (a GPU compiles its kernels in the first steps).
-/// Nothing is kept: the page runs it on each device to choose where to train.
+/// Nothing is kept: the page runs it on each device to choose where to train. `progress` hears
+/// of every step (on the CPU the trial holds the thread: it is the only way to report).
 pub async fn step_rate(
     ds: &Dataset,
     cfg: &TrainConfig,
     warm: usize,
     timed: usize,
     now: impl Fn() -> f64,
+    mut progress: impl FnMut(usize),
 ) -> f64 {
     let rows: Vec<usize> = (0..ds.rows()).collect();
     let manifest = manifest_for(ds, cfg, &rows);
@@ -1139,6 +1141,7 @@ pub async fn step_rate(
         } else if step == warm + timed {
             read(l).await;
         }
+        progress(step);
     }
     timed as f64 / (now() - started).max(1e-9)
 }
@@ -1472,6 +1475,27 @@ mod tests {
         assert_eq!(ra, rb);
         assert_eq!(ta, tb);
         assert!(!ta.is_empty());
+    }
+
+    #[test]
+    fn step_rate_times_the_steps_after_the_warm_ones_and_reports_each() {
+        let ds = synthetic();
+        let clock = std::cell::Cell::new(0.0);
+        let mut heard = Vec::new();
+        // A clock that moves 0.5 s per reading: started after the warm steps, read at the end.
+        let rate = block_on(step_rate(
+            &ds,
+            &cfg(),
+            3,
+            10,
+            || {
+                clock.set(clock.get() + 0.5);
+                clock.get()
+            },
+            |s| heard.push(s),
+        ));
+        assert_eq!(heard, (1..=13).collect::<Vec<_>>());
+        assert_eq!(rate, 10.0 / 0.5);
     }
 
     #[test]

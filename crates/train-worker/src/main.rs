@@ -304,7 +304,7 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
             };
             let (warm, timed) = TRIAL_CPU_STEPS;
             let on_cpu = on(&Device::flex());
-            let cpu_trial = step_rate(ds, &on_cpu, warm, timed, seconds);
+            let cpu_trial = step_rate(ds, &on_cpu, warm, timed, seconds, measured("CPU", None));
             let cpu_rate = ticking(cpu_trial, "CPU", None).await.unwrap_or(f64::NAN);
             if !worth_trying_webgpu(cpu_rate, steps) {
                 return cpu(auto_compute(cpu_rate, steps, None).note);
@@ -316,7 +316,14 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
                     // for (the steps it has queued finish unwatched).
                     let budget = webgpu_trial_budget_s(cpu_rate, steps);
                     let on_gpu = on(&device);
-                    let trial = step_rate(ds, &on_gpu, warm, timed, seconds);
+                    let trial = step_rate(
+                        ds,
+                        &on_gpu,
+                        warm,
+                        timed,
+                        seconds,
+                        measured("WebGPU", Some(budget)),
+                    );
                     match ticking(trial, "WebGPU", Some(budget)).await {
                         Some(rate) => Ok((rate, device)),
                         None => Err(format!(
@@ -337,6 +344,26 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
                 Ok((_, device)) if choice.webgpu => (device, choice),
                 _ => (Device::flex(), choice),
             }
+        }
+    }
+}
+
+/// A trial's step callback: `Measuring` when nothing was posted for 250 ms (the CPU's trial
+/// never yields to the timers of [`ticking`]).
+fn measured(backend: &str, budget: Option<f64>) -> impl FnMut(usize) + '_ {
+    let started = seconds();
+    let mut throttle = Throttle::every(250.0);
+    throttle.due(true);
+    move |_| {
+        if throttle.due(false) {
+            post(
+                &FromTrainer::Measuring {
+                    backend: backend.into(),
+                    seconds: seconds() - started,
+                    budget,
+                },
+                &[],
+            );
         }
     }
 }
