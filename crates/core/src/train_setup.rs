@@ -399,6 +399,10 @@ pub const TRY_WEBGPU_ABOVE_S: f64 = 20.0;
 /// The CPU's are many: a fresh wasm module runs on V8's baseline compiler until its hot
 /// functions are tiered up (20 steps read a third of the warm rate).
 pub const TRIAL_CPU_STEPS: (usize, usize) = (30, 100);
+/// Before WebGPU is tried (a training of over [`TRY_WEBGPU_ABOVE_S`] on the CPU, so this costs
+/// a few percent of it), the CPU is timed again, warm: the first trial can read a third of the
+/// warm rate, and WebGPU must beat the CPU's real one.
+pub const TRIAL_CPU_WARM_STEPS: (usize, usize) = (200, 300);
 pub const TRIAL_WEBGPU_STEPS: (usize, usize) = (2, 10);
 
 /// How long [`Compute::Auto`] waits for WebGPU's trial steps (seconds): a tenth of the CPU's

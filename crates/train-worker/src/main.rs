@@ -18,8 +18,8 @@ use mixlab_core::explorer::live::LiveMap;
 use mixlab_core::fit_material::FitConfig;
 use mixlab_core::train::{TrainConfig, step_rate};
 use mixlab_core::train_setup::{
-    Compute, ComputeChoice, TRIAL_CPU_STEPS, TRIAL_WEBGPU_STEPS, TrainSetup, auto_compute,
-    webgpu_trial_budget_s, worth_trying_webgpu,
+    Compute, ComputeChoice, TRIAL_CPU_STEPS, TRIAL_CPU_WARM_STEPS, TRIAL_WEBGPU_STEPS, TrainSetup,
+    auto_compute, webgpu_trial_budget_s, worth_trying_webgpu,
 };
 use mixlab_core::trainer::{FromTrainer, ToTrainer};
 use wasm_bindgen::prelude::*;
@@ -305,7 +305,12 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
             let (warm, timed) = TRIAL_CPU_STEPS;
             let on_cpu = on(&Device::flex());
             let cpu_trial = step_rate(ds, &on_cpu, warm, timed, seconds, measured("CPU", None));
-            let cpu_rate = ticking(cpu_trial, "CPU", None).await.unwrap_or(f64::NAN);
+            let mut cpu_rate = ticking(cpu_trial, "CPU", None).await.unwrap_or(f64::NAN);
+            if worth_trying_webgpu(cpu_rate, steps) {
+                let (warm, timed) = TRIAL_CPU_WARM_STEPS;
+                let again = step_rate(ds, &on_cpu, warm, timed, seconds, measured("CPU", None));
+                cpu_rate = cpu_rate.max(ticking(again, "CPU", None).await.unwrap_or(0.0));
+            }
             if !worth_trying_webgpu(cpu_rate, steps) {
                 return cpu(auto_compute(cpu_rate, steps, None).note);
             }
