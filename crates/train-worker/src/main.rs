@@ -353,6 +353,18 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
     }
 }
 
+/// Where a trial on `backend` that began at `started` is.
+fn post_measuring(backend: &str, started: f64, budget: Option<f64>) {
+    post(
+        &FromTrainer::Measuring {
+            backend: backend.into(),
+            seconds: seconds() - started,
+            budget,
+        },
+        &[],
+    );
+}
+
 /// A trial's step callback: `Measuring` when nothing was posted for 250 ms (the CPU's trial
 /// never yields to the timers of [`ticking`]).
 fn measured(backend: &str, budget: Option<f64>) -> impl FnMut(usize) + '_ {
@@ -361,14 +373,7 @@ fn measured(backend: &str, budget: Option<f64>) -> impl FnMut(usize) + '_ {
     throttle.due(true);
     move |_| {
         if throttle.due(false) {
-            post(
-                &FromTrainer::Measuring {
-                    backend: backend.into(),
-                    seconds: seconds() - started,
-                    budget,
-                },
-                &[],
-            );
+            post_measuring(backend, started, budget);
         }
     }
 }
@@ -381,16 +386,7 @@ async fn ticking<T>(
     budget: Option<f64>,
 ) -> Option<T> {
     let started = seconds();
-    let report = || {
-        post(
-            &FromTrainer::Measuring {
-                backend: backend.into(),
-                seconds: seconds() - started,
-                budget,
-            },
-            &[],
-        )
-    };
+    let report = || post_measuring(backend, started, budget);
     report();
     let ticks = async {
         loop {
