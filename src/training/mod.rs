@@ -379,17 +379,15 @@ impl TrainJob {
                 backend,
                 seconds,
                 budget,
-            } => self.choosing.set(Some((
-                match budget {
-                    Some(b) => format!(
-                        "timing a few steps on {backend} to choose where to train: {seconds:.1} s of at most {b:.0} s · "
+            } => {
+                let of = budget.map_or(String::new(), |b| format!(" of at most {b:.0} s"));
+                self.choosing.set(Some((
+                    format!(
+                        "timing a few steps on {backend} to choose where to train: {seconds:.1} s{of} · "
                     ),
-                    None => format!(
-                        "timing a few steps on {backend} to choose where to train: {seconds:.1} s · "
-                    ),
-                },
-                budget.map_or(0.0, |b| (seconds / b).min(1.0)),
-            ))),
+                    budget.map_or(0.0, |b| (seconds / b).min(1.0)),
+                )));
+            }
             FromTrainer::Computing { webgpu, note } => {
                 self.choosing.set(None);
                 self.compute.set(Some((webgpu, note)));

@@ -302,14 +302,13 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
                 device: device.clone(),
                 ..cfg.clone()
             };
-            let (warm, timed) = TRIAL_CPU_STEPS;
             let on_cpu = on(&Device::flex());
-            let cpu_trial = step_rate(ds, &on_cpu, warm, timed, seconds, measured("CPU", None));
-            let mut cpu_rate = ticking(cpu_trial, "CPU", None).await.unwrap_or(f64::NAN);
+            let (warm, timed) = TRIAL_CPU_STEPS;
+            let mut cpu_rate = step_rate(ds, &on_cpu, warm, timed, seconds, measured()).await;
             if worth_trying_webgpu(cpu_rate, steps) {
                 let (warm, timed) = TRIAL_CPU_WARM_STEPS;
-                let again = step_rate(ds, &on_cpu, warm, timed, seconds, measured("CPU", None));
-                cpu_rate = cpu_rate.max(ticking(again, "CPU", None).await.unwrap_or(0.0));
+                let again = step_rate(ds, &on_cpu, warm, timed, seconds, measured()).await;
+                cpu_rate = cpu_rate.max(again);
             }
             if !worth_trying_webgpu(cpu_rate, steps) {
                 return cpu(auto_compute(cpu_rate, steps, None).note);
@@ -321,14 +320,8 @@ async fn compute(setup: &TrainSetup, ds: &Dataset, cfg: &TrainConfig) -> (Device
                     // for (the steps it has queued finish unwatched).
                     let budget = webgpu_trial_budget_s(cpu_rate, steps);
                     let on_gpu = on(&device);
-                    let trial = step_rate(
-                        ds,
-                        &on_gpu,
-                        warm,
-                        timed,
-                        seconds,
-                        measured("WebGPU", Some(budget)),
-                    );
+                    // Its reads yield to the worker's timers, which report (`ticking`).
+                    let trial = step_rate(ds, &on_gpu, warm, timed, seconds, |_| {});
                     match ticking(trial, "WebGPU", Some(budget)).await {
                         Some(rate) => Ok((rate, device)),
                         None => Err(format!(
@@ -365,15 +358,16 @@ fn post_measuring(backend: &str, started: f64, budget: Option<f64>) {
     );
 }
 
-/// A trial's step callback: `Measuring` when nothing was posted for 250 ms (the CPU's trial
-/// never yields to the timers of [`ticking`]).
-fn measured(backend: &str, budget: Option<f64>) -> impl FnMut(usize) + '_ {
+/// The CPU trial's step callback: `Measuring` at once and then when nothing was posted for
+/// 250 ms (the trial holds the worker's thread, so the timers of [`ticking`] cannot fire).
+fn measured() -> impl FnMut(usize) {
     let started = seconds();
+    post_measuring("CPU", started, None);
     let mut throttle = Throttle::every(250.0);
     throttle.due(true);
     move |_| {
         if throttle.due(false) {
-            post_measuring(backend, started, budget);
+            post_measuring("CPU", started, None);
         }
     }
 }
